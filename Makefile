@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# dm-vwcache top-level Makefile.  "make help" lists the targets.
+#
+# KVER selects the kernel to build for; KDIR its build tree.  By default
+# KDIR is the running kernel's build directory when it exists, else the
+# newest /lib/modules/*/build.  "make check" and "make demo" run in QEMU on
+# every installed kernel (KVER=all) unless KVER names one (a prefix such as
+# KVER=6.1 is enough).
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+RUNNING_KVER := $(shell uname -r)
+NEWEST_KVER := $(shell ls -d /lib/modules/*/build 2>/dev/null | \
+		 sed -e 's|^/lib/modules/||' -e 's|/build$$||' | sort -V | tail -n 1)
+ifneq ($(wildcard /lib/modules/$(RUNNING_KVER)/build),)
+DEFAULT_KVER := $(RUNNING_KVER)
+else
+DEFAULT_KVER := $(NEWEST_KVER)
+endif
+
+# What the user asked for, before defaults: the test targets treat an unset
+# KVER as "all".
+USER_KVER := $(if $(filter command line environment,$(origin KVER)),$(KVER),)
+ifeq ($(USER_KVER),all)
+KVER := $(DEFAULT_KVER)
+endif
+KVER ?= $(DEFAULT_KVER)
+KDIR ?= /lib/modules/$(KVER)/build
+TEST_KVER := $(if $(USER_KVER),$(USER_KVER),all)
+
+.PHONY: all modules tools unit check check-full demo bench install \
+	dkms-install dkms-remove lint clean help deps
+
+all: modules tools
+
+help:
+	@echo "targets: all modules tools check check-full demo install"
+	@echo "         dkms-install dkms-remove lint unit clean"
+	@echo "KVER=$(KVER) KDIR=$(KDIR)"
+
+modules:
+	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR):" \
+		"install linux-headers-$(KVER) or set KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tools:
+	$(MAKE) -C tools/dmcache-ctl
+
+unit:
+	$(MAKE) -C tests/unit run
+
+deps:
+	@tests/deps.sh check
+
+check:
+	@tests/run-check --kver "$(TEST_KVER)" --suite check
+
+check-full:
+	@tests/run-check --kver "$(TEST_KVER)" --suite full
+
+demo:
+	@tests/deps.sh demo
+	@tests/vm/run --kver "$(if $(USER_KVER),$(USER_KVER),newest)" \
+		--demo tests/vm/demo.sh
+
+install: modules tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KVER)
+	$(MAKE) -C tools/dmcache-ctl install DESTDIR=$(DESTDIR) \
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
+
+dkms-install:
+	dkms add $(CURDIR)
+	dkms build dm-vwcache/$(VERSION) -k $(KVER)
+	dkms install dm-vwcache/$(VERSION) -k $(KVER)
+
+dkms-remove:
+	dkms remove dm-vwcache/$(VERSION) --all
+
+lint:
+	@tests/lint.sh "$(KDIR)"
+
+clean:
+	-test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tools/dmcache-ctl clean
+	$(MAKE) -C tests/unit clean
+	rm -rf build

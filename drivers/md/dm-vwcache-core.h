@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache portable core: the base every core file includes.
+ *
+ * The cache core (argument parsing, on-disk encode/decode, and later the
+ * block index, allocation, policy and token buckets) uses only what this
+ * header provides, so it compiles both in the kernel and in userspace,
+ * where tests/unit/ runs it under ASan and UBSan and fuzzes it.  No bios,
+ * no workqueues, no locks: callers own concurrency.
+ */
+#ifndef DM_VWCACHE_CORE_H
+#define DM_VWCACHE_CORE_H
+
+#ifdef __KERNEL__
+
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/string.h>
+#include <linux/crc32c.h>
+#include <asm/byteorder.h>
+
+#else /* userspace */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <endian.h>
+#include <linux/types.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t s64;
+
+#define cpu_to_le32(x) ((__le32)htole32(x))
+#define cpu_to_le64(x) ((__le64)htole64(x))
+#define le32_to_cpu(x) le32toh((uint32_t)(x))
+#define le64_to_cpu(x) le64toh((uint64_t)(x))
+
+#define U32_MAX ((u32)~0U)
+#define U64_MAX ((u64)~0ULL)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define round_up(x, y) ((((x) - 1) | ((__typeof__(x))((y) - 1))) + 1)
+#define round_down(x, y) ((x) & ~((__typeof__(x))((y) - 1)))
+
+static inline bool is_power_of_2(unsigned long n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* Provided by tests/unit/crc32c.c and tools/dmcache-ctl. */
+u32 crc32c(u32 crc, const void *address, unsigned int length);
+
+#endif /* __KERNEL__ */
+
+#include <linux/dm-vwcache.h>
+
+#endif /* DM_VWCACHE_CORE_H */

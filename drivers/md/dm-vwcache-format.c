@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache on-disk format: see include/uapi/linux/dm-vwcache.h for the
+ * format and dm-vwcache-format.h for the rules of this file.
+ */
+#include "dm-vwcache-format.h"
+#include "dm-vwcache-args.h"
+
+#define VWC_SECTOR_SHIFT	9
+#define VWC_MAX_DEV_SECTORS	(1ULL << 54)	/* 8 EiB */
+#define VWC_SEQ_MASK		((1ULL << VWC_ENTRY_SEQ_BITS) - 1)
+#define VWC_OBLOCK_MASK		((1ULL << VWC_ENTRY_OBLOCK_BITS) - 1)
+#define VWC_VM_MASK		((1ULL << VWC_ENTRY_VM_BITS) - 1)
+#define VWC_ENTRY_KNOWN		(VWC_OBLOCK_MASK | \
+				 (VWC_VM_MASK << VWC_ENTRY_VM_SHIFT) | \
+				 VWC_ENTRY_VALID | VWC_ENTRY_DIRTY)
+#define VWC_CRC24_MASK		0xffffffu
+
+bool vwc_is_zero(const void *buf, size_t len)
+{
+	const u8 *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+u32 vwc_uuid_seed(const u8 uuid[16])
+{
+	return crc32c(~0U, uuid, 16);
+}
+
+static u64 vwc_vm_table_sectors(void)
+{
+	return (u64)VWC_MAX_VMS * sizeof(struct vwc_disk_vm) >>
+	       VWC_SECTOR_SHIFT;
+}
+
+static u64 vwc_entries_sectors_for(u64 nr_blocks)
+{
+	u64 bytes = nr_blocks * sizeof(struct vwc_disk_entry);
+
+	return round_up(DIV_ROUND_UP(bytes, 1ULL << VWC_SECTOR_SHIFT),
+			(u64)VWC_META_ALIGN_SECTORS);
+}
+
+u64 vwc_entries_sectors(const struct vwc_layout *l)
+{
+	return vwc_entries_sectors_for(l->nr_blocks);
+}
+
+/*
+ * Lay out a pool of @block_size blocks on a device of @dev_sectors: the
+ * most data blocks that fit after the superblocks, the VM table and their
+ * own entries.  Deterministic: load recomputes it to validate a superblock.
+ */
+int vwc_layout_compute(u64 dev_sectors, u32 block_size, struct vwc_layout *l)
+{
+	u64 bs_sectors = block_size >> VWC_SECTOR_SHIFT;
+	u64 entries_start = VWC_VM_TABLE_SECTOR + vwc_vm_table_sectors();
+	u64 n, data_start = 0;
+
+	if (block_size < VWC_BLOCK_SIZE_MIN || block_size > VWC_BLOCK_SIZE_MAX ||
+	    !is_power_of_2(block_size))
+		return -EINVAL;
+	if (dev_sectors > VWC_MAX_DEV_SECTORS)
+		return -EFBIG;
+	if (dev_sectors <= entries_start)
+		return -ENOSPC;
+
+	n = ((dev_sectors - entries_start) << VWC_SECTOR_SHIFT) /
+	    (block_size + sizeof(struct vwc_disk_entry));
+	for (; n > 0; n--) {
+		data_start = round_up(entries_start + vwc_entries_sectors_for(n),
+				      bs_sectors);
+		if (data_start + n * bs_sectors <= dev_sectors)
+			break;
+	}
+	if (n < VWC_MIN_BLOCKS)
+		return -ENOSPC;
+
+	l->block_size = block_size;
+	l->max_vms = VWC_MAX_VMS;
+	l->dev_sectors = dev_sectors;
+	l->vm_table_start = VWC_VM_TABLE_SECTOR;
+	l->entries_start = entries_start;
+	l->nr_blocks = n;
+	l->data_start = data_start;
+	return 0;
+}
+
+void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
+		 const u8 uuid[16])
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->layout = *l;
+	sb->seq = 1;
+	memcpy(sb->uuid, uuid, sizeof(sb->uuid));
+}
+
+static u32 vwc_sb_csum(const void *buf)
+{
+	return crc32c(~0U, (const u8 *)buf + sizeof(__le32),
+		      VWC_SB_SIZE - sizeof(__le32));
+}
+
+/* Encode @sb as copy sb->copy into the 4 KiB @buf. */
+void vwc_sb_encode(const struct vwc_sb *sb, void *buf)
+{
+	struct vwc_disk_sb *d = buf;
+	const struct vwc_layout *l = &sb->layout;
+
+	memset(buf, 0, VWC_SB_SIZE);
+	d->magic = cpu_to_le32(VWC_SB_MAGIC);
+	d->version = cpu_to_le32(VWC_FORMAT_VERSION);
+	d->copy = cpu_to_le32(sb->copy);
+	d->seq = cpu_to_le64(sb->seq);
+	d->compat = cpu_to_le64(sb->compat);
+	d->compat_ro = cpu_to_le64(sb->compat_ro);
+	d->incompat = cpu_to_le64(sb->incompat);
+	memcpy(d->uuid, sb->uuid, sizeof(d->uuid));
+	d->block_size = cpu_to_le32(l->block_size);
+	d->max_vms = cpu_to_le32(l->max_vms);
+	d->dev_sectors = cpu_to_le64(l->dev_sectors);
+	d->vm_table_start = cpu_to_le64(l->vm_table_start);
+	d->entries_start = cpu_to_le64(l->entries_start);
+	d->nr_blocks = cpu_to_le64(l->nr_blocks);
+	d->data_start = cpu_to_le64(l->data_start);
+	d->csum = cpu_to_le32(vwc_sb_csum(buf));
+}
+
+static int vwc_sb_check_layout(const struct vwc_disk_sb *d,
+			       struct vwc_layout *l, const char **error)
+{
+	struct vwc_layout want;
+
+	l->block_size = le32_to_cpu(d->block_size);
+	l->max_vms = le32_to_cpu(d->max_vms);
+	l->dev_sectors = le64_to_cpu(d->dev_sectors);
+	l->vm_table_start = le64_to_cpu(d->vm_table_start);
+	l->entries_start = le64_to_cpu(d->entries_start);
+	l->nr_blocks = le64_to_cpu(d->nr_blocks);
+	l->data_start = le64_to_cpu(d->data_start);
+
+	if (vwc_layout_compute(l->dev_sectors, l->block_size, &want) ||
+	    memcmp(&want, l, sizeof(want))) {
+		*error = "Pool superblock layout is inconsistent";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Decode and validate superblock copy @copy from the 4 KiB @buf. */
+int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
+		  const char **error)
+{
+	const struct vwc_disk_sb *d = buf;
+
+	memset(sb, 0, sizeof(*sb));
+	if (le32_to_cpu(d->magic) != VWC_SB_MAGIC) {
+		*error = "Cache device holds no vwcache pool superblock: zero the first 4 KiB to format";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(d->csum) != vwc_sb_csum(buf)) {
+		*error = "Pool superblock checksum mismatch";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(d->version) != VWC_FORMAT_VERSION) {
+		*error = "Unsupported pool metadata version";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(d->copy) != copy) {
+		*error = "Pool superblock copy is misplaced";
+		return -EINVAL;
+	}
+	sb->compat = le64_to_cpu(d->compat);
+	sb->compat_ro = le64_to_cpu(d->compat_ro);
+	sb->incompat = le64_to_cpu(d->incompat);
+	if ((sb->incompat & ~VWC_FEATURE_INCOMPAT_SUPP) ||
+	    (sb->compat_ro & ~VWC_FEATURE_COMPAT_RO_SUPP)) {
+		*error = "Pool superblock has unsupported feature flags";
+		return -EINVAL;
+	}
+	sb->seq = le64_to_cpu(d->seq);
+	if (!sb->seq || sb->seq > VWC_SEQ_MASK) {
+		*error = "Pool superblock sequence number is out of range";
+		return -EINVAL;
+	}
+	sb->copy = copy;
+	memcpy(sb->uuid, d->uuid, sizeof(sb->uuid));
+	return vwc_sb_check_layout(d, &sb->layout, error);
+}
+
+/*
+ * Pick the pool's state from the two superblock copies: the valid one with
+ * the higher sequence.  Returns -ENODATA when the first 4 KiB (copy 0) are
+ * all zero: the caller formats the device.  A torn write cannot zero copy 0
+ * (its first sector always holds the magic), so only an operator does.
+ * Copy 1 stands in for a damaged copy 0 only when copy 0 still has the
+ * magic (a torn write); foreign data over copy 0 refuses the device.
+ */
+int vwc_sb_choose(const void *copy0, const void *copy1, struct vwc_sb *sb,
+		  const char **error)
+{
+	struct vwc_sb s1;
+	const char *e0 = NULL, *e1 = NULL;
+	int r0, r1;
+
+	if (vwc_is_zero(copy0, VWC_SB_SIZE))
+		return -ENODATA;
+	r0 = vwc_sb_decode(copy0, 0, sb, &e0);
+	if (r0 && le32_to_cpu(((const struct vwc_disk_sb *)copy0)->magic) !=
+	    VWC_SB_MAGIC) {
+		/* Foreign data: never fall back to an old copy 1 under it. */
+		*error = e0;
+		return -EINVAL;
+	}
+	r1 = vwc_sb_decode(copy1, 1, &s1, &e1);
+	if (!r1 && (r0 || s1.seq > sb->seq)) {
+		*sb = s1;
+		return 0;
+	}
+	if (!r0)
+		return 0;
+	*error = e0;
+	return -EINVAL;
+}
+
+static u32 vwc_entry_crc(u64 map, u64 seq, u64 index, u32 seed)
+{
+	__le64 buf[3];
+
+	buf[0] = cpu_to_le64(map);
+	buf[1] = cpu_to_le64(seq);
+	buf[2] = cpu_to_le64(index);
+	return crc32c(seed, buf, sizeof(buf)) & VWC_CRC24_MASK;
+}
+
+void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed)
+{
+	u64 map = 0;
+
+	if (e->valid) {
+		map = (e->oblock & VWC_OBLOCK_MASK) |
+		      ((u64)(e->vm & VWC_VM_MASK) << VWC_ENTRY_VM_SHIFT) |
+		      VWC_ENTRY_VALID;
+		if (e->dirty)
+			map |= VWC_ENTRY_DIRTY;
+	}
+	seq &= VWC_SEQ_MASK;
+	d->map = cpu_to_le64(map);
+	d->check = cpu_to_le64(seq |
+			       ((u64)vwc_entry_crc(map, seq, index, seed)
+				<< VWC_ENTRY_SEQ_BITS));
+}
+
+enum vwc_decode_result vwc_entry_decode(const struct vwc_disk_entry *d,
+					u64 index, u64 sb_seq, u32 seed,
+					const struct vwc_layout *l,
+					struct vwc_entry *e)
+{
+	u64 map = le64_to_cpu(d->map);
+	u64 check = le64_to_cpu(d->check);
+	u64 seq = check & VWC_SEQ_MASK;
+
+	memset(e, 0, sizeof(*e));
+	if (!map && !check)
+		return VWC_REC_EMPTY;
+	if ((check >> VWC_ENTRY_SEQ_BITS) != vwc_entry_crc(map, seq, index, seed))
+		return VWC_REC_CORRUPT;
+	if (map & ~VWC_ENTRY_KNOWN)
+		return VWC_REC_CORRUPT;
+	if (seq > sb_seq)
+		return VWC_REC_UNCOMMITTED;
+	if (!(map & VWC_ENTRY_VALID))
+		return map ? VWC_REC_CORRUPT : VWC_REC_OK;
+	e->valid = true;
+	e->dirty = !!(map & VWC_ENTRY_DIRTY);
+	e->oblock = map & VWC_OBLOCK_MASK;
+	e->vm = (map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+	if (e->vm >= l->max_vms)
+		return VWC_REC_CORRUPT;
+	return VWC_REC_OK;
+}
+
+static u32 vwc_vm_crc(const struct vwc_disk_vm *d, u32 index, u32 seed)
+{
+	__le32 idx = cpu_to_le32(index);
+	u32 crc = crc32c(seed, d, offsetof(struct vwc_disk_vm, csum));
+
+	return crc32c(crc, &idx, sizeof(idx));
+}
+
+void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
+		   const struct vwc_vm_record *r, u64 seq, u32 seed)
+{
+	size_t len = r->in_use ? strnlen(r->vm_id, VWC_VM_ID_MAX) : 0;
+
+	memset(d, 0, sizeof(*d));
+	memcpy(d->vm_id, r->vm_id, len);
+	d->id_len = cpu_to_le32(len);
+	d->generation = cpu_to_le64(r->in_use ? r->generation : 0);
+	d->seq = cpu_to_le64(seq);
+	d->flags = cpu_to_le32(r->in_use ? VWC_VM_IN_USE : 0);
+	d->csum = cpu_to_le32(vwc_vm_crc(d, index, seed));
+}
+
+static bool vwc_vm_id_intact(const struct vwc_disk_vm *d, u32 len)
+{
+	u32 i;
+
+	if (len == 0 || len > VWC_VM_ID_MAX)
+		return false;
+	for (i = 0; i < VWC_VM_ID_MAX; i++) {
+		char c = d->vm_id[i];
+
+		if ((i < len) != (c != 0))
+			return false;
+	}
+	return true;
+}
+
+enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
+				     u64 sb_seq, u32 seed,
+				     struct vwc_vm_record *r)
+{
+	u32 flags = le32_to_cpu(d->flags);
+	u32 len = le32_to_cpu(d->id_len);
+
+	memset(r, 0, sizeof(*r));
+	if (vwc_is_zero(d, sizeof(*d)))
+		return VWC_REC_EMPTY;
+	if (le32_to_cpu(d->csum) != vwc_vm_crc(d, index, seed))
+		return VWC_REC_CORRUPT;
+	if (le64_to_cpu(d->seq) > sb_seq)
+		return VWC_REC_UNCOMMITTED;
+	if (flags & ~VWC_VM_IN_USE)
+		return VWC_REC_CORRUPT;
+	if (!(flags & VWC_VM_IN_USE))
+		return len ? VWC_REC_CORRUPT : VWC_REC_OK;
+	if (!vwc_vm_id_intact(d, len))
+		return VWC_REC_CORRUPT;
+	memcpy(r->vm_id, d->vm_id, len);
+	r->vm_id[len] = '\0';
+	if (!vwc_vm_id_valid(r->vm_id))
+		return VWC_REC_CORRUPT;
+	r->generation = le64_to_cpu(d->generation);
+	r->in_use = true;
+	return VWC_REC_OK;
+}

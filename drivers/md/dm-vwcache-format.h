@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache on-disk format: layout, encode and decode of the superblock,
+ * the VM table records and the cache block entries.  The format itself is
+ * described in include/uapi/linux/dm-vwcache.h.
+ *
+ * Rules: decode trusts nothing it reads.  Every field is range checked
+ * against the layout before a caller sees it; a decode that fails says why
+ * in a static message.  Encode and decode are pure functions of their
+ * arguments (no I/O), shared by the module and by dmcache-ctl check.
+ */
+#ifndef DM_VWCACHE_FORMAT_H
+#define DM_VWCACHE_FORMAT_H
+
+#include "dm-vwcache-core.h"
+
+struct vwc_layout {
+	u32 block_size;		/* bytes */
+	u32 max_vms;
+	u64 dev_sectors;
+	u64 vm_table_start;	/* sectors */
+	u64 entries_start;	/* sectors */
+	u64 nr_blocks;
+	u64 data_start;		/* sectors */
+};
+
+struct vwc_sb {
+	struct vwc_layout layout;
+	u64 seq;
+	u64 compat;
+	u64 compat_ro;
+	u64 incompat;
+	u8 uuid[16];
+	u32 copy;
+};
+
+/* A decoded cache block entry. */
+struct vwc_entry {
+	u64 oblock;
+	u32 vm;
+	bool valid;
+	bool dirty;
+};
+
+enum vwc_decode_result {
+	VWC_REC_EMPTY,		/* never written (all zero) */
+	VWC_REC_OK,		/* committed and intact */
+	VWC_REC_UNCOMMITTED,	/* written after the last commit: ignore */
+	VWC_REC_CORRUPT,	/* checksum or range failure */
+};
+
+struct vwc_vm_record {
+	char vm_id[VWC_VM_ID_MAX + 1];
+	u64 generation;
+	bool in_use;
+};
+
+#define VWC_ENTRIES_PER_PAGE	(4096 / sizeof(struct vwc_disk_entry))
+#define VWC_VMS_PER_PAGE	(4096 / sizeof(struct vwc_disk_vm))
+
+int vwc_layout_compute(u64 dev_sectors, u32 block_size,
+		       struct vwc_layout *l);
+u64 vwc_entries_sectors(const struct vwc_layout *l);
+
+bool vwc_is_zero(const void *buf, size_t len);
+u32 vwc_uuid_seed(const u8 uuid[16]);
+
+void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
+		 const u8 uuid[16]);
+void vwc_sb_encode(const struct vwc_sb *sb, void *buf);
+int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
+		  const char **error);
+int vwc_sb_choose(const void *copy0, const void *copy1, struct vwc_sb *sb,
+		  const char **error);
+
+void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed);
+enum vwc_decode_result vwc_entry_decode(const struct vwc_disk_entry *d,
+					u64 index, u64 sb_seq, u32 seed,
+					const struct vwc_layout *l,
+					struct vwc_entry *e);
+
+void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
+		   const struct vwc_vm_record *r, u64 seq, u32 seed);
+enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
+				     u64 sb_seq, u32 seed,
+				     struct vwc_vm_record *r);
+
+#endif /* DM_VWCACHE_FORMAT_H */

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache pool target, "vwcache-pool": binds a cache device (the SSD)
+ * into a pool that VM devices share.
+ *
+ *   <cache_dev> <block_size> <#feature args> [<key> <value>]...
+ *
+ * The pool's own dm device is a control device: it fails every bio, so
+ * nothing can overwrite cache contents through it.  Its status, table and
+ * messages are the pool's interface (Documentation/admin-guide/).
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "dm-vwcache.h"
+#include "dm-vwcache-metadata.h"
+
+/* One table instance; several may share one pool across a reload. */
+struct vwc_pool_c {
+	struct dm_target *ti;
+	struct vwc_pool *pool;
+	struct dm_dev *cache_dev;
+	struct vwc_pool_settings settings;	/* applied at resume */
+};
+
+static const char * const vwc_pool_state_names[] = {
+	[VWC_POOL_OK] = "ok",
+	[VWC_POOL_DEGRADED] = "degraded",
+	[VWC_POOL_FAILED] = "failed",
+};
+
+static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
+{
+	struct vwc_pool *pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+
+	if (!pool)
+		return NULL;
+	INIT_LIST_HEAD(&pool->list);
+	INIT_LIST_HEAD(&pool->vms);
+	mutex_init(&pool->lock);
+	refcount_set(&pool->ref, 1);
+	pool->md = md;
+	pool->cache_dev = dev;
+	pool->state = VWC_POOL_OK;
+	return pool;
+}
+
+static void vwc_pool_free(struct vwc_pool *pool)
+{
+	mutex_destroy(&pool->lock);
+	kfree(pool);
+}
+
+/* Create the pool of @md on @dev: load its metadata or format it. */
+static int vwc_pool_create(struct mapped_device *md, dev_t dev,
+			   u32 block_size,
+			   const struct vwc_pool_settings *settings,
+			   struct vwc_pool **result, const char **error)
+{
+	struct vwc_pool *pool = vwc_pool_alloc(md, dev);
+	int r;
+
+	if (!pool) {
+		*error = "Cannot allocate the pool";
+		return -ENOMEM;
+	}
+	pool->settings = *settings;
+	r = vwc_bdev_open(&pool->cache, dev);
+	if (r) {
+		*error = "Cannot open the cache device";
+		goto bad;
+	}
+	r = vwc_md_open(pool, block_size, error);
+	if (r)
+		goto bad_close;
+	*result = pool;
+	return 0;
+
+bad_close:
+	vwc_bdev_close(&pool->cache);
+bad:
+	vwc_pool_free(pool);
+	return r;
+}
+
+/* The last reference is gone: commit and let go of the cache device. */
+void vwc_pool_destroy(struct vwc_pool *pool)
+{
+	int r;
+
+	WARN_ON(!list_empty(&pool->vms));
+	mutex_lock(&pool->lock);
+	r = vwc_md_commit(pool);
+	mutex_unlock(&pool->lock);
+	if (r)
+		DMERR("pool commit on removal failed: %d", r);
+	vwc_md_close(pool);
+	vwc_bdev_close(&pool->cache);
+	vwc_pool_free(pool);
+}
+
+/*
+ * Bind this table to the pool of its dm device: the existing one on a
+ * reload (which may not change the cache device or block size), or a new
+ * one.  Called with the registry lock held.
+ */
+static int vwc_pool_bind(struct vwc_pool_c *pc, u32 block_size,
+			 const char **error)
+{
+	struct mapped_device *md = dm_table_get_md(pc->ti->table);
+	dev_t dev = pc->cache_dev->bdev->bd_dev;
+	struct vwc_pool *pool;
+	int r;
+
+	if (vwc_dev_is_vwcache(dev)) {
+		*error = "Cache device is a vwcache device";
+		return -EINVAL;
+	}
+	if (!vwc_pool_get_by_md(md, &pool)) {
+		if (pool->cache_dev != dev ||
+		    pool->sb.layout.block_size != block_size) {
+			vwc_pool_put(pool);
+			*error = "A reload cannot change the cache device or block size";
+			return -EINVAL;
+		}
+		pc->pool = pool;
+		return 0;
+	}
+	if (vwc_pool_find_by_cache_dev(dev)) {
+		*error = "Cache device is already used by another pool";
+		return -EBUSY;
+	}
+	r = vwc_pool_create(md, dev, block_size, &pc->settings, &pool, error);
+	if (r)
+		return r;
+	vwc_pool_register(pool);
+	pc->pool = pool;
+	return 0;
+}
+
+static int vwc_pool_parse(struct vwc_pool_c *pc, unsigned int argc,
+			  char **argv, u32 *block_size, const char **error)
+{
+	unsigned int nr_features;
+	int r;
+
+	if (argc < 3) {
+		*error = "Not enough arguments: <cache_dev> <block_size> <#feature args> [<feature arg>...]";
+		return -EINVAL;
+	}
+	if (vwc_parse_block_size(argv[1], block_size)) {
+		*error = "Cache block size must be a power of two from 4096 to 65536";
+		return -EINVAL;
+	}
+	r = vwc_parse_feature_count(argv[2], argc - 3, &nr_features, error);
+	if (r)
+		return r;
+	vwc_pool_defaults(&pc->settings);
+	r = vwc_parse_features(vwc_pool_keys, vwc_nr_pool_keys, &pc->settings,
+			       nr_features, argv + 3, error);
+	if (r)
+		return r;
+	return vwc_pool_check(&pc->settings, error);
+}
+
+static int vwc_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct vwc_pool_c *pc;
+	u32 block_size;
+	const char *error = NULL;
+	int r;
+
+	pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	if (!pc) {
+		ti->error = "Cannot allocate pool context";
+		return -ENOMEM;
+	}
+	pc->ti = ti;
+	r = vwc_pool_parse(pc, argc, argv, &block_size, &error);
+	if (r)
+		goto bad;
+	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table),
+			  &pc->cache_dev);
+	if (r) {
+		error = "Cache device lookup failed";
+		goto bad;
+	}
+	if (ti->len > bdev_nr_sectors(pc->cache_dev->bdev)) {
+		error = "Target length exceeds the cache device size";
+		r = -EINVAL;
+		goto bad_put;
+	}
+
+	vwc_registry_lock();
+	r = vwc_pool_bind(pc, block_size, &error);
+	vwc_registry_unlock();
+	if (r)
+		goto bad_put;
+
+	ti->private = pc;
+	ti->num_flush_bios = 0;
+	ti->num_discard_bios = 0;
+	return 0;
+
+bad_put:
+	dm_put_device(ti, pc->cache_dev);
+bad:
+	ti->error = (char *)error;
+	kfree(pc);
+	return r;
+}
+
+static void vwc_pool_dtr(struct dm_target *ti)
+{
+	struct vwc_pool_c *pc = ti->private;
+
+	vwc_pool_put(pc->pool);
+	dm_put_device(ti, pc->cache_dev);
+	kfree(pc);
+}
+
+/* The pool device is a control device: no I/O through it. */
+static int vwc_pool_map(struct dm_target *ti, struct bio *bio)
+{
+	return DM_MAPIO_KILL;
+}
+
+static void vwc_pool_resume(struct dm_target *ti)
+{
+	struct vwc_pool_c *pc = ti->private;
+
+	mutex_lock(&pc->pool->lock);
+	pc->pool->settings = pc->settings;
+	mutex_unlock(&pc->pool->lock);
+}
+
+static int vwc_pool_presuspend_commit(struct vwc_pool *pool)
+{
+	int r;
+
+	mutex_lock(&pool->lock);
+	r = vwc_md_commit(pool);
+	mutex_unlock(&pool->lock);
+	return r;
+}
+
+static void vwc_pool_postsuspend(struct dm_target *ti)
+{
+	struct vwc_pool_c *pc = ti->private;
+	int r = vwc_pool_presuspend_commit(pc->pool);
+
+	if (r)
+		DMERR("%s: metadata commit on suspend failed: %d",
+		      dm_device_name(pc->pool->md), r);
+}
+
+static void vwc_pool_emit_settings(const struct vwc_pool_settings *s,
+				   char *result, unsigned int maxlen,
+				   unsigned int *out)
+{
+	unsigned int sz = *out;
+	unsigned int i;
+
+	DMEMIT(" %u", vwc_nr_pool_keys * 2);
+	for (i = 0; i < vwc_nr_pool_keys; i++)
+		DMEMIT(" %s %llu", vwc_pool_keys[i].name,
+		       vwc_key_get(&vwc_pool_keys[i], s));
+	*out = sz;
+}
+
+static void vwc_pool_status(struct dm_target *ti, status_type_t type,
+			    unsigned int status_flags, char *result,
+			    unsigned int maxlen)
+{
+	struct vwc_pool_c *pc = ti->private;
+	struct vwc_pool *pool = pc->pool;
+	const struct vwc_layout *l = &pool->sb.layout;
+	unsigned int sz = 0;
+
+	mutex_lock(&pool->lock);
+	switch (type) {
+	case STATUSTYPE_INFO:
+		/* No caching yet: every block is free, nothing is dirty. */
+		DMEMIT("%s %u %llu %llu %u %u %u %u %u %u %u %llu",
+		       vwc_pool_state_names[pool->state], l->block_size,
+		       l->nr_blocks, l->nr_blocks, 0, pool->nr_vms,
+		       0, 0, 0, 0, 0, pool->commits);
+		break;
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %u", pc->cache_dev->name, l->block_size);
+		vwc_pool_emit_settings(&pool->settings, result, maxlen, &sz);
+		break;
+	default:
+		if (maxlen)
+			*result = '\0';
+		break;
+	}
+	mutex_unlock(&pool->lock);
+}
+
+/* Messages: flush, set <key> <value>, clear_stats. */
+static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
+			    char **argv, char *result, unsigned int maxlen)
+{
+	struct vwc_pool_c *pc = ti->private;
+	struct vwc_pool *pool = pc->pool;
+	const char *error = NULL;
+	int r = -EINVAL;
+
+	mutex_lock(&pool->lock);
+	if (argc == 1 && !strcmp(argv[0], "flush")) {
+		r = 0;	/* nothing is dirty until caching lands */
+	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
+		pool->commits = 0;
+		r = 0;
+	} else if (argc == 3 && !strcmp(argv[0], "set")) {
+		r = vwc_pool_set(&pool->settings, argv[1], argv[2], &error);
+		if (!r)
+			pc->settings = pool->settings;
+	} else {
+		error = "unknown message";
+	}
+	mutex_unlock(&pool->lock);
+	if (r)
+		DMWARN_LIMIT("%s: message refused: %s", dm_device_name(pool->md),
+			     error);
+	return r;
+}
+
+static int vwc_pool_iterate_devices(struct dm_target *ti,
+				    iterate_devices_callout_fn fn, void *data)
+{
+	struct vwc_pool_c *pc = ti->private;
+
+	return fn(ti, pc->cache_dev, 0, ti->len, data);
+}
+
+struct target_type vwc_pool_target = {
+	.name = VWC_POOL_TARGET_NAME,
+	.version = {0, 1, 0},
+	.module = THIS_MODULE,
+	.ctr = vwc_pool_ctr,
+	.dtr = vwc_pool_dtr,
+	.map = vwc_pool_map,
+	.postsuspend = vwc_pool_postsuspend,
+	.resume = vwc_pool_resume,
+	.status = vwc_pool_status,
+	.message = vwc_pool_message,
+	.iterate_devices = vwc_pool_iterate_devices,
+};

@@ -1,0 +1,118 @@
+# shellcheck shell=sh
+# lib.sh: helpers for the dm-vwcache guest tests (busybox ash).
+# Source it first in every tests/vm/tests/*.sh:   . /lib/vwcache/lib.sh
+#
+#   log MSG...            print a progress line
+#   fail MSG...           print "FAIL: MSG" and exit 1 (from a $(...)
+#                         subshell it only leaves the subshell)
+#   assert_eq A B WHAT    fail unless A = B (string compare)
+#   assert_ne A B WHAT    fail if A = B
+#   assert_ok CMD...      run CMD, fail if it exits non-zero
+#   assert_fails CMD...   run CMD, fail if it exits zero
+#   vw_load_module [ARGS] insmod /lib/vwcache/dm-vwcache.ko
+#   vw_unload_module      rmmod dm_vwcache
+#   kmod_load NAME [ARGS] modprobe a shipped kernel module (brd, null_blk,
+#                         loop...) with parameters
+#   disk N                /dev/vda for 0, /dev/vdb for 1, ...
+#   sectors DEV           size of DEV in 512-byte sectors
+#   dm_dev_of NAME        /dev/mapper/NAME, once the node exists (2 s max)
+#   mk_null_blk NAME MiB  create a memory-backed null_blk through configfs;
+#                         prints its /dev path (rm_null_blk NAME removes it)
+#
+# init exports DM_DISABLE_UDEV=1 (dmsetup makes the /dev/mapper nodes itself),
+# VWTEST (the test name) and VWDEMO (non-empty under run --demo).
+
+VW_KO=/lib/vwcache/dm-vwcache.ko
+VW_MODNAME=dm_vwcache
+
+log() { echo "[$VWTEST] $*"; }
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', expected '$2'"
+}
+
+assert_ne() {
+	[ "$1" != "$2" ] || fail "${3:-values equal}: both are '$1'"
+}
+
+assert_ok() {
+	"$@" || fail "command failed (status $?): $*"
+}
+
+assert_fails() {
+	if "$@"; then
+		fail "command succeeded but should have failed: $*"
+	fi
+	return 0
+}
+
+vw_load_module() {
+	insmod "$VW_KO" "$@" || fail "insmod $VW_KO failed"
+	grep -q "^$VW_MODNAME " /proc/modules || fail "$VW_MODNAME not in /proc/modules"
+}
+
+vw_unload_module() {
+	rmmod "$VW_MODNAME" || fail "rmmod $VW_MODNAME failed"
+	! grep -q "^$VW_MODNAME " /proc/modules || fail "$VW_MODNAME still loaded"
+}
+
+kmod_load() {
+	modprobe "$@" || fail "modprobe $* failed"
+}
+
+disk() {
+	_l=$(echo abcdefghijklmnopqrstuvwxyz | cut -c$(($1 + 1)))
+	[ -n "$_l" ] || fail "disk $1: out of range"
+	echo "/dev/vd$_l"
+}
+
+sectors() {
+	if command -v blockdev >/dev/null 2>&1; then
+		blockdev --getsz "$1"
+	else
+		cat "/sys/class/block/$(basename "$(readlink -f "$1")")/size"
+	fi
+}
+
+dm_dev_of() {
+	_i=0
+	while [ ! -b "/dev/mapper/$1" ]; do
+		_i=$((_i + 1))
+		[ $_i -le 20 ] || fail "/dev/mapper/$1 did not appear"
+		sleep 0.1
+	done
+	echo "/dev/mapper/$1"
+}
+
+# mk_null_blk NAME SIZE_MiB [BLOCKSIZE]: memory-backed null_blk via configfs.
+mk_null_blk() {
+	grep -q '^null_blk ' /proc/modules || kmod_load null_blk nr_devices=0
+	grep -q ' /sys/kernel/config ' /proc/mounts ||
+		mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+	_d=/sys/kernel/config/nullb/$1
+	mkdir "$_d" || fail "mk_null_blk: mkdir $_d"
+	echo "$2" >"$_d/size"
+	echo 1 >"$_d/memory_backed"
+	echo "${3:-512}" >"$_d/blocksize"
+	echo 1 >"$_d/power" || fail "mk_null_blk: power on $1"
+	# Newer kernels name the disk after the directory, older nullb<index>.
+	_i=0
+	while :; do
+		for _n in "$1" "nullb$(cat "$_d/index")"; do
+			[ -b "/dev/$_n" ] && { echo "/dev/$_n"; return 0; }
+		done
+		_i=$((_i + 1))
+		[ $_i -le 20 ] || fail "null_blk $1 did not appear"
+		sleep 0.1
+	done
+}
+
+rm_null_blk() {
+	echo 0 >"/sys/kernel/config/nullb/$1/power"
+	rmdir "/sys/kernel/config/nullb/$1"
+}
