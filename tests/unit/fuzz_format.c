@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libFuzzer target: the metadata decode path fed arbitrary bytes.  Decode
+ * must never crash, and whatever it accepts must be in range and encode
+ * back to the same bytes.
+ */
+#include <stdlib.h>
+
+#include "dm-vwcache-format.h"
+
+static void fuzz_sb(const u8 *data, size_t size)
+{
+	static u8 c0[VWC_SB_SIZE], c1[VWC_SB_SIZE], again[VWC_SB_SIZE];
+	struct vwc_sb sb;
+	const char *err = NULL;
+
+	memset(c0, 0, sizeof(c0));
+	memset(c1, 0, sizeof(c1));
+	memcpy(c0, data, size < VWC_SB_SIZE ? size : VWC_SB_SIZE);
+	if (size > VWC_SB_SIZE)
+		memcpy(c1, data + VWC_SB_SIZE, size - VWC_SB_SIZE < VWC_SB_SIZE ?
+		       size - VWC_SB_SIZE : VWC_SB_SIZE);
+	if (vwc_sb_choose(c0, c1, &sb, &err))
+		return;
+	if (sb.layout.data_start + sb.layout.nr_blocks *
+	    (sb.layout.block_size >> 9) > sb.layout.dev_sectors)
+		abort();
+	vwc_sb_encode(&sb, again);
+	if (memcmp(again, sb.copy ? c1 : c0, 128))
+		abort();
+}
+
+static void fuzz_records(const u8 *data, size_t size)
+{
+	struct vwc_layout l;
+	struct vwc_entry e;
+	struct vwc_vm_record r;
+	size_t off;
+
+	vwc_layout_compute(2097152, 4096, &l);
+	for (off = 0; off + sizeof(struct vwc_disk_entry) <= size;
+	     off += sizeof(struct vwc_disk_entry)) {
+		struct vwc_disk_entry d;
+
+		memcpy(&d, data + off, sizeof(d));
+		if (vwc_entry_decode(&d, off, 1ULL << 39, 0x1234, &l, &e) ==
+		    VWC_REC_OK && e.valid && e.vm >= l.max_vms)
+			abort();
+	}
+	for (off = 0; off + sizeof(struct vwc_disk_vm) <= size;
+	     off += sizeof(struct vwc_disk_vm)) {
+		struct vwc_disk_vm d;
+
+		memcpy(&d, data + off, sizeof(d));
+		if (vwc_vm_decode(&d, off, 1ULL << 39, 0x1234, &r) ==
+		    VWC_REC_OK && r.in_use && strlen(r.vm_id) > VWC_VM_ID_MAX)
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	fuzz_sb(data, size);
+	fuzz_records(data, size);
+	return 0;
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of dm-vwcache-format.c: layout arithmetic, superblock and
+ * record round trips, and that damage of any kind is refused.
+ */
+#include <stdlib.h>
+
+#include "dm-vwcache-format.h"
+#include "unit.h"
+
+static const u8 uuid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+			     15, 16 };
+
+static void test_crc32c(void)
+{
+	/* The standard check value of CRC-32C. */
+	CHECK((crc32c(~0U, "123456789", 9) ^ ~0U) == 0xe3069283u);
+}
+
+static void check_layout(u64 sectors, u32 bs)
+{
+	struct vwc_layout l;
+	u64 bss = bs >> 9;
+
+	CHECK(vwc_layout_compute(sectors, bs, &l) == 0);
+	CHECK(l.entries_start % VWC_META_ALIGN_SECTORS == 0);
+	CHECK(l.data_start % bss == 0);
+	CHECK(l.entries_start + vwc_entries_sectors(&l) <= l.data_start);
+	CHECK(l.data_start + l.nr_blocks * bss <= sectors);
+	/* Tight: one more block would not fit. */
+	CHECK(l.data_start + (l.nr_blocks + 1) * bss > sectors ||
+	      l.entries_start + DIV_ROUND_UP((l.nr_blocks + 1) * 16, 512) >
+	      l.data_start);
+}
+
+static void test_layout(void)
+{
+	struct vwc_layout l;
+
+	check_layout(2097152, 4096);		/* 1 GiB */
+	check_layout(2097152 + 7, 4096);
+	check_layout(2097152, 65536);
+	check_layout(1ULL << 40, 4096);		/* 512 TiB */
+	check_layout(1040 + 64 * 8 + 8 + 8, 4096);
+	CHECK(vwc_layout_compute(1040 + 64 * 8, 4096, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(100, 4096, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(0, 4096, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(2097152, 3000, &l) == -EINVAL);
+	CHECK(vwc_layout_compute(1ULL << 60, 4096, &l) == -EFBIG);
+}
+
+static void make_sb(u8 *buf, u64 seq, u32 copy)
+{
+	struct vwc_layout l;
+	struct vwc_sb sb;
+
+	vwc_layout_compute(2097152, 4096, &l);
+	vwc_sb_init(&sb, &l, uuid);
+	sb.seq = seq;
+	sb.copy = copy;
+	vwc_sb_encode(&sb, buf);
+}
+
+static void test_sb_roundtrip(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_sb sb;
+	const char *err = NULL;
+
+	make_sb(buf, 42, 0);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == 0);
+	CHECK(sb.seq == 42 && sb.copy == 0);
+	CHECK(!memcmp(sb.uuid, uuid, 16));
+	CHECK(sb.layout.block_size == 4096 && sb.layout.dev_sectors == 2097152);
+	CHECK(vwc_sb_decode(buf, 1, &sb, &err) == -EINVAL);
+	CHECK(!strcmp(err, "Pool superblock copy is misplaced"));
+}
+
+/* Every single bit flip anywhere in the superblock is refused. */
+static void test_sb_bitflips(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_sb sb;
+	const char *err;
+	unsigned int bit, refused = 0;
+
+	for (bit = 0; bit < VWC_SB_SIZE * 8; bit++) {
+		make_sb(buf, 42, 0);
+		buf[bit / 8] ^= 1u << (bit % 8);
+		err = NULL;
+		if (vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL && err)
+			refused++;
+	}
+	CHECK(refused == VWC_SB_SIZE * 8);
+}
+
+static void reseal(u8 *buf)
+{
+	struct vwc_disk_sb *d = (struct vwc_disk_sb *)buf;
+
+	d->csum = cpu_to_le32(crc32c(~0U, buf + 4, VWC_SB_SIZE - 4));
+}
+
+/* Damage with a valid checksum is refused by the field checks. */
+static void test_sb_fields(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_disk_sb *d = (struct vwc_disk_sb *)buf;
+	struct vwc_sb sb;
+	const char *err;
+
+	make_sb(buf, 42, 0);
+	d->version = cpu_to_le32(2);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+	CHECK(!strcmp(err, "Unsupported pool metadata version"));
+
+	make_sb(buf, 42, 0);
+	d->incompat = cpu_to_le64(1);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+
+	make_sb(buf, 42, 0);
+	d->compat = cpu_to_le64(1);	/* unknown compat flags are fine */
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == 0);
+
+	make_sb(buf, 42, 0);
+	d->nr_blocks = cpu_to_le64(le64_to_cpu(d->nr_blocks) + 1);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+	CHECK(!strcmp(err, "Pool superblock layout is inconsistent"));
+
+	make_sb(buf, 42, 0);
+	d->data_start = cpu_to_le64(0);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+
+	make_sb(buf, 42, 0);
+	d->block_size = cpu_to_le32(4097);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+
+	make_sb(buf, 0, 0);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+	make_sb(buf, 1ULL << 40, 0);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+}
+
+static void test_sb_choose(void)
+{
+	static u8 c0[VWC_SB_SIZE], c1[VWC_SB_SIZE];
+	struct vwc_sb sb;
+	const char *err = NULL;
+
+	memset(c0, 0, sizeof(c0));
+	make_sb(c1, 9, 1);
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == -ENODATA);
+
+	make_sb(c0, 10, 0);
+	make_sb(c1, 9, 1);
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == 0 && sb.seq == 10);
+	make_sb(c1, 11, 1);
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == 0 && sb.seq == 11);
+
+	/* Torn copy 0 (magic intact, checksum bad): copy 1 stands in. */
+	make_sb(c0, 12, 0);
+	c0[600] ^= 0xff;
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == 0 && sb.seq == 11);
+
+	/* Torn copy 1: copy 0 stands. */
+	make_sb(c0, 12, 0);
+	c1[100] ^= 1;
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == 0 && sb.seq == 12);
+
+	/* Foreign data over copy 0: refused even with a valid copy 1. */
+	make_sb(c1, 11, 1);
+	memset(c0, 0x5a, sizeof(c0));
+	err = NULL;
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == -EINVAL);
+	CHECK(err && strstr(err, "zero the first 4 KiB to format"));
+
+	/* Both damaged. */
+	make_sb(c0, 12, 0);
+	c0[600] ^= 0xff;
+	c1[100] ^= 1;
+	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == -EINVAL);
+}
+
+static void test_entries(void)
+{
+	struct vwc_layout l;
+	struct vwc_disk_entry d;
+	struct vwc_entry e = { .oblock = 123456789, .vm = 17, .valid = true,
+			       .dirty = true }, out;
+	u32 seed = vwc_uuid_seed(uuid);
+	unsigned int bit, bad = 0;
+
+	vwc_layout_compute(2097152, 4096, &l);
+	memset(&d, 0, sizeof(d));
+	CHECK(vwc_entry_decode(&d, 5, 100, seed, &l, &out) == VWC_REC_EMPTY);
+
+	vwc_entry_encode(&d, 5, &e, 100, seed);
+	CHECK(vwc_entry_decode(&d, 5, 100, seed, &l, &out) == VWC_REC_OK);
+	CHECK(out.valid && out.dirty && out.oblock == 123456789 &&
+	      out.vm == 17);
+	CHECK(vwc_entry_decode(&d, 5, 99, seed, &l, &out) ==
+	      VWC_REC_UNCOMMITTED);
+	/* Misplaced (written for another index) or another pool's: damage. */
+	CHECK(vwc_entry_decode(&d, 6, 100, seed, &l, &out) == VWC_REC_CORRUPT);
+	CHECK(vwc_entry_decode(&d, 5, 100, seed + 1, &l, &out) ==
+	      VWC_REC_CORRUPT);
+
+	for (bit = 0; bit < 128; bit++) {
+		struct vwc_disk_entry x = d;
+
+		((u8 *)&x)[bit / 8] ^= 1u << (bit % 8);
+		if (vwc_entry_decode(&x, 5, 1ULL << 39, seed, &l, &out) !=
+		    VWC_REC_OK)
+			bad++;
+	}
+	CHECK(bad == 128);
+
+	e.valid = false;
+	vwc_entry_encode(&d, 5, &e, 101, seed);
+	CHECK(vwc_entry_decode(&d, 5, 101, seed, &l, &out) == VWC_REC_OK);
+	CHECK(!out.valid);
+
+	/* A VM index past the table is damage even with a good checksum. */
+	l.max_vms = 16;
+	e.valid = true;
+	vwc_entry_encode(&d, 5, &e, 101, seed);
+	CHECK(vwc_entry_decode(&d, 5, 101, seed, &l, &out) == VWC_REC_CORRUPT);
+}
+
+static void test_vm_records(void)
+{
+	struct vwc_disk_vm d;
+	struct vwc_vm_record r = { .generation = 3, .in_use = true }, out;
+	u32 seed = vwc_uuid_seed(uuid);
+	unsigned int bit, bad = 0;
+
+	strcpy(r.vm_id, "guest-7.vda");
+	memset(&d, 0, sizeof(d));
+	CHECK(vwc_vm_decode(&d, 0, 10, seed, &out) == VWC_REC_EMPTY);
+	vwc_vm_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_vm_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
+	CHECK(out.in_use && !strcmp(out.vm_id, "guest-7.vda") &&
+	      out.generation == 3);
+	CHECK(vwc_vm_decode(&d, 4, 9, seed, &out) == VWC_REC_UNCOMMITTED);
+	CHECK(vwc_vm_decode(&d, 3, 10, seed, &out) == VWC_REC_CORRUPT);
+	for (bit = 0; bit < sizeof(d) * 8; bit++) {
+		struct vwc_disk_vm x = d;
+
+		((u8 *)&x)[bit / 8] ^= 1u << (bit % 8);
+		if (vwc_vm_decode(&x, 4, 1ULL << 39, seed, &out) == VWC_REC_CORRUPT)
+			bad++;
+	}
+	CHECK(bad == sizeof(d) * 8);
+
+	/* A checksummed record with a bad name is still damage. */
+	memset(&d, 0, sizeof(d));
+	vwc_vm_encode(&d, 4, &r, 10, seed);
+	d.vm_id[2] = ' ';
+	d.csum = cpu_to_le32(crc32c(crc32c(seed, &d, 124),
+				    &(__le32){ cpu_to_le32(4) }, 4));
+	CHECK(vwc_vm_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+}
+
+int main(void)
+{
+	test_crc32c();
+	test_layout();
+	test_sb_roundtrip();
+	test_sb_bitflips();
+	test_sb_fields();
+	test_sb_choose();
+	test_entries();
+	test_vm_records();
+	return unit_report("test_format");
+}
