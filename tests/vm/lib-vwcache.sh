@@ -1,0 +1,79 @@
+# shellcheck shell=sh
+# lib-vwcache.sh: dm-vwcache helpers for the guest tests, on top of lib.sh.
+# Source after lib.sh:   . /lib/vwcache/lib.sh; . /lib/vwcache/lib-vwcache.sh
+#
+#   zero_head DEV              zero the first 4 KiB (a pool formats it)
+#   pool_create NAME DEV [BS] [FEATURES...]   create a pool, fail on error
+#   vm_create NAME POOL ORIGIN VM_ID [FEATURES...]
+#   field N DEVICE             the Nth (1-based) field of dmsetup status,
+#                              after "start length target"
+#   dm_state                   a snapshot of every dm device's table
+#   expect_refused WHAT MSG NAME TABLE
+#                              "dmsetup create NAME --table TABLE" must fail,
+#                              the kernel log must show MSG, and no dm device
+#                              may have changed
+#   expect_msg_refused DEV MSG...  "dmsetup message DEV 0 MSG" must fail and
+#                              change no table
+
+zero_head() {
+	dd if=/dev/zero of="$1" bs=4096 count=1 conv=fsync 2>/dev/null ||
+		fail "zero_head $1"
+}
+
+pool_create() {
+	_name=$1 _dev=$2 _bs=${3:-4096}
+	shift 3 2>/dev/null || shift $#
+	dmsetup create "$_name" --table \
+		"0 $(sectors "$_dev") vwcache-pool $_dev $_bs $# $*" ||
+		fail "pool_create $_name on $_dev failed"
+	dm_dev_of "$_name" >/dev/null
+}
+
+vm_create() {
+	_name=$1 _pool=$2 _origin=$3 _id=$4
+	shift 4
+	dmsetup create "$_name" --table \
+		"0 $(sectors "$_origin") vwcache /dev/mapper/$_pool $_origin $_id $# $*" ||
+		fail "vm_create $_name ($_id) failed"
+	dm_dev_of "$_name" >/dev/null
+}
+
+field() {
+	dmsetup status "$2" | awk -v n="$1" '{ print $(n + 3) }'
+}
+
+dm_state() {
+	dmsetup table 2>/dev/null | sort
+}
+
+# Lines of the kernel log after line $1.
+_log_since() {
+	dmesg | tail -n +"$(($1 + 1))"
+}
+
+expect_refused() {
+	_what=$1 _msg=$2 _name=$3 _table=$4
+	_before=$(dm_state)
+	_n=$(dmesg | wc -l)
+	if dmsetup create "$_name" --table "$_table" 2>/dev/null; then
+		dmsetup remove "$_name"
+		fail "$_what: accepted: $_table"
+	fi
+	_log_since "$_n" | grep -qF -- "$_msg" ||
+		fail "$_what: refused without '$_msg'; kernel said: $(_log_since "$_n" | tail -n 3)"
+	dmsetup info "$_name" >/dev/null 2>&1 && dmsetup remove "$_name"
+	[ "$(dm_state)" = "$_before" ] || fail "$_what: a refusal changed a device"
+	REFUSED=$((${REFUSED:-0} + 1))
+	log "refused ($_msg): $_what"
+}
+
+expect_msg_refused() {
+	_dev=$1
+	shift
+	_before=$(dm_state)
+	if dmsetup message "$_dev" 0 "$@" 2>/dev/null; then
+		fail "message accepted: $*"
+	fi
+	[ "$(dm_state)" = "$_before" ] || fail "refused message changed a table: $*"
+	REFUSED=$((${REFUSED:-0} + 1))
+}
