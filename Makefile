@@ -8,7 +8,7 @@
 # every installed kernel (KVER=all) unless KVER names one (a prefix such as
 # KVER=6.1 is enough).
 
-VERSION := 0.1.0
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -75,12 +75,14 @@ install: modules tools
 		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
 
 dkms-install:
-	dkms add $(CURDIR)
+	scripts/dkms-stage /usr/src/dm-vwcache-$(VERSION)
+	dkms add dm-vwcache/$(VERSION)
 	dkms build dm-vwcache/$(VERSION) -k $(KVER)
 	dkms install dm-vwcache/$(VERSION) -k $(KVER)
 
 dkms-remove:
 	dkms remove dm-vwcache/$(VERSION) --all
+	rm -rf /usr/src/dm-vwcache-$(VERSION)
 
 lint:
 	@tests/lint.sh "$(KDIR)"
