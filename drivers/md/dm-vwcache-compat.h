@@ -3,26 +3,23 @@
  * dm-vwcache kernel compatibility: every #if on the kernel version lives
  * here and nowhere else.  Supported: 6.1 (Debian 12) to 6.12 (Debian 12
  * backports).
+ *
+ * The tests are on features, not version numbers (distributions backport):
+ * Kbuild defines VWC_HAVE_* by looking at the kernel's headers.
+ *   VWC_HAVE_BDEV_FILE   bdev_file_open_by_dev() (6.9+) replaces
+ *                        blkdev_get_by_dev()
  */
 #ifndef DM_VWCACHE_COMPAT_H
 #define DM_VWCACHE_COMPAT_H
 
 #include <linux/blkdev.h>
-#include <linux/version.h>
-
-/* The mode dm_table_get_mode() returns, for dm_get_device(). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-typedef blk_mode_t vwc_open_mode_t;
-#else
-typedef fmode_t vwc_open_mode_t;
-#endif
 
 /*
  * An open reference to a block device of the pool's own, independent of
  * the dm tables that named it (a table can be replaced while VM devices
  * still use the pool).  Not exclusive: dm already claims the device.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#ifdef VWC_HAVE_BDEV_FILE
 
 struct vwc_bdev_ref {
 	struct file *file;

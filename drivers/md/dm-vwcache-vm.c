@@ -101,7 +101,6 @@ static void vwc_vm_free(struct vwc_vm *vm)
 
 static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	vwc_open_mode_t mode = dm_table_get_mode(ti->table);
 	struct vwc_vm *vm;
 	const char *error = NULL;
 	int r;
@@ -121,7 +120,8 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vwc_vm_parse(vm, argc, argv, &error);
 	if (r)
 		goto bad;
-	r = dm_get_device(ti, argv[0], mode, &vm->pool_dev);
+	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table),
+			  &vm->pool_dev);
 	if (r) {
 		error = "Pool device lookup failed";
 		goto bad;
@@ -129,7 +129,8 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vwc_vm_get_pool(vm, &error);
 	if (r)
 		goto bad_pool_dev;
-	r = dm_get_device(ti, argv[1], mode, &vm->origin_dev);
+	r = dm_get_device(ti, argv[1], dm_table_get_mode(ti->table),
+			  &vm->origin_dev);
 	if (r) {
 		error = "Origin device lookup failed";
 		goto bad_pool;
