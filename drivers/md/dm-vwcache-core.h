@@ -18,13 +18,19 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/crc32c.h>
+#include <linux/slab.h>
 #include <asm/byteorder.h>
+
+/* Zeroed arrays that may be large (the block table): vmalloc fallback. */
+#define vwc_kvcalloc(n, size)	kvcalloc(n, size, GFP_KERNEL)
+#define vwc_kvfree(p)		kvfree(p)
 
 #else /* userspace */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <endian.h>
@@ -52,6 +58,16 @@ typedef int64_t s64;
 static inline bool is_power_of_2(unsigned long n)
 {
 	return n != 0 && (n & (n - 1)) == 0;
+}
+
+static inline void *vwc_kvcalloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static inline void vwc_kvfree(void *p)
+{
+	free(p);
 }
 
 /* Provided by tests/unit/crc32c.c and tools/dmcache-ctl. */

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-vwcache metadata I/O: reads, formats and commits the pool's metadata
- * on the cache device through dm-bufio.  What the bytes mean is
- * dm-vwcache-format.c's business; this file only moves them.
+ * dm-vwcache metadata I/O: reads, formats and writes the pool's metadata
+ * on the cache device through dm-bufio, in 4 KiB pages.  What the bytes
+ * mean is dm-vwcache-format.c's business, and when to write them is
+ * dm-vwcache-commit.c's; this file only moves them.
  *
- * Commit protocol (superblock part): metadata blocks are written and
- * flushed first; then the superblock, with the next sequence number, is
- * written over the older of its two copies and flushed.  The copy with the
- * higher valid sequence is the pool's state, so a torn superblock write
- * falls back to the previous commit.
+ * Superblock rule: the superblock, with the next sequence number, is
+ * written over the older of its two copies, after every other metadata
+ * page of the commit is durable, and flushed.  The copy with the higher
+ * valid sequence is the pool's state, so a torn superblock write falls
+ * back to the previous commit.
  *
- * Called with pool->lock held, or before the pool is registered.
+ * Called under pool->commit_lock, or before the pool is registered.
  */
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -18,8 +19,7 @@
 #include "dm-vwcache.h"
 #include "dm-vwcache-metadata.h"
 
-#define VWC_MD_BLOCK	4096
-#define VWC_MD_SHIFT	3	/* sectors per metadata block, log2 */
+#define VWC_MD_SHIFT	3	/* sectors per metadata page, log2 */
 
 static int vwc_md_read(struct vwc_pool *pool, sector_t block, void *out)
 {
@@ -28,7 +28,7 @@ static int vwc_md_read(struct vwc_pool *pool, sector_t block, void *out)
 
 	if (IS_ERR(data))
 		return PTR_ERR(data);
-	memcpy(out, data, VWC_MD_BLOCK);
+	memcpy(out, data, VWC_MD_BLOCK_SIZE);
 	dm_bufio_release(b);
 	return 0;
 }
@@ -41,7 +41,7 @@ static int vwc_md_write(struct vwc_pool *pool, sector_t block,
 
 	if (IS_ERR(data))
 		return PTR_ERR(data);
-	memcpy(data, in, VWC_MD_BLOCK);
+	memcpy(data, in, VWC_MD_BLOCK_SIZE);
 	dm_bufio_mark_buffer_dirty(b);
 	dm_bufio_release(b);
 	return 0;
@@ -65,20 +65,53 @@ static int vwc_md_write_sb(struct vwc_pool *pool, void *buf)
 	return r;
 }
 
-int vwc_md_commit(struct vwc_pool *pool)
+/* Commit the superblock: see the superblock rule above. */
+int vwc_md_commit_sb(struct vwc_pool *pool)
 {
-	void *buf = kmalloc(VWC_MD_BLOCK, GFP_KERNEL);
+	void *buf = kmalloc(VWC_MD_BLOCK_SIZE, GFP_NOIO);
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = dm_bufio_write_dirty_buffers(pool->bufio);
-	if (!r)
-		r = dm_bufio_issue_flush(pool->bufio);
-	if (!r)
-		r = vwc_md_write_sb(pool, buf);
+	r = vwc_md_write_sb(pool, buf);
 	kfree(buf);
 	return r;
+}
+
+/* Write every dirty metadata page and make it (and data) durable. */
+int vwc_md_write_pages(struct vwc_pool *pool)
+{
+	int r = dm_bufio_write_dirty_buffers(pool->bufio);
+
+	if (!r)
+		r = dm_bufio_issue_flush(pool->bufio);
+	return r;
+}
+
+static sector_t vwc_md_page_block(sector_t region, u32 index)
+{
+	return (region >> VWC_MD_SHIFT) + index;
+}
+
+/* Copy page @index of the region starting at sector @region into @out. */
+int vwc_md_read_page(struct vwc_pool *pool, sector_t region, u32 index,
+		     void *out)
+{
+	return vwc_md_read(pool, vwc_md_page_block(region, index), out);
+}
+
+/* Hold page @index of a region; release with vwc_md_put_page(). */
+void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
+		      struct dm_buffer **bp)
+{
+	return dm_bufio_read(pool->bufio, vwc_md_page_block(region, index), bp);
+}
+
+void vwc_md_put_page(struct dm_buffer *b, bool dirty)
+{
+	if (dirty)
+		dm_bufio_mark_buffer_dirty(b);
+	dm_bufio_release(b);
 }
 
 /*
@@ -114,37 +147,6 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 	return r;
 }
 
-/* Refuse a pool whose VM table holds a damaged record. */
-static int vwc_md_check_vm_table(struct vwc_pool *pool, void *buf,
-				 const char **error)
-{
-	const struct vwc_layout *l = &pool->sb.layout;
-	u32 seed = vwc_uuid_seed(pool->sb.uuid);
-	struct vwc_vm_record rec;
-	u32 i;
-	int r;
-
-	for (i = 0; i < l->max_vms; i++) {
-		const struct vwc_disk_vm *d;
-
-		if (i % VWC_VMS_PER_PAGE == 0) {
-			r = vwc_md_read(pool, (l->vm_table_start >> VWC_MD_SHIFT) +
-					i / VWC_VMS_PER_PAGE, buf);
-			if (r) {
-				*error = "Cannot read the pool's VM table";
-				return r;
-			}
-		}
-		d = (const struct vwc_disk_vm *)buf + i % VWC_VMS_PER_PAGE;
-		if (vwc_vm_decode(d, i, pool->sb.seq, seed, &rec) ==
-		    VWC_REC_CORRUPT) {
-			*error = "Pool VM table is damaged";
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static int vwc_md_load(struct vwc_pool *pool, u32 block_size, void *buf,
 		       const char **error)
 {
@@ -158,16 +160,17 @@ static int vwc_md_load(struct vwc_pool *pool, u32 block_size, void *buf,
 		*error = "Cache device is smaller than the pool it holds";
 		return -EINVAL;
 	}
-	return vwc_md_check_vm_table(pool, buf, error);
+	return 0;
 }
 
 /* Load the pool on the cache device, or format a blank one. */
-int vwc_md_open(struct vwc_pool *pool, u32 block_size, const char **error)
+int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
+		const char **error)
 {
 	void *buf;
 	int r;
 
-	pool->bufio = dm_bufio_client_create(pool->cache.bdev, VWC_MD_BLOCK,
+	pool->bufio = dm_bufio_client_create(pool->cache.bdev, VWC_MD_BLOCK_SIZE,
 					     1, 0, NULL, NULL, 0);
 	if (IS_ERR(pool->bufio)) {
 		r = PTR_ERR(pool->bufio);
@@ -176,7 +179,7 @@ int vwc_md_open(struct vwc_pool *pool, u32 block_size, const char **error)
 		return r;
 	}
 
-	buf = kmalloc(2 * VWC_MD_BLOCK, GFP_KERNEL);
+	buf = kmalloc(2 * VWC_MD_BLOCK_SIZE, GFP_KERNEL);
 	if (!buf) {
 		r = -ENOMEM;
 		*error = "Cannot allocate metadata buffers";
@@ -184,14 +187,16 @@ int vwc_md_open(struct vwc_pool *pool, u32 block_size, const char **error)
 	}
 	r = vwc_md_read(pool, 0, buf);
 	if (!r)
-		r = vwc_md_read(pool, 1, buf + VWC_MD_BLOCK);
+		r = vwc_md_read(pool, 1, buf + VWC_MD_BLOCK_SIZE);
 	if (r) {
 		*error = "Cannot read the pool superblock";
 		goto out;
 	}
-	r = vwc_sb_choose(buf, buf + VWC_MD_BLOCK, &pool->sb, error);
-	if (r == -ENODATA)
+	r = vwc_sb_choose(buf, buf + VWC_MD_BLOCK_SIZE, &pool->sb, error);
+	if (r == -ENODATA) {
 		r = vwc_md_format(pool, block_size, buf, error);
+		*formatted = true;
+	}
 	else if (!r)
 		r = vwc_md_load(pool, block_size, buf, error);
 out:

@@ -6,10 +6,21 @@
 #ifndef DM_VWCACHE_METADATA_H
 #define DM_VWCACHE_METADATA_H
 
+#include <linux/dm-bufio.h>
+
+#define VWC_MD_BLOCK_SIZE	4096
+
 struct vwc_pool;
 
-int vwc_md_open(struct vwc_pool *pool, u32 block_size, const char **error);
+int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
+		const char **error);
 void vwc_md_close(struct vwc_pool *pool);
-int vwc_md_commit(struct vwc_pool *pool);
+int vwc_md_read_page(struct vwc_pool *pool, sector_t region, u32 index,
+		     void *out);
+void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
+		      struct dm_buffer **bp);
+void vwc_md_put_page(struct dm_buffer *b, bool dirty);
+int vwc_md_write_pages(struct vwc_pool *pool);
+int vwc_md_commit_sb(struct vwc_pool *pool);
 
 #endif /* DM_VWCACHE_METADATA_H */

@@ -13,7 +13,11 @@
 #include <linux/slab.h>
 
 #include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
+#include "dm-vwcache-io.h"
 #include "dm-vwcache-metadata.h"
+#include "dm-vwcache-writeback.h"
 
 /* One table instance; several may share one pool across a reload. */
 struct vwc_pool_c {
@@ -38,6 +42,11 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 	INIT_LIST_HEAD(&pool->list);
 	INIT_LIST_HEAD(&pool->vms);
 	mutex_init(&pool->lock);
+	mutex_init(&pool->commit_lock);
+	INIT_WORK(&pool->commit_work, vwc_commit_work);
+	INIT_WORK(&pool->wb_work, vwc_wb_work);
+	INIT_WORK(&pool->deferred_work, vwc_deferred_work);
+	INIT_DELAYED_WORK(&pool->tick_work, vwc_tick_work);
 	refcount_set(&pool->ref, 1);
 	pool->md = md;
 	pool->cache_dev = dev;
@@ -47,8 +56,63 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 
 static void vwc_pool_free(struct vwc_pool *pool)
 {
+	mutex_destroy(&pool->commit_lock);
 	mutex_destroy(&pool->lock);
 	kfree(pool);
+}
+
+/* The cache state and the workers, once the metadata is open. */
+static int vwc_pool_start(struct vwc_pool *pool, bool formatted,
+			  const char **error)
+{
+	int r = vwc_cache_init(pool);
+
+	if (r) {
+		*error = "Cannot allocate the pool's cache state";
+		return r;
+	}
+	if (!formatted) {
+		r = vwc_cache_load(pool, error);
+		if (r)
+			goto bad;
+	}
+	r = vwc_commit_alloc(pool);
+	if (r) {
+		*error = "Cannot allocate the commit state";
+		goto bad;
+	}
+	r = -ENOMEM;
+	pool->io_client = dm_io_client_create();
+	if (IS_ERR(pool->io_client)) {
+		pool->io_client = NULL;
+		*error = "Cannot create the writeback I/O client";
+		goto bad;
+	}
+	pool->wq = alloc_workqueue("vwcache-%s", WQ_MEM_RECLAIM, 0,
+				   dm_device_name(pool->md));
+	if (!pool->wq) {
+		*error = "Cannot create the pool's workqueue";
+		goto bad_io;
+	}
+	pool->last_commit = jiffies;
+	queue_delayed_work(pool->wq, &pool->tick_work, HZ / 10);
+	return 0;
+
+bad_io:
+	dm_io_client_destroy(pool->io_client);
+bad:
+	vwc_commit_free(pool);
+	vwc_cache_exit(pool);
+	return r;
+}
+
+static void vwc_pool_stop(struct vwc_pool *pool)
+{
+	WRITE_ONCE(pool->suspended, true);
+	cancel_delayed_work_sync(&pool->tick_work);
+	flush_workqueue(pool->wq);
+	wait_event(pool->wb_wait, !READ_ONCE(pool->wb_inflight));
+	flush_workqueue(pool->wq);
 }
 
 /* Create the pool of @md on @dev: load its metadata or format it. */
@@ -58,6 +122,7 @@ static int vwc_pool_create(struct mapped_device *md, dev_t dev,
 			   struct vwc_pool **result, const char **error)
 {
 	struct vwc_pool *pool = vwc_pool_alloc(md, dev);
+	bool formatted = false;
 	int r;
 
 	if (!pool) {
@@ -70,12 +135,17 @@ static int vwc_pool_create(struct mapped_device *md, dev_t dev,
 		*error = "Cannot open the cache device";
 		goto bad;
 	}
-	r = vwc_md_open(pool, block_size, error);
+	r = vwc_md_open(pool, block_size, &formatted, error);
 	if (r)
 		goto bad_close;
+	r = vwc_pool_start(pool, formatted, error);
+	if (r)
+		goto bad_md;
 	*result = pool;
 	return 0;
 
+bad_md:
+	vwc_md_close(pool);
 bad_close:
 	vwc_bdev_close(&pool->cache);
 bad:
@@ -89,11 +159,14 @@ void vwc_pool_destroy(struct vwc_pool *pool)
 	int r;
 
 	WARN_ON(!list_empty(&pool->vms));
-	mutex_lock(&pool->lock);
-	r = vwc_md_commit(pool);
-	mutex_unlock(&pool->lock);
+	vwc_pool_stop(pool);
+	r = vwc_commit(pool);
 	if (r)
 		DMERR("pool commit on removal failed: %d", r);
+	destroy_workqueue(pool->wq);
+	dm_io_client_destroy(pool->io_client);
+	vwc_commit_free(pool);
+	vwc_cache_exit(pool);
 	vwc_md_close(pool);
 	vwc_bdev_close(&pool->cache);
 	vwc_pool_free(pool);
@@ -234,20 +307,10 @@ static void vwc_pool_resume(struct dm_target *ti)
 	mutex_unlock(&pc->pool->lock);
 }
 
-static int vwc_pool_presuspend_commit(struct vwc_pool *pool)
-{
-	int r;
-
-	mutex_lock(&pool->lock);
-	r = vwc_md_commit(pool);
-	mutex_unlock(&pool->lock);
-	return r;
-}
-
 static void vwc_pool_postsuspend(struct dm_target *ti)
 {
 	struct vwc_pool_c *pc = ti->private;
-	int r = vwc_pool_presuspend_commit(pc->pool);
+	int r = vwc_commit(pc->pool);
 
 	if (r)
 		DMERR("%s: metadata commit on suspend failed: %d",
@@ -275,16 +338,27 @@ static void vwc_pool_status(struct dm_target *ti, status_type_t type,
 	struct vwc_pool_c *pc = ti->private;
 	struct vwc_pool *pool = pc->pool;
 	const struct vwc_layout *l = &pool->sb.layout;
-	unsigned int sz = 0;
+	struct vwc_stats st;
+	unsigned int sz = 0, attached = 0, i;
+	u32 valid, dirty;
+	u64 wb;
 
 	mutex_lock(&pool->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		/* No caching yet: every block is free, nothing is dirty. */
-		DMEMIT("%s %u %llu %llu %u %u %u %u %u %u %u %llu",
-		       vwc_pool_state_names[pool->state], l->block_size,
-		       l->nr_blocks, l->nr_blocks, 0, pool->nr_vms,
-		       0, 0, 0, 0, 0, pool->commits);
+		vwc_stats_sum(pool->stats, &st);
+		spin_lock_irq(&pool->cache_lock);
+		valid = pool->nr_valid;
+		dirty = pool->nr_dirty;
+		wb = pool->wb_total;
+		for (i = 0; i < l->max_vms; i++)
+			attached += !!pool->slots[i].nr_attached;
+		spin_unlock_irq(&pool->cache_lock);
+		DMEMIT("%s %u %llu %llu %u %u %llu %llu %llu %llu %llu %llu",
+		       vwc_pool_state_names[READ_ONCE(pool->state)],
+		       l->block_size, l->nr_blocks, l->nr_blocks - valid,
+		       dirty, attached, st.reads, st.read_hits, st.writes,
+		       st.write_hits, wb, pool->commits);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %u", pc->cache_dev->name, l->block_size);
@@ -298,6 +372,19 @@ static void vwc_pool_status(struct dm_target *ti, status_type_t type,
 	mutex_unlock(&pool->lock);
 }
 
+/* "flush": every attached VM's dirty blocks, in the background. */
+static void vwc_pool_flush_all(struct vwc_pool *pool)
+{
+	u32 i;
+
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < pool->sb.layout.max_vms; i++)
+		if (pool->slots[i].nr_attached)
+			vwc_flush_slot_locked(pool, i, false);
+	spin_unlock_irq(&pool->cache_lock);
+	vwc_kick_writeback(pool);
+}
+
 /* Messages: flush, set <key> <value>, clear_stats. */
 static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 			    char **argv, char *result, unsigned int maxlen)
@@ -309,14 +396,21 @@ static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 
 	mutex_lock(&pool->lock);
 	if (argc == 1 && !strcmp(argv[0], "flush")) {
-		r = 0;	/* nothing is dirty until caching lands */
+		vwc_pool_flush_all(pool);
+		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
+		vwc_stats_clear(pool->stats);
+		spin_lock_irq(&pool->cache_lock);
+		pool->wb_total = 0;
+		spin_unlock_irq(&pool->cache_lock);
 		pool->commits = 0;
 		r = 0;
 	} else if (argc == 3 && !strcmp(argv[0], "set")) {
 		r = vwc_pool_set(&pool->settings, argv[1], argv[2], &error);
-		if (!r)
+		if (!r) {
 			pc->settings = pool->settings;
+			vwc_kick_writeback(pool);
+		}
 	} else {
 		error = "unknown message";
 	}

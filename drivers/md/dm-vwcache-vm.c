@@ -5,14 +5,17 @@
  *
  *   <pool_dev> <origin_dev> <vm_id> <#feature args> [<key> <value>]...
  *
- * Until the cache core lands, I/O passes straight to the origin (the
- * effective mode reported by status is "passthrough"); the table line,
- * settings, messages and counters are the final interface.
+ * The data path is dm-vwcache-io.c; this file is the target's life cycle
+ * (attach to a VM slot of the pool, detach), status and messages.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
 
 #include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
+#include "dm-vwcache-io.h"
+#include "dm-vwcache-writeback.h"
 
 static const char * const vwc_vm_state_names[] = {
 	[VWC_VM_OK] = "ok",
@@ -99,6 +102,86 @@ static void vwc_vm_free(struct vwc_vm *vm)
 	kfree(vm);
 }
 
+/*
+ * Take the pool's VM slot of this vm_id (its dirty blocks, if it had
+ * any, are ours again).  A fresh attach drops the slot's clean blocks:
+ * the origin may have changed since they were cached.  A table reload
+ * (the slot already attached) keeps everything.
+ */
+static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s;
+	bool fresh;
+	int r;
+
+	spin_lock_irq(&pool->cache_lock);
+	r = vwc_slot_get_locked(pool, vm->vm_id, &vm->slot);
+	if (r) {
+		spin_unlock_irq(&pool->cache_lock);
+		*error = "The pool's VM table is full";
+		return r;
+	}
+	s = &pool->slots[vm->slot];
+	fresh = !s->nr_attached;
+	if (fresh) {
+		s->generation++;
+		s->meta = true;
+	}
+	s->nr_attached++;
+	spin_unlock_irq(&pool->cache_lock);
+	if (fresh)
+		vwc_drop_clean(pool, vm->slot);
+	/* Visible to writeback only now, once the clean blocks are gone. */
+	spin_lock_irq(&pool->cache_lock);
+	s->vm = vm;
+	spin_unlock_irq(&pool->cache_lock);
+	return 0;
+}
+
+static struct vwc_vm *vwc_other_vm_locked(struct vwc_vm *vm)
+{
+	struct vwc_vm *other;
+
+	list_for_each_entry(other, &vm->pool->vms, list)
+		if (other != vm && other->slot == vm->slot)
+			return other;
+	return NULL;
+}
+
+/*
+ * Let go of the slot.  The last VM device of a slot takes its clean
+ * blocks with it, so a VM that comes back never reads them; its dirty
+ * blocks stay, to be written back when it attaches again.
+ */
+static void vwc_vm_detach_slot(struct vwc_vm *vm)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	bool last;
+
+	mutex_lock(&pool->lock);
+	spin_lock_irq(&pool->cache_lock);
+	if (s->vm == vm)
+		s->vm = vwc_other_vm_locked(vm);
+	last = --s->nr_attached == 0;
+	spin_unlock_irq(&pool->cache_lock);
+	mutex_unlock(&pool->lock);
+
+	vwc_wb_wait_slot(pool, vm->slot);
+	/* A commit under way may still flush our origin: let it finish. */
+	mutex_lock(&pool->commit_lock);
+	mutex_unlock(&pool->commit_lock);
+	if (!last)
+		return;
+	vwc_drop_clean(pool, vm->slot);
+	spin_lock_irq(&pool->cache_lock);
+	s->flushing = false;
+	s->drain = false;
+	vwc_slot_put_locked(pool, vm->slot);
+	spin_unlock_irq(&pool->cache_lock);
+}
+
 static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct vwc_vm *vm;
@@ -107,7 +190,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (vm)
-		vm->stats = alloc_percpu(struct vwc_vm_stats);
+		vm->stats = alloc_percpu(struct vwc_stats);
 	if (!vm || !vm->stats) {
 		kfree(vm);
 		ti->error = "Cannot allocate VM device context";
@@ -138,14 +221,29 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vwc_vm_check_origin(vm, &error);
 	if (r)
 		goto bad_origin;
+	r = dm_set_target_max_io_len(ti, 1U << vm->pool->block_shift);
+	if (r) {
+		error = "Cannot set the target's I/O size";
+		goto bad_origin;
+	}
 	r = vwc_pool_attach_vm(vm->pool, vm, &error);
 	if (r)
 		goto bad_origin;
+	r = vwc_vm_attach_slot(vm, &error);
+	if (r)
+		goto bad_attach;
 
 	ti->private = vm;
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
+	ti->discards_supported = true;
+	ti->flush_supported = true;
+	ti->per_io_data_size = sizeof(struct vwc_io);
+	ti->accounts_remapped_io = true;
 	return 0;
+
+bad_attach:
+	vwc_pool_detach_vm(vm->pool, vm);
 
 bad_origin:
 	dm_put_device(ti, vm->origin_dev);
@@ -163,6 +261,7 @@ static void vwc_vm_dtr(struct dm_target *ti)
 {
 	struct vwc_vm *vm = ti->private;
 
+	vwc_vm_detach_slot(vm);
 	vwc_pool_detach_vm(vm->pool, vm);
 	dm_put_device(ti, vm->origin_dev);
 	vwc_pool_put(vm->pool);
@@ -170,58 +269,35 @@ static void vwc_vm_dtr(struct dm_target *ti)
 	vwc_vm_free(vm);
 }
 
-static void vwc_vm_account(struct vwc_vm *vm, struct bio *bio)
-{
-	struct vwc_vm_stats *s;
-	unsigned int bytes = bio->bi_iter.bi_size;
-
-	if (!bytes || bio_op(bio) == REQ_OP_DISCARD)
-		return;
-	s = get_cpu_ptr(vm->stats);
-	if (bio_data_dir(bio) == WRITE) {
-		s->writes++;
-		s->write_bytes += bytes;
-	} else {
-		s->reads++;
-		s->read_bytes += bytes;
-	}
-	put_cpu_ptr(vm->stats);
-}
-
 static int vwc_vm_map(struct dm_target *ti, struct bio *bio)
 {
+	return vwc_map_bio(ti->private, bio, false);
+}
+
+static int vwc_vm_end_io(struct dm_target *ti, struct bio *bio,
+			 blk_status_t *error)
+{
+	return vwc_end_io(ti->private, bio, error);
+}
+
+/* Suspend makes everything written so far durable. */
+static void vwc_vm_postsuspend(struct dm_target *ti)
+{
 	struct vwc_vm *vm = ti->private;
+	int r = vwc_commit(vm->pool);
 
-	vwc_vm_account(vm, bio);
-	bio_set_dev(bio, vm->origin_dev->bdev);
-	if (bio_sectors(bio) || bio_op(bio) == REQ_OP_ZONE_RESET)
-		bio->bi_iter.bi_sector = dm_target_offset(ti,
-							 bio->bi_iter.bi_sector);
-	return DM_MAPIO_REMAPPED;
+	if (r)
+		DMERR("%s: commit on suspend failed: %d",
+		      dm_device_name(vm->md), r);
 }
 
-static void vwc_vm_sum_stats(struct vwc_vm *vm, struct vwc_vm_stats *sum)
+static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
-	int cpu;
+	struct vwc_vm *vm = ti->private;
+	unsigned int block = 1U << (vm->pool->block_shift + SECTOR_SHIFT);
 
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		struct vwc_vm_stats *s = per_cpu_ptr(vm->stats, cpu);
-
-		sum->reads += READ_ONCE(s->reads);
-		sum->writes += READ_ONCE(s->writes);
-		sum->read_bytes += READ_ONCE(s->read_bytes);
-		sum->write_bytes += READ_ONCE(s->write_bytes);
-	}
-}
-
-static void vwc_vm_clear_stats(struct vwc_vm *vm)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		memset(per_cpu_ptr(vm->stats, cpu), 0,
-		       sizeof(struct vwc_vm_stats));
+	limits->discard_granularity = block;
+	limits->max_discard_sectors = 1024U << vm->pool->block_shift;
 }
 
 static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,
@@ -243,23 +319,49 @@ static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,
 	}
 }
 
+/* The state, from the slot: called with cache_lock held. */
+static enum vwc_vm_state vwc_vm_state_locked(struct vwc_vm *vm)
+{
+	struct vwc_slot *s = &vm->pool->slots[vm->slot];
+
+	if (vm->state == VWC_VM_MIGRATING && vwc_list_empty(&s->dirty))
+		vm->state = VWC_VM_CLEAN;
+	if (vm->state == VWC_VM_OK && s->flushing)
+		return VWC_VM_FLUSHING;
+	if (vm->state == VWC_VM_OK && READ_ONCE(vm->pool->state) ==
+	    VWC_POOL_FAILED)
+		return VWC_VM_ERROR;
+	return vm->state;
+}
+
 static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
 {
 	struct vwc_vm *vm = ti->private;
-	struct vwc_vm_stats st;
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	enum vwc_vm_state state;
+	struct vwc_stats st;
 	unsigned int sz = 0;
+	u32 cached, dirty;
+	u64 wb;
 
-	mutex_lock(&vm->pool->lock);
+	mutex_lock(&pool->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		vwc_vm_sum_stats(vm, &st);
-		/* Effective mode: no caching until the cache core lands. */
-		DMEMIT("%s %s %u %u %llu %u %llu %u %u %u %u",
-		       vwc_mode_name(VWC_MODE_PASSTHROUGH),
-		       vwc_vm_state_names[vm->state], 0, 0,
-		       st.reads, 0, st.writes, 0, 0, 0, 0);
+		vwc_stats_sum(vm->stats, &st);
+		spin_lock_irq(&pool->cache_lock);
+		state = vwc_vm_state_locked(vm);
+		cached = s->nr_cached;
+		dirty = s->dirty.count;
+		wb = s->writeback_blocks;
+		spin_unlock_irq(&pool->cache_lock);
+		DMEMIT("%s %s %u %u %llu %llu %llu %llu %llu %llu %llu",
+		       vwc_mode_name(vm->settings.mode),
+		       vwc_vm_state_names[state], cached, dirty, st.reads,
+		       st.read_hits, st.writes, st.write_hits, st.coalesced,
+		       wb, st.throttled);
 		break;
 	case STATUSTYPE_TABLE:
 		vwc_vm_emit_table(vm, result, maxlen);
@@ -269,21 +371,34 @@ static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 			*result = '\0';
 		break;
 	}
-	mutex_unlock(&vm->pool->lock);
+	mutex_unlock(&pool->lock);
+}
+
+/* flush: this VM's dirty blocks, in the background; returns at once. */
+static void vwc_vm_flush(struct vwc_vm *vm, bool all)
+{
+	struct vwc_pool *pool = vm->pool;
+
+	spin_lock_irq(&pool->cache_lock);
+	vwc_flush_slot_locked(pool, vm->slot, all);
+	spin_unlock_irq(&pool->cache_lock);
+	vwc_kick_writeback(pool);
 }
 
 /*
- * migrate_prepare: writethrough from now on, then flush.  With nothing
- * ever dirty (no caching yet), the VM is clean at once.
+ * migrate_prepare: writethrough from now on (no new dirty data, so the
+ * dirty count only falls), and flush everything; "clean" once none is
+ * left.  Again while migrating: nothing changes.
  */
 static int vwc_vm_migrate_prepare(struct vwc_vm *vm)
 {
 	if (vm->state != VWC_VM_MIGRATING && vm->state != VWC_VM_CLEAN) {
 		vm->mode_before_migrate = vm->settings.mode;
 		if (vm->settings.mode == VWC_MODE_WRITEBACK)
-			vm->settings.mode = VWC_MODE_WRITETHROUGH;
+			WRITE_ONCE(vm->settings.mode, VWC_MODE_WRITETHROUGH);
+		vm->state = VWC_VM_MIGRATING;
 	}
-	vm->state = VWC_VM_CLEAN;
+	vwc_vm_flush(vm, true);
 	return 0;
 }
 
@@ -291,7 +406,7 @@ static int vwc_vm_migrate_abort(struct vwc_vm *vm)
 {
 	if (vm->state != VWC_VM_MIGRATING && vm->state != VWC_VM_CLEAN)
 		return -EINVAL;
-	vm->settings.mode = vm->mode_before_migrate;
+	WRITE_ONCE(vm->settings.mode, vm->mode_before_migrate);
 	vm->state = VWC_VM_OK;
 	return 0;
 }
@@ -305,14 +420,18 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 
 	mutex_lock(&vm->pool->lock);
 	if (argc == 1 && !strcmp(argv[0], "flush")) {
-		r = 0;	/* nothing is dirty until caching lands */
+		vwc_vm_flush(vm, false);
+		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "migrate_prepare")) {
 		r = vwc_vm_migrate_prepare(vm);
 	} else if (argc == 1 && !strcmp(argv[0], "migrate_abort")) {
 		r = vwc_vm_migrate_abort(vm);
 		error = "no migration to abort";
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
-		vwc_vm_clear_stats(vm);
+		vwc_stats_clear(vm->stats);
+		spin_lock_irq(&vm->pool->cache_lock);
+		vm->pool->slots[vm->slot].writeback_blocks = 0;
+		spin_unlock_irq(&vm->pool->cache_lock);
 		r = 0;
 	} else if (argc == 3 && !strcmp(argv[0], "set")) {
 		r = vwc_vm_set(&vm->settings, argv[1], argv[2], &error);
@@ -339,6 +458,9 @@ struct target_type vwc_vm_target = {
 	.ctr = vwc_vm_ctr,
 	.dtr = vwc_vm_dtr,
 	.map = vwc_vm_map,
+	.end_io = vwc_vm_end_io,
+	.postsuspend = vwc_vm_postsuspend,
+	.io_hints = vwc_vm_io_hints,
 	.status = vwc_vm_status,
 	.message = vwc_vm_message,
 	.iterate_devices = vwc_vm_iterate_devices,

@@ -11,15 +11,22 @@
  *
  * Lock order (outermost first):
  *   vwc_registry_lock (mutex, dm-vwcache-registry.c)
- *     pool->lock (mutex): pool settings, VM list, metadata commits
- * Nothing here is taken on the I/O path except the per-VM counters, which
- * are lockless.
+ *     pool->commit_lock (mutex): one metadata commit at a time
+ *       pool->lock (mutex): pool settings, VM list
+ *         pool->cache_lock (spinlock, irq safe): block table, lists,
+ *         policy, slots, deferred bios; the only lock of the I/O path,
+ *         never held across I/O or a sleeping allocation
+ * Counters are per CPU and lockless.
  */
 #ifndef DM_VWCACHE_H
 #define DM_VWCACHE_H
 
 #include <linux/device-mapper.h>
 #include <linux/dm-bufio.h>
+#include <linux/dm-io.h>
+#include <linux/bio.h>
+#include <linux/workqueue.h>
+#include <linux/spinlock.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -28,6 +35,10 @@
 #include "dm-vwcache-args.h"
 #include "dm-vwcache-compat.h"
 #include "dm-vwcache-format.h"
+#include "dm-vwcache-blocks.h"
+#include "dm-vwcache-policy.h"
+#include "dm-vwcache-tbucket.h"
+#include "dm-vwcache-wbplan.h"
 
 #define DM_MSG_PREFIX "vwcache"
 
@@ -45,6 +56,55 @@ enum vwc_vm_state {
 	VWC_VM_ERROR,
 };
 
+/*
+ * Block flags of the kernel side, beside the core's VWC_B_* (see
+ * dm-vwcache-blocks.h and Documentation/dev/design.rst).
+ */
+#define VWC_B_PENDING	0x0100	/* first data write in flight (I4) */
+#define VWC_B_ZOMBIE	0x0200	/* unmapped while pinned: release at unpin */
+#define VWC_B_META0	0x0400	/* entry to rewrite: changed in generation 0 */
+#define VWC_B_META1	0x0800	/* ... in generation 1 (see the commit) */
+#define VWC_B_META(gen)	(VWC_B_META0 << (gen))
+
+/* Counters, per CPU; summed when read. */
+struct vwc_stats {
+	u64 reads;
+	u64 writes;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 read_hits;
+	u64 write_hits;
+	u64 coalesced;
+	u64 throttled;
+};
+
+/*
+ * A VM slot: one record of the pool's VM table.  It outlives the VM
+ * devices attached to it: dirty blocks of a removed VM device stay with
+ * their slot until the vm_id attaches again.  Under pool->cache_lock.
+ */
+struct vwc_slot {
+	char vm_id[VWC_VM_ID_MAX + 1];
+	bool in_use;
+	bool meta;			/* record to rewrite at next commit */
+	bool put_pending;		/* no blocks, no VM: free the record */
+	bool put_frozen;		/* ... once the commit under way ends */
+	u64 generation;
+	struct vwc_vm *vm;		/* the attached VM device, or NULL */
+	unsigned int nr_attached;	/* >1 during a table reload */
+	struct vwc_list dirty;		/* dirty blocks, oldest first */
+	u32 nr_cached;
+	u32 flush_before;		/* flush: blocks dirtied before this */
+	bool flushing;
+	bool drain;			/* a write waits for a dirty block */
+	bool origin_written;		/* origin needs a flush (I3) */
+	u32 wb_jobs;			/* writeback runs in flight */
+	unsigned long wb_retry_at;	/* jiffies: back off after errors */
+	unsigned long wb_backoff;
+	u64 wb_errors;
+	u64 writeback_blocks;
+};
+
 struct vwc_pool {
 	struct list_head list;		/* in the registry */
 	refcount_t ref;
@@ -52,6 +112,7 @@ struct vwc_pool {
 	dev_t cache_dev;		/* registry key too */
 	struct vwc_bdev_ref cache;	/* the pool's own open of it */
 	struct dm_bufio_client *bufio;	/* superblock and metadata I/O */
+	struct dm_io_client *io_client;	/* writeback copies */
 
 	struct mutex lock;
 	struct vwc_pool_settings settings;
@@ -60,14 +121,49 @@ struct vwc_pool {
 	struct list_head vms;		/* struct vwc_vm, under lock */
 	unsigned int nr_vms;
 	u64 commits;
-};
 
-/* Per-CPU I/O counters of a VM device. */
-struct vwc_vm_stats {
-	u64 reads;
-	u64 writes;
-	u64 read_bytes;
-	u64 write_bytes;
+	/* Geometry, fixed once loaded. */
+	sector_t data_start;
+	unsigned int block_shift;	/* log2 of sectors per block */
+	u32 seed;			/* checksum seed of records */
+
+	/* The cache state, under cache_lock (a spinlock, irq safe). */
+	spinlock_t cache_lock;
+	struct vwc_blocks blocks;
+	struct vwc_policy policy;
+	struct vwc_filter filter;
+	struct vwc_slot *slots;
+	unsigned long *meta_pages[2];	/* entry pages with META blocks */
+	unsigned int meta_gen;		/* generation changes are marked in */
+	u32 nr_meta_pages;
+	u32 nr_dirty;
+	u32 nr_valid;
+	u32 wb_inflight;		/* writeback runs in flight */
+	u32 wb_cursor;			/* next slot to consider */
+	bool wb_high;			/* above high watermark: until low */
+	bool meta_marked[2];		/* any META in that generation */
+	u32 *wb_cbs;			/* writeback planning scratch */
+	struct vwc_wb_run *wb_runs;
+	struct vwc_tbucket wb_tb;	/* writeback_iops */
+	wait_queue_head_t wb_wait;
+	bool commit_failed;
+	bool alloc_failed;		/* a write found no free block */
+	u32 *write_epoch;		/* promotion guard, by key hash */
+	struct bio_list deferred;	/* bios to map again */
+	struct bio_list commit_waiters;	/* bios completing after a commit */
+	u64 wb_total;			/* blocks written back, for status */
+
+	struct vwc_stats __percpu *stats;
+
+	struct workqueue_struct *wq;
+	struct work_struct commit_work;
+	struct work_struct wb_work;
+	struct work_struct deferred_work;
+	struct delayed_work tick_work;	/* commit_interval, max_age */
+	struct mutex commit_lock;	/* one commit at a time */
+	struct vwc_commit *commit;	/* its state, under commit_lock */
+	unsigned long last_commit;	/* jiffies */
+	bool suspended;
 };
 
 struct vwc_vm {
@@ -78,13 +174,40 @@ struct vwc_vm {
 	struct dm_dev *pool_dev;
 	struct dm_dev *origin_dev;
 	char vm_id[VWC_VM_ID_MAX + 1];
+	u32 slot;
 
 	struct vwc_vm_settings settings;	/* under pool->lock */
 	u64 mode_before_migrate;
 	enum vwc_vm_state state;
-	struct vwc_vm_stats __percpu *stats;
+	struct vwc_stats __percpu *stats;
 };
 
+struct vwc_commit;
+
+/* Per bio data of VM devices: what end_io must finish. */
+enum vwc_io_kind {
+	VWC_IO_NONE,
+	VWC_IO_ORIGIN,		/* remapped to the origin */
+	VWC_IO_HIT,		/* read or write of a mapped block */
+	VWC_IO_FILL,		/* first write of a PENDING block */
+	VWC_IO_PROMOTE,		/* read miss to copy into the pool */
+	VWC_IO_FLUSH,		/* waits for a commit */
+};
+
+struct vwc_io {
+	struct vwc_vm *vm;
+	struct bvec_iter iter;	/* as mapped: for a retry or a promotion */
+	u64 oblock;
+	u32 cb;
+	u32 epoch;		/* promotion guard */
+	u8 kind;
+	bool write;
+	bool fua;
+	bool clean_hit;		/* read of a clean block: retry at origin */
+	bool coalesced;
+	bool retry;		/* resubmit to the origin (SSD failed) */
+	bool committed;		/* the commit it waited for is done */
+};
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
 struct vwc_pool *vwc_pool_find_by_cache_dev(dev_t dev);

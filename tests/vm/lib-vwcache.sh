@@ -14,6 +14,8 @@
 #                              may have changed
 #   expect_msg_refused DEV MSG...  "dmsetup message DEV 0 MSG" must fail and
 #                              change no table
+#   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
+#                              flushing (fails after SECONDS, default 120)
 
 zero_head() {
 	dd if=/dev/zero of="$1" bs=4096 count=1 conv=fsync 2>/dev/null ||
@@ -76,4 +78,17 @@ expect_msg_refused() {
 	fi
 	[ "$(dm_state)" = "$_before" ] || fail "refused message changed a table: $*"
 	REFUSED=$((${REFUSED:-0} + 1))
+}
+
+wait_clean() {
+	_i=0
+	while :; do
+		_st=$(dmsetup status "$1") || fail "status $1"
+		set -- "$1" "${2:-120}" $_st
+		# $3.. = start len target mode state cached dirty ...
+		[ "$9" = 0 ] && [ "$7" != flushing ] && [ "$7" != migrating ] && return 0
+		_i=$((_i + 1))
+		[ $_i -le $((${2:-120} * 10)) ] || fail "$1 not clean: $_st"
+		sleep 0.1
+	done
 }

@@ -37,6 +37,7 @@ fio --name=verify --filename=/dev/mapper/vm1 --direct=1 --ioengine=psync \
 	--output=/tmp/fio2.out || { cat /tmp/fio2.out; fail "verify after reload failed"; }
 
 assert_ok dmsetup message vm1 0 flush
+wait_clean vm1
 a=$(md5sum </dev/mapper/vm1)
 b=$(md5sum <"$origin")
 assert_eq "$a" "$b" "VM device and origin after flush"

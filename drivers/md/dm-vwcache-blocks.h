@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache block table and index: the in-RAM state of every cache block.
+ *
+ * A pool of nr cache blocks ("cblocks", 0..nr-1) has one struct vwc_block
+ * each, in one array.  A valid block maps one origin block ("oblock") of
+ * one VM; the index is a chained hash table of (vm, oblock) -> cblock
+ * whose chains are threaded through the blocks themselves (hnext), so it
+ * costs one u32 bucket per 4/3 to 8/3 blocks and nothing per block.
+ *
+ * Every block is on at most one list at a time, linked by cblock index
+ * through its prev/next fields: a struct vwc_list is a head, a tail and a
+ * count, nothing else, so lists cost no RAM per block either.  The lists
+ * are: the free list; the blocks released since the last commit started
+ * (free_pending); the blocks a commit in flight will free (committing);
+ * the caller's per-VM dirty FIFOs; the policy's levels of clean blocks.
+ * Kernel RAM per block, filter included: see vwc_blocks_ram_per_block().
+ *
+ * Rules and invariants:
+ * - A block is in the hash table if and only if VWC_B_VALID is set, and
+ *   (vm, oblock) is mapped by at most one block: vwc_map() requires that
+ *   vwc_lookup() found nothing (the caller looks up first).
+ * - A cache block is never reused while durable metadata still maps it.
+ *   vwc_release() does not free a block: it goes on free_pending, and
+ *   the caller marks its metadata entry free at the same time (under the
+ *   same lock).  A commit calls vwc_commit_begin() when it takes the
+ *   metadata it will write (this detaches the blocks pending at that
+ *   instant, whose entries it holds) and vwc_commit_end() once the write
+ *   is durable: only those blocks go to the free list, so a block
+ *   released while the commit was in flight waits for the next one.
+ *   vwc_commit_abort() if the write failed.  vwc_alloc() takes only from
+ *   the free list.  Commits are serialised: one begin, then end or abort.
+ * - At load, every block starts on the free list; vwc_claim() takes off
+ *   it each block the metadata maps, before any alloc or release.
+ * - List operations trust their caller: a block pushed must be on no
+ *   list, a block deleted must be on the list given.  vwc_list_valid()
+ *   checks a list from end to end, for tests and debugging.
+ * - Nothing here sleeps except init/exit (allocation), nothing locks:
+ *   the caller serialises every call on one table (one spinlock).
+ */
+#ifndef DM_VWCACHE_BLOCKS_H
+#define DM_VWCACHE_BLOCKS_H
+
+#include "dm-vwcache-core.h"
+
+#define VWC_NIL			U32_MAX
+
+/*
+ * struct vwc_block.flags.  The core owns the low byte; the high byte is
+ * the caller's, and vwc_release() and vwc_unmap() leave it alone (only
+ * vwc_alloc() and vwc_claim() reset a block entirely).
+ */
+#define VWC_B_VALID		0x0001	/* mapped: in the hash table */
+#define VWC_B_DIRTY		0x0002	/* newer than the origin */
+#define VWC_B_WB		0x0004	/* writeback in flight */
+#define VWC_B_REDIRTY		0x0008	/* written during writeback */
+#define VWC_B_POLICY		0x0010	/* on a policy level (policy's own) */
+#define VWC_B_CORE		0x00ff	/* the core's bits */
+
+/* The key: oblock in bits 0-47, vm in 48-59, the policy's level in 60-62. */
+#define VWC_KEY_OBLOCK_BITS	48
+#define VWC_KEY_VM_SHIFT	48
+#define VWC_KEY_VM_BITS		12
+#define VWC_KEY_LEVEL_SHIFT	60
+#define VWC_KEY_LEVEL_BITS	3
+#define VWC_KEY_OBLOCK_MASK	((1ULL << VWC_KEY_OBLOCK_BITS) - 1)
+#define VWC_KEY_VM_MASK		((1U << VWC_KEY_VM_BITS) - 1)
+#define VWC_KEY_LEVEL_MASK	((1U << VWC_KEY_LEVEL_BITS) - 1)
+#define VWC_KEY_ID_MASK		((1ULL << VWC_KEY_LEVEL_SHIFT) - 1)
+
+/*
+ * 28 bytes.  The 64-bit key is kept as two u32 halves so that the struct
+ * is 4-byte aligned (a u64 member would pad it to 32 bytes); use the
+ * accessors below.
+ */
+struct vwc_block {
+	u32 key_lo;	/* key bits 0-31 */
+	u32 key_hi;	/* key bits 32-63 */
+	u32 hnext;	/* next cblock in the hash chain, VWC_NIL ends */
+	u32 prev;	/* links of the one list the block is on */
+	u32 next;
+	u32 stamp;	/* dirty: time first dirtied (caller's unit); */
+			/* clean: the policy's */
+	u16 pins;	/* in-flight I/O using the block's data: not evictable */
+	u16 flags;	/* VWC_B_* */
+};
+
+/* An intrusive doubly linked list over the block array, by cblock. */
+struct vwc_list {
+	u32 head;
+	u32 tail;
+	u32 count;
+};
+
+struct vwc_blocks {
+	struct vwc_block *b;
+	u32 nr;
+	u32 *buckets;
+	u32 hash_mask;
+	struct vwc_list free;
+	struct vwc_list free_pending;
+	struct vwc_list committing;
+	bool in_commit;
+};
+
+/*
+ * The most blocks one table holds: the kernel refuses kvmalloc() sizes
+ * above INT_MAX, and the block array is one allocation.
+ */
+#define VWC_BLOCKS_MAX		(0x7fffffffUL / sizeof(struct vwc_block))
+
+/* The largest power of two <= n (1 for n = 0), at most 2^31. */
+static inline u32 vwc_pow2_below(u64 n)
+{
+	u32 p = 1;
+
+	while ((u64)p * 2 <= n && p < 0x80000000U)
+		p *= 2;
+	return p;
+}
+
+int vwc_blocks_init(struct vwc_blocks *t, u32 nr);
+void vwc_blocks_exit(struct vwc_blocks *t);
+size_t vwc_blocks_bytes(u32 nr);
+size_t vwc_blocks_ram_per_block(u32 nr_blocks);
+
+static inline struct vwc_block *vwc_block(struct vwc_blocks *t, u32 cb)
+{
+	return &t->b[cb];
+}
+
+static inline u64 vwc_block_key(const struct vwc_block *b)
+{
+	return (u64)b->key_hi << 32 | b->key_lo;
+}
+
+static inline void vwc_block_set_key(struct vwc_block *b, u64 key)
+{
+	b->key_lo = (u32)key;
+	b->key_hi = (u32)(key >> 32);
+}
+
+static inline u64 vwc_block_oblock(const struct vwc_block *b)
+{
+	return vwc_block_key(b) & VWC_KEY_OBLOCK_MASK;
+}
+
+static inline u32 vwc_block_vm(const struct vwc_block *b)
+{
+	return (b->key_hi >> (VWC_KEY_VM_SHIFT - 32)) & VWC_KEY_VM_MASK;
+}
+
+static inline u32 vwc_block_level(const struct vwc_block *b)
+{
+	return (b->key_hi >> (VWC_KEY_LEVEL_SHIFT - 32)) & VWC_KEY_LEVEL_MASK;
+}
+
+static inline void vwc_block_set_level(struct vwc_block *b, u32 level)
+{
+	u32 shift = VWC_KEY_LEVEL_SHIFT - 32;
+
+	b->key_hi = (b->key_hi & ~(VWC_KEY_LEVEL_MASK << shift)) |
+		    (level & VWC_KEY_LEVEL_MASK) << shift;
+}
+
+/* Only for a block that is not mapped: the hash chains hold the key. */
+static inline void vwc_block_set_id(struct vwc_block *b, u32 vm, u64 oblock)
+{
+	u64 key = vwc_block_key(b) & ~VWC_KEY_ID_MASK;
+
+	key |= (u64)(vm & VWC_KEY_VM_MASK) << VWC_KEY_VM_SHIFT;
+	vwc_block_set_key(b, key | (oblock & VWC_KEY_OBLOCK_MASK));
+}
+
+u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock);
+void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock);
+void vwc_unmap(struct vwc_blocks *t, u32 cb);
+
+static inline void vwc_list_init(struct vwc_list *l)
+{
+	l->head = VWC_NIL;
+	l->tail = VWC_NIL;
+	l->count = 0;
+}
+
+static inline bool vwc_list_empty(const struct vwc_list *l)
+{
+	return l->head == VWC_NIL;
+}
+
+void vwc_list_push_tail(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
+void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
+void vwc_list_del(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
+u32 vwc_list_pop_head(struct vwc_blocks *t, struct vwc_list *l);
+void vwc_list_splice_tail(struct vwc_blocks *t, struct vwc_list *to,
+			  struct vwc_list *from);
+bool vwc_list_valid(const struct vwc_blocks *t, const struct vwc_list *l);
+
+u32 vwc_alloc(struct vwc_blocks *t);
+int vwc_claim(struct vwc_blocks *t, u32 cb);
+void vwc_release(struct vwc_blocks *t, u32 cb);
+u32 vwc_commit_begin(struct vwc_blocks *t);
+void vwc_commit_end(struct vwc_blocks *t);
+void vwc_commit_abort(struct vwc_blocks *t);
+
+#endif /* DM_VWCACHE_BLOCKS_H */

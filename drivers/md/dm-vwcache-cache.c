@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache cache state: the pool's block table, policy, filter and VM
+ * slots in RAM, built at load from the on-disk records (recovery), and the
+ * small operations the I/O path, writeback and commit share on them.
+ *
+ * Everything here that touches the cache state expects pool->cache_lock
+ * held (the *_locked functions) unless it says otherwise; see
+ * Documentation/dev/design.rst for the block states and invariants I1-I4.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-metadata.h"
+#include "dm-vwcache-writeback.h"
+
+#define VWC_POLICY_LEVELS	8
+
+u32 vwc_now_s(void)
+{
+	return (u32)(jiffies / HZ);
+}
+
+int vwc_cache_init(struct vwc_pool *pool)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	u32 nr = (u32)l->nr_blocks;
+	int r;
+
+	spin_lock_init(&pool->cache_lock);
+	bio_list_init(&pool->deferred);
+	bio_list_init(&pool->commit_waiters);
+	pool->data_start = l->data_start;
+	pool->block_shift = ilog2(l->block_size >> SECTOR_SHIFT);
+	pool->seed = vwc_uuid_seed(pool->sb.uuid);
+	if (l->nr_blocks > VWC_BLOCKS_MAX)
+		return -EFBIG;
+
+	r = vwc_blocks_init(&pool->blocks, nr);
+	if (r)
+		return r;
+	r = vwc_policy_init(&pool->policy, &pool->blocks, VWC_POLICY_LEVELS,
+			    max(nr / 2, 64U));
+	if (r)
+		goto bad_policy;
+	r = vwc_filter_init(&pool->filter, nr);
+	if (r)
+		goto bad_filter;
+	r = -ENOMEM;
+	pool->slots = kvcalloc(l->max_vms, sizeof(*pool->slots), GFP_KERNEL);
+	if (!pool->slots)
+		goto bad_slots;
+	pool->nr_meta_pages = DIV_ROUND_UP(nr, VWC_ENTRIES_PER_PAGE);
+	pool->meta_pages[0] = kvcalloc(BITS_TO_LONGS(pool->nr_meta_pages),
+				       sizeof(unsigned long), GFP_KERNEL);
+	pool->meta_pages[1] = kvcalloc(BITS_TO_LONGS(pool->nr_meta_pages),
+				       sizeof(unsigned long), GFP_KERNEL);
+	if (!pool->meta_pages[0] || !pool->meta_pages[1])
+		goto bad_meta;
+	pool->write_epoch = kcalloc(VWC_WRITE_EPOCHS, sizeof(u32), GFP_KERNEL);
+	pool->wb_cbs = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
+	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
+				GFP_KERNEL);
+	pool->stats = alloc_percpu(struct vwc_stats);
+	if (!pool->stats || !pool->write_epoch || !pool->wb_cbs ||
+	    !pool->wb_runs)
+		goto bad_stats;
+	init_waitqueue_head(&pool->wb_wait);
+	vwc_slots_init(pool);
+	return 0;
+
+bad_stats:
+	free_percpu(pool->stats);
+	kfree(pool->write_epoch);
+	kfree(pool->wb_cbs);
+	kfree(pool->wb_runs);
+bad_meta:
+	kvfree(pool->meta_pages[0]);
+	kvfree(pool->meta_pages[1]);
+	kvfree(pool->slots);
+bad_slots:
+	vwc_filter_exit(&pool->filter);
+bad_filter:
+	vwc_policy_exit(&pool->policy);
+bad_policy:
+	vwc_blocks_exit(&pool->blocks);
+	return r;
+}
+
+void vwc_cache_exit(struct vwc_pool *pool)
+{
+	free_percpu(pool->stats);
+	kfree(pool->write_epoch);
+	kfree(pool->wb_cbs);
+	kfree(pool->wb_runs);
+	kvfree(pool->meta_pages[0]);
+	kvfree(pool->meta_pages[1]);
+	kvfree(pool->slots);
+	vwc_filter_exit(&pool->filter);
+	vwc_policy_exit(&pool->policy);
+	vwc_blocks_exit(&pool->blocks);
+}
+
+void vwc_slots_init(struct vwc_pool *pool)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++)
+		vwc_list_init(&pool->slots[i].dirty);
+}
+
+/*
+ * The entry of @cb must be rewritten: it is marked in the current
+ * generation, and written by the commit that freezes that generation.
+ * Changes made under one hold of cache_lock share a generation, so a
+ * commit never writes half of them (see dm-vwcache-commit.c).
+ */
+void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	b->flags |= VWC_B_META(pool->meta_gen);
+	pool->meta_marked[pool->meta_gen] = true;
+	__set_bit(cb / VWC_ENTRIES_PER_PAGE, pool->meta_pages[pool->meta_gen]);
+}
+
+sector_t vwc_cblock_sector(struct vwc_pool *pool, u32 cb)
+{
+	return pool->data_start + ((sector_t)cb << pool->block_shift);
+}
+
+/*
+ * Take @cb off whatever it is on (dirty FIFO or policy queue) and out of
+ * the index, and give it back: to free_pending at once when unpinned (I2:
+ * a commit must record it free before reuse), else when the last pin goes
+ * (ZOMBIE).  Its entry is rewritten as free at the next commit.
+ */
+void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	struct vwc_slot *slot = &pool->slots[vwc_block_vm(b)];
+
+	if (b->flags & VWC_B_DIRTY) {
+		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		pool->nr_dirty--;
+	} else if (b->flags & VWC_B_POLICY) {
+		vwc_policy_remove(&pool->policy, cb);
+	}
+	if (b->flags & VWC_B_VALID) {
+		vwc_unmap(&pool->blocks, cb);
+		pool->nr_valid--;
+		slot->nr_cached--;
+	}
+	b->flags &= ~(VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_PENDING);
+	vwc_mark_meta_locked(pool, cb);
+	if (b->pins) {
+		b->flags |= VWC_B_ZOMBIE;
+		return;
+	}
+	vwc_release(&pool->blocks, cb);
+}
+
+void vwc_pin_locked(struct vwc_pool *pool, u32 cb)
+{
+	vwc_block(&pool->blocks, cb)->pins++;
+}
+
+void vwc_unpin_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	if (WARN_ON_ONCE(!b->pins))
+		return;
+	if (--b->pins == 0 && (b->flags & VWC_B_ZOMBIE)) {
+		b->flags &= ~VWC_B_ZOMBIE;
+		vwc_release(&pool->blocks, cb);
+	}
+}
+
+/* A clean, valid block joins the policy. */
+void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	struct vwc_slot *slot = &pool->slots[vwc_block_vm(b)];
+
+	if (b->flags & VWC_B_DIRTY) {
+		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		pool->nr_dirty--;
+		b->flags &= ~VWC_B_DIRTY;
+	}
+	vwc_policy_add(&pool->policy, cb);
+	vwc_mark_meta_locked(pool, cb);
+}
+
+/* A valid block becomes dirty: to the tail of its slot's FIFO. */
+void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	struct vwc_slot *slot = &pool->slots[vwc_block_vm(b)];
+
+	if (b->flags & VWC_B_POLICY)
+		vwc_policy_remove(&pool->policy, cb);
+	if (!(b->flags & VWC_B_DIRTY)) {
+		b->flags |= VWC_B_DIRTY;
+		pool->nr_dirty++;
+	} else {
+		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+	}
+	b->stamp = vwc_now_s();
+	vwc_list_push_tail(&pool->blocks, &slot->dirty, cb);
+	vwc_mark_meta_locked(pool, cb);
+}
+
+/* Map a fresh block for (slot, oblock); returns VWC_NIL when none free. */
+u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
+{
+	u32 cb = vwc_alloc(&pool->blocks);
+	struct vwc_block *b;
+
+	if (cb == VWC_NIL)
+		return cb;
+	b = vwc_block(&pool->blocks, cb);
+	b->flags = 0;
+	b->pins = 0;
+	vwc_map(&pool->blocks, cb, slot, oblock);
+	pool->nr_valid++;
+	pool->slots[slot].nr_cached++;
+	return cb;
+}
+
+/*
+ * Evict up to @nr clean blocks to free_pending; returns how many.  They
+ * become allocatable after the next commit (I2).
+ */
+u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr)
+{
+	u32 done;
+
+	for (done = 0; done < nr; done++) {
+		u32 cb = vwc_policy_victim(&pool->policy);
+
+		if (cb == VWC_NIL)
+			break;
+		vwc_drop_block_locked(pool, cb);
+	}
+	return done;
+}
+
+/*
+ * Drop every clean block of @slot (on a fresh attach the origin may have
+ * changed behind them; on detach they are not needed).  O(blocks), but
+ * only at attach, detach and load; takes cache_lock in chunks.
+ */
+void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_blocks *t = &pool->blocks;
+	u32 cb;
+
+	spin_lock_irq(&pool->cache_lock);
+	for (cb = 0; cb < t->nr; cb++) {
+		struct vwc_block *b = vwc_block(t, cb);
+
+		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY | VWC_B_PENDING)) ==
+		    VWC_B_VALID && vwc_block_vm(b) == slot)
+			vwc_drop_block_locked(pool, cb);
+		if (cb % 4096 == 4095) {
+			spin_unlock_irq(&pool->cache_lock);
+			cond_resched();
+			spin_lock_irq(&pool->cache_lock);
+		}
+	}
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+/* Find the slot of @vm_id, or take a free one; -ENOSPC when full. */
+int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
+{
+	u32 i, free = VWC_NIL;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_slot *s = &pool->slots[i];
+
+		if (s->in_use && !strcmp(s->vm_id, vm_id)) {
+			s->put_pending = false;
+			s->put_frozen = false;
+			*out = i;
+			return 0;
+		}
+		if (!s->in_use && free == VWC_NIL)
+			free = i;
+	}
+	if (free == VWC_NIL)
+		return -ENOSPC;
+	strscpy(pool->slots[free].vm_id, vm_id, sizeof(pool->slots[free].vm_id));
+	pool->slots[free].in_use = true;
+	pool->slots[free].meta = true;
+	*out = free;
+	return 0;
+}
+
+/*
+ * A slot with no blocks and no VM device is given back, but only after a
+ * commit has recorded its blocks free: a durable entry must never name an
+ * unused slot.  The commit that ends next frees it (vwc_slots_reap).
+ */
+void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+
+	if (s->nr_attached || s->nr_cached || !s->in_use)
+		return;
+	s->put_pending = true;
+}
+
+/* A commit starts: the slots put so far are freed when it ends. */
+void vwc_slots_freeze_locked(struct vwc_pool *pool)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_slot *s = &pool->slots[i];
+
+		s->put_frozen = s->put_pending;
+		s->put_pending = false;
+	}
+}
+
+/* A commit ended: free the slots put before it began and still unused. */
+void vwc_slots_reap_locked(struct vwc_pool *pool)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_slot *s = &pool->slots[i];
+
+		if (!s->put_frozen)
+			continue;
+		s->put_frozen = false;
+		if (s->nr_attached || s->nr_cached)
+			continue;
+		s->in_use = false;
+		s->meta = true;
+		s->vm_id[0] = '\0';
+	}
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+static int vwc_load_slots(struct vwc_pool *pool, void *page, const char **error)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	struct vwc_vm_record rec;
+	u32 i;
+	int r;
+
+	for (i = 0; i < l->max_vms; i++) {
+		const struct vwc_disk_vm *d;
+		struct vwc_slot *s = &pool->slots[i];
+
+		if (i % VWC_VMS_PER_PAGE == 0) {
+			r = vwc_md_read_page(pool, l->vm_table_start,
+					     i / VWC_VMS_PER_PAGE, page);
+			if (r) {
+				*error = "Cannot read the pool's VM table";
+				return r;
+			}
+		}
+		d = (const struct vwc_disk_vm *)page + i % VWC_VMS_PER_PAGE;
+		switch (vwc_vm_decode(d, i, pool->sb.seq, pool->seed, &rec)) {
+		case VWC_REC_CORRUPT:
+			*error = "Pool VM table is damaged";
+			return -EINVAL;
+		case VWC_REC_OK:
+			if (rec.in_use) {
+				strscpy(s->vm_id, rec.vm_id, sizeof(s->vm_id));
+				s->generation = rec.generation;
+				s->in_use = true;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Map one committed valid entry; refuses what cannot be trusted. */
+static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
+			  const struct vwc_entry *e, const char **error)
+{
+	struct vwc_slot *s = &pool->slots[e->vm];
+	struct vwc_block *b;
+	u32 other;
+
+	if (!s->in_use) {
+		*error = "Pool metadata entry names an unused VM slot";
+		return -EINVAL;
+	}
+	other = vwc_lookup(&pool->blocks, e->vm, e->oblock);
+	if (other != VWC_NIL) {
+		DMERR("entries %u and %u both claim block %llu of VM slot %u",
+		      other, cb, e->oblock, e->vm);
+		*error = "Two pool metadata entries claim one block";
+		return -EINVAL;
+	}
+	vwc_list_del(&pool->blocks, &pool->blocks.free, cb);
+	b = vwc_block(&pool->blocks, cb);
+	b->flags = 0;
+	b->pins = 0;
+	vwc_map(&pool->blocks, cb, e->vm, e->oblock);
+	pool->nr_valid++;
+	s->nr_cached++;
+	if (e->dirty) {
+		b->flags |= VWC_B_DIRTY;
+		b->stamp = vwc_now_s();
+		vwc_list_push_tail(&pool->blocks, &s->dirty, cb);
+		pool->nr_dirty++;
+	} else {
+		vwc_policy_add(&pool->policy, cb);
+	}
+	return 0;
+}
+
+static int vwc_load_entries(struct vwc_pool *pool, void *page,
+			    const char **error)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	struct vwc_entry e;
+	u32 cb;
+	int r;
+
+	for (cb = 0; cb < l->nr_blocks; cb++) {
+		const struct vwc_disk_entry *d;
+
+		if (cb % VWC_ENTRIES_PER_PAGE == 0) {
+			r = vwc_md_read_page(pool, l->entries_start,
+					     cb / VWC_ENTRIES_PER_PAGE, page);
+			if (r) {
+				*error = "Cannot read the pool's metadata entries";
+				return r;
+			}
+			cond_resched();
+		}
+		d = (const struct vwc_disk_entry *)page + cb % VWC_ENTRIES_PER_PAGE;
+		switch (vwc_entry_decode(d, cb, pool->sb.seq, pool->seed, l, &e)) {
+		case VWC_REC_CORRUPT:
+			*error = "Pool metadata entry is damaged";
+			return -EINVAL;
+		case VWC_REC_OK:
+			if (e.valid) {
+				r = vwc_load_entry(pool, cb, &e, error);
+				if (r)
+					return r;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Rebuild the cache state from the committed records: every VM's dirty
+ * data is kept.  Called before the pool is registered.
+ */
+int vwc_cache_load(struct vwc_pool *pool, const char **error)
+{
+	void *page = kmalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
+	u32 i;
+	int r;
+
+	if (!page) {
+		*error = "Cannot allocate a metadata buffer";
+		return -ENOMEM;
+	}
+	r = vwc_load_slots(pool, page, error);
+	if (!r)
+		r = vwc_load_entries(pool, page, error);
+	kfree(page);
+	if (r)
+		return r;
+	/* Clean blocks of detached VMs cannot be trusted: drop them. */
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		if (!pool->slots[i].in_use)
+			continue;
+		vwc_drop_clean(pool, i);
+		spin_lock_irq(&pool->cache_lock);
+		vwc_slot_put_locked(pool, i);
+		spin_unlock_irq(&pool->cache_lock);
+	}
+	return 0;
+}
+
+void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct vwc_stats *s = per_cpu_ptr(stats, cpu);
+
+		sum->reads += READ_ONCE(s->reads);
+		sum->writes += READ_ONCE(s->writes);
+		sum->read_bytes += READ_ONCE(s->read_bytes);
+		sum->write_bytes += READ_ONCE(s->write_bytes);
+		sum->read_hits += READ_ONCE(s->read_hits);
+		sum->write_hits += READ_ONCE(s->write_hits);
+		sum->coalesced += READ_ONCE(s->coalesced);
+		sum->throttled += READ_ONCE(s->throttled);
+	}
+}
+
+void vwc_stats_clear(struct vwc_stats __percpu *stats)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(stats, cpu), 0, sizeof(struct vwc_stats));
+}

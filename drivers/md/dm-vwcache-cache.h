@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache cache state: see dm-vwcache-cache.c.  Functions named
+ * *_locked expect pool->cache_lock held.
+ */
+#ifndef DM_VWCACHE_CACHE_H
+#define DM_VWCACHE_CACHE_H
+
+#define VWC_WRITE_EPOCHS	4096	/* promotion guard slots, power of 2 */
+
+struct vwc_pool;
+struct vwc_stats;
+
+u32 vwc_now_s(void);
+int vwc_cache_init(struct vwc_pool *pool);
+void vwc_cache_exit(struct vwc_pool *pool);
+int vwc_cache_load(struct vwc_pool *pool, const char **error);
+void vwc_slots_init(struct vwc_pool *pool);
+
+sector_t vwc_cblock_sector(struct vwc_pool *pool, u32 cb);
+void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb);
+void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb);
+void vwc_pin_locked(struct vwc_pool *pool, u32 cb);
+void vwc_unpin_locked(struct vwc_pool *pool, u32 cb);
+void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb);
+void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb);
+u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock);
+u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr);
+void vwc_drop_clean(struct vwc_pool *pool, u32 slot);
+int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out);
+void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot);
+void vwc_slots_freeze_locked(struct vwc_pool *pool);
+void vwc_slots_reap_locked(struct vwc_pool *pool);
+
+void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum);
+void vwc_stats_clear(struct vwc_stats __percpu *stats);
+
+#endif /* DM_VWCACHE_CACHE_H */

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache commit: makes the pool's cache state durable.
+ *
+ * One commit at a time (pool->commit_lock).  Every change to a block's
+ * durable state is marked META in the current generation (pool->meta_gen)
+ * under cache_lock.  A commit:
+ *
+ *  1. freezes: flips the generation, takes the waiting bios, detaches the
+ *     free_pending blocks (vwc_commit_begin) and the slots put so far;
+ *  2. holds (reads through dm-bufio) every entry page marked in the frozen
+ *     generation, and the VM table pages of changed slots: no new mark can
+ *     appear in the frozen generation, so this set is final;
+ *  3. under cache_lock, encodes the current state of every block marked in
+ *     the frozen generation, and every changed slot, with sequence seq + 1,
+ *     and snapshots the origins written since the last commit.  Changes
+ *     made under one hold of cache_lock share a generation, so a commit
+ *     writes all of such a change or none of it;
+ *  4. flushes those origins (I3: writeback durable before "clean");
+ *  5. writes the pages and flushes the SSD (data writes durable too);
+ *  6. writes the superblock, seq + 1, over its older copy, flushed (I1);
+ *  7. gives the detached blocks to the free list (I2), frees the put slots
+ *     and completes the waiting bios.
+ *
+ * A crash anywhere before 6 leaves the previous commit in force: records
+ * written with seq + 1 are ignored by recovery.  A failure puts the pool in
+ * state "failed": no new dirty data, waiting bios get -EIO.
+ */
+#include <linux/blkdev.h>
+#include <linux/slab.h>
+
+#include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
+#include "dm-vwcache-metadata.h"
+
+struct vwc_held {
+	u32 index;
+	struct dm_buffer *b;
+	void *data;
+};
+
+struct vwc_commit {
+	unsigned int gen;
+	u64 seq;
+	struct vwc_held *pages;		/* entry pages, by index */
+	u32 nr_pages;
+	struct vwc_held vm_pages[VWC_MAX_VMS / VWC_VMS_PER_PAGE];
+	u32 nr_vm_pages;
+	struct block_device **origins;
+	u32 nr_origins;
+	struct bio_list waiters;
+};
+
+static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	spin_lock_irq(&pool->cache_lock);
+	c->gen = pool->meta_gen;
+	pool->meta_gen ^= 1;
+	pool->meta_marked[c->gen] = false;
+	bio_list_merge(&c->waiters, &pool->commit_waiters);
+	bio_list_init(&pool->commit_waiters);
+	vwc_commit_begin(&pool->blocks);
+	vwc_slots_freeze_locked(pool);
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+static int vwc_hold(struct vwc_pool *pool, sector_t region, u32 index,
+		    struct vwc_held *h)
+{
+	void *data = vwc_md_get_page(pool, region, index, &h->b);
+
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	h->index = index;
+	h->data = data;
+	return 0;
+}
+
+static int vwc_hold_entry_pages(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	const unsigned long *bits = pool->meta_pages[c->gen];
+	u32 weight = bitmap_weight(bits, pool->nr_meta_pages);
+	unsigned int i;
+	int r;
+
+	if (!weight)
+		return 0;
+	c->pages = kvmalloc_array(weight, sizeof(*c->pages), GFP_NOIO);
+	if (!c->pages)
+		return -ENOMEM;
+	for_each_set_bit(i, bits, pool->nr_meta_pages) {
+		r = vwc_hold(pool, pool->sb.layout.entries_start, i,
+			     &c->pages[c->nr_pages]);
+		if (r)
+			return r;
+		c->nr_pages++;
+	}
+	return 0;
+}
+
+/* The VM table pages of slots changed so far (a superset suffices). */
+static int vwc_hold_vm_pages(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	u32 page, i;
+	int r;
+
+	for (page = 0; page < ARRAY_SIZE(c->vm_pages); page++) {
+		bool changed = false;
+
+		spin_lock_irq(&pool->cache_lock);
+		for (i = 0; i < VWC_VMS_PER_PAGE; i++)
+			changed |= pool->slots[page * VWC_VMS_PER_PAGE + i].meta;
+		spin_unlock_irq(&pool->cache_lock);
+		if (!changed)
+			continue;
+		r = vwc_hold(pool, pool->sb.layout.vm_table_start, page,
+			     &c->vm_pages[c->nr_vm_pages]);
+		if (r)
+			return r;
+		c->nr_vm_pages++;
+	}
+	return 0;
+}
+
+static void vwc_encode_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
+				  struct vwc_held *h)
+{
+	struct vwc_disk_entry *d = h->data;
+	u32 first = h->index * VWC_ENTRIES_PER_PAGE;
+	u32 i;
+
+	for (i = 0; i < VWC_ENTRIES_PER_PAGE && first + i < pool->blocks.nr; i++) {
+		struct vwc_block *b = vwc_block(&pool->blocks, first + i);
+		struct vwc_entry e = { 0 };
+
+		if (!(b->flags & VWC_B_META(c->gen)))
+			continue;
+		b->flags &= ~VWC_B_META(c->gen);
+		/* I4: a block is valid on disk only once its data is written. */
+		if ((b->flags & (VWC_B_VALID | VWC_B_PENDING)) == VWC_B_VALID) {
+			e.valid = true;
+			e.dirty = !!(b->flags & VWC_B_DIRTY);
+			e.oblock = vwc_block_oblock(b);
+			e.vm = vwc_block_vm(b);
+		}
+		vwc_entry_encode(&d[i], first + i, &e, c->seq, pool->seed);
+	}
+}
+
+static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
+			       struct vwc_held *h)
+{
+	struct vwc_disk_vm *d = h->data;
+	u32 i;
+
+	for (i = 0; i < VWC_VMS_PER_PAGE; i++) {
+		u32 n = h->index * VWC_VMS_PER_PAGE + i;
+		struct vwc_slot *s = &pool->slots[n];
+		struct vwc_vm_record rec = { 0 };
+
+		if (!s->meta)
+			continue;
+		s->meta = false;
+		if (s->in_use) {
+			rec.in_use = true;
+			rec.generation = s->generation;
+			strscpy(rec.vm_id, s->vm_id, sizeof(rec.vm_id));
+		}
+		vwc_vm_encode(&d[i], n, &rec, c->seq, pool->seed);
+	}
+}
+
+/* Origins written since the last commit; their VM devices cannot go away
+ * while we hold commit_lock (detach takes it).
+ */
+static void vwc_snapshot_origins_locked(struct vwc_pool *pool,
+					struct vwc_commit *c)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_slot *s = &pool->slots[i];
+
+		if (!s->origin_written)
+			continue;
+		s->origin_written = false;
+		if (s->vm)
+			c->origins[c->nr_origins++] = s->vm->origin_dev->bdev;
+	}
+}
+
+static void vwc_commit_encode(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	u32 i;
+
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < c->nr_pages; i++) {
+		vwc_encode_entry_page(pool, c, &c->pages[i]);
+		__clear_bit(c->pages[i].index, pool->meta_pages[c->gen]);
+	}
+	for (i = 0; i < c->nr_vm_pages; i++)
+		vwc_encode_vm_page(pool, c, &c->vm_pages[i]);
+	vwc_snapshot_origins_locked(pool, c);
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+static void vwc_release_pages(struct vwc_commit *c, bool dirty)
+{
+	u32 i;
+
+	for (i = 0; i < c->nr_pages; i++)
+		vwc_md_put_page(c->pages[i].b, dirty);
+	for (i = 0; i < c->nr_vm_pages; i++)
+		vwc_md_put_page(c->vm_pages[i].b, dirty);
+	c->nr_pages = 0;
+	c->nr_vm_pages = 0;
+}
+
+static int vwc_flush_origins(struct vwc_commit *c)
+{
+	u32 i;
+	int r;
+
+	for (i = 0; i < c->nr_origins; i++) {
+		r = blkdev_issue_flush(c->origins[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
+			      int r)
+{
+	struct bio *bio;
+
+	spin_lock_irq(&pool->cache_lock);
+	if (r) {
+		vwc_commit_abort(&pool->blocks);
+		pool->commit_failed = true;
+		pool->state = VWC_POOL_FAILED;
+	} else {
+		vwc_commit_end(&pool->blocks);
+		pool->commits++;
+	}
+	vwc_slots_reap_locked(pool);
+	pool->last_commit = jiffies;
+	spin_unlock_irq(&pool->cache_lock);
+
+	while ((bio = bio_list_pop(&c->waiters))) {
+		struct vwc_io *io = dm_per_bio_data(bio, sizeof(struct vwc_io));
+
+		io->committed = true;
+		if (r)
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+	}
+}
+
+int vwc_commit_alloc(struct vwc_pool *pool)
+{
+	struct vwc_commit *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	c->origins = kvcalloc(pool->sb.layout.max_vms, sizeof(*c->origins),
+			      GFP_KERNEL);
+	if (!c->origins) {
+		kfree(c);
+		return -ENOMEM;
+	}
+	pool->commit = c;
+	return 0;
+}
+
+void vwc_commit_free(struct vwc_pool *pool)
+{
+	if (!pool->commit)
+		return;
+	kvfree(pool->commit->origins);
+	kfree(pool->commit);
+	pool->commit = NULL;
+}
+
+/* Make everything changed so far durable; see the protocol above. */
+int vwc_commit(struct vwc_pool *pool)
+{
+	struct vwc_commit *c = pool->commit;
+	int r;
+
+	mutex_lock(&pool->commit_lock);
+	c->nr_pages = 0;
+	c->nr_vm_pages = 0;
+	c->nr_origins = 0;
+	c->pages = NULL;
+	bio_list_init(&c->waiters);
+	vwc_commit_freeze(pool, c);
+	c->seq = pool->sb.seq + 1;
+	r = pool->commit_failed ? -EIO : 0;
+	if (!r)
+		r = vwc_hold_entry_pages(pool, c);
+	if (!r)
+		r = vwc_hold_vm_pages(pool, c);
+	if (r) {
+		vwc_release_pages(c, false);
+		goto out;
+	}
+	vwc_commit_encode(pool, c);
+	r = vwc_flush_origins(c);
+	vwc_release_pages(c, !r);
+	if (!r)
+		r = vwc_md_write_pages(pool);
+	if (!r)
+		r = vwc_md_commit_sb(pool);
+	if (r)
+		DMERR_LIMIT("%s: metadata commit failed: %d",
+			    dm_device_name(pool->md), r);
+out:
+	vwc_commit_finish(pool, c, r);
+	kvfree(c->pages);
+	c->pages = NULL;
+	mutex_unlock(&pool->commit_lock);
+	return r;
+}
+
+void vwc_commit_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool, commit_work);
+
+	vwc_commit(pool);
+	vwc_kick_deferred(pool);
+}
+
+/* Queue @bio to complete after the next commit, and ask for one. */
+void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	bio_list_add(&pool->commit_waiters, bio);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	queue_work(pool->wq, &pool->commit_work);
+}

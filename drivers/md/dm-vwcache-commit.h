@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache commit: see dm-vwcache-commit.c for the protocol.
+ */
+#ifndef DM_VWCACHE_COMMIT_H
+#define DM_VWCACHE_COMMIT_H
+
+struct vwc_pool;
+struct work_struct;
+struct bio;
+
+int vwc_commit_alloc(struct vwc_pool *pool);
+void vwc_commit_free(struct vwc_pool *pool);
+int vwc_commit(struct vwc_pool *pool);
+void vwc_commit_work(struct work_struct *ws);
+void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio);
+
+/* dm-vwcache-io.c */
+void vwc_kick_deferred(struct vwc_pool *pool);
+
+#endif /* DM_VWCACHE_COMMIT_H */

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache data path of VM devices: where each bio goes, and what its
+ * completion changes.  Bios reach here split at cache block boundaries
+ * (dm_set_target_max_io_len), so each touches one cache block.
+ *
+ * The rules (Documentation/dev/design.rst, "I/O paths"):
+ *  - a dirty hit is written in place (coalesced); a whole-block write in
+ *    writeback mode gets a fresh block, mapped PENDING until its data is
+ *    written (I4); anything else goes around to the origin and drops a
+ *    clean copy;
+ *  - in writethrough and passthrough modes, and when the pool is degraded
+ *    or failed, no new dirty data is made: writes to a dirty block wait
+ *    until its writeback is done;
+ *  - reads of a mapped block that is not PENDING come from the SSD, other
+ *    reads from the origin; a whole-block read miss the filter finds hot
+ *    is copied into the pool if no write touched the block meanwhile;
+ *  - FLUSH waits for a commit; a FUA write completes after one (I1).
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
+#include "dm-vwcache-io.h"
+#include "dm-vwcache-writeback.h"
+
+struct vwc_promote {
+	struct vwc_pool *pool;
+	u32 cb;
+	void *buf;
+	struct work_struct work;
+};
+
+static struct vwc_io *vwc_io_of(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct vwc_io));
+}
+
+static u64 vwc_bio_oblock(struct vwc_vm *vm, struct bio *bio)
+{
+	return dm_target_offset(vm->ti, bio->bi_iter.bi_sector) >>
+	       vm->pool->block_shift;
+}
+
+static sector_t vwc_bio_offset(struct vwc_vm *vm, struct bio *bio)
+{
+	return dm_target_offset(vm->ti, bio->bi_iter.bi_sector) &
+	       ((1U << vm->pool->block_shift) - 1);
+}
+
+static bool vwc_bio_whole_block(struct vwc_vm *vm, struct bio *bio)
+{
+	return !vwc_bio_offset(vm, bio) &&
+	       bio_sectors(bio) == (1U << vm->pool->block_shift);
+}
+
+static void vwc_remap_origin(struct vwc_vm *vm, struct bio *bio)
+{
+	bio_set_dev(bio, vm->origin_dev->bdev);
+	bio->bi_iter.bi_sector = dm_target_offset(vm->ti, bio->bi_iter.bi_sector);
+}
+
+static void vwc_remap_cache(struct vwc_vm *vm, struct bio *bio, u32 cb)
+{
+	sector_t off = vwc_bio_offset(vm, bio);
+
+	bio_set_dev(bio, vm->pool->cache.bdev);
+	bio->bi_iter.bi_sector = vwc_cblock_sector(vm->pool, cb) + off;
+}
+
+static u32 vwc_epoch_slot(u32 slot, u64 oblock)
+{
+	return (u32)((oblock * 0x9e3779b97f4a7c15ULL) >> 40 ^ slot) &
+	       (VWC_WRITE_EPOCHS - 1);
+}
+
+static bool vwc_pool_ok(struct vwc_pool *pool)
+{
+	return READ_ONCE(pool->state) == VWC_POOL_OK;
+}
+
+/* May this write make new dirty data? */
+static bool vwc_may_dirty(struct vwc_vm *vm)
+{
+	return READ_ONCE(vm->settings.mode) == VWC_MODE_WRITEBACK &&
+	       vwc_pool_ok(vm->pool);
+}
+
+static void vwc_count(struct vwc_vm *vm, struct bio *bio, bool write)
+{
+	struct vwc_stats *s = get_cpu_ptr(vm->stats);
+	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+
+	if (write) {
+		s->writes++;
+		s->write_bytes += bio->bi_iter.bi_size;
+		p->writes++;
+	} else {
+		s->reads++;
+		s->read_bytes += bio->bi_iter.bi_size;
+		p->reads++;
+	}
+	put_cpu_ptr(vm->stats);
+}
+
+static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
+{
+	struct vwc_stats *s = get_cpu_ptr(vm->stats);
+	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+
+	if (write) {
+		s->write_hits++;
+		p->write_hits++;
+		if (coalesced)
+			s->coalesced++;
+	} else {
+		s->read_hits++;
+		p->read_hits++;
+	}
+	put_cpu_ptr(vm->stats);
+}
+
+/* Hold @bio until the block it waits for changes state. */
+static int vwc_defer_locked(struct vwc_pool *pool, struct bio *bio)
+{
+	bio_list_add(&pool->deferred, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	u64 oblock = vwc_bio_oblock(vm, bio);
+	unsigned long flags;
+	u32 cb;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	if (cb != VWC_NIL) {
+		struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+		/* I4: a PENDING block's data is not written yet. */
+		if (!(b->flags & VWC_B_PENDING) &&
+		    ((b->flags & VWC_B_DIRTY) || vwc_pool_ok(pool))) {
+			vwc_pin_locked(pool, cb);
+			if (b->flags & VWC_B_POLICY)
+				vwc_policy_hit(&pool->policy, cb);
+			io->clean_hit = !(b->flags & VWC_B_DIRTY);
+			io->oblock = oblock;
+			spin_unlock_irqrestore(&pool->cache_lock, flags);
+			io->kind = VWC_IO_HIT;
+			io->cb = cb;
+			vwc_count_hit(vm, false, false);
+			vwc_remap_cache(vm, bio, cb);
+			return DM_MAPIO_REMAPPED;
+		}
+	} else if (READ_ONCE(vm->settings.mode) != VWC_MODE_PASSTHROUGH &&
+		   vwc_pool_ok(pool) && vwc_bio_whole_block(vm, bio) &&
+		   vwc_filter_should_promote(&pool->filter, vm->slot, oblock)) {
+		io->kind = VWC_IO_PROMOTE;
+		io->epoch = pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)];
+		io->oblock = oblock;
+	}
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (io->kind != VWC_IO_PROMOTE)
+		io->kind = VWC_IO_ORIGIN;
+	vwc_remap_origin(vm, bio);
+	return DM_MAPIO_REMAPPED;
+}
+
+/* Writes that make no new dirty data: around to the origin. */
+static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
+				       struct vwc_io *io, u32 cb)
+{
+	struct vwc_pool *pool = vm->pool;
+
+	if (cb != VWC_NIL) {
+		struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+		if (b->flags & (VWC_B_PENDING | VWC_B_DIRTY)) {
+			if (b->flags & VWC_B_DIRTY)
+				pool->slots[vm->slot].drain = true;
+			return vwc_defer_locked(pool, bio);
+		}
+		vwc_drop_block_locked(pool, cb);
+	}
+	io->kind = VWC_IO_ORIGIN;
+	return DM_MAPIO_REMAPPED;
+}
+
+static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
+				struct vwc_io *io, u64 oblock)
+{
+	struct vwc_pool *pool = vm->pool;
+	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	struct vwc_block *b = cb == VWC_NIL ? NULL :
+			      vwc_block(&pool->blocks, cb);
+
+	pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)]++;
+	if (b && (b->flags & VWC_B_PENDING))
+		return vwc_defer_locked(pool, bio);
+	if (b && (b->flags & VWC_B_DIRTY) && vwc_pool_ok(pool) &&
+	    READ_ONCE(vm->settings.mode) == VWC_MODE_WRITEBACK) {
+		/* Absorbed in place; writeback in flight must run again. */
+		if (b->flags & VWC_B_WB)
+			b->flags |= VWC_B_REDIRTY;
+		vwc_pin_locked(pool, cb);
+		io->kind = VWC_IO_HIT;
+		io->cb = cb;
+		io->coalesced = true;
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!vwc_may_dirty(vm) || !vwc_bio_whole_block(vm, bio))
+		return vwc_map_write_around_locked(vm, bio, io, cb);
+
+	if (b)
+		vwc_drop_block_locked(pool, cb);
+	cb = vwc_alloc_locked(pool, vm->slot, oblock);
+	if (cb == VWC_NIL) {
+		pool->alloc_failed = true;
+		io->kind = VWC_IO_ORIGIN;
+		return DM_MAPIO_REMAPPED;
+	}
+	b = vwc_block(&pool->blocks, cb);
+	b->flags |= VWC_B_PENDING;
+	vwc_pin_locked(pool, cb);
+	io->kind = VWC_IO_FILL;
+	io->cb = cb;
+	return DM_MAPIO_REMAPPED;
+}
+
+static int vwc_map_write(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	unsigned long flags;
+	int r;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	r = vwc_map_write_locked(vm, bio, io, vwc_bio_oblock(vm, bio));
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (r != DM_MAPIO_REMAPPED)
+		return r;
+	if (io->kind == VWC_IO_ORIGIN) {
+		vwc_remap_origin(vm, bio);
+		if (pool->alloc_failed)
+			vwc_kick_writeback(pool);
+	} else {
+		vwc_count_hit(vm, true, io->coalesced);
+		vwc_remap_cache(vm, bio, io->cb);
+	}
+	return r;
+}
+
+/* Drop every whole block a discard covers, then pass it on. */
+static int vwc_map_discard(struct vwc_vm *vm, struct bio *bio,
+			   struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	sector_t start = dm_target_offset(vm->ti, bio->bi_iter.bi_sector);
+	sector_t end = start + bio_sectors(bio);
+	u64 first = DIV_ROUND_UP_SECTOR_T(start, 1U << pool->block_shift);
+	u64 last = end >> pool->block_shift;
+	unsigned long flags;
+	u64 ob;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	for (ob = first; ob < last; ob++) {
+		u32 cb = vwc_lookup(&pool->blocks, vm->slot, ob);
+
+		pool->write_epoch[vwc_epoch_slot(vm->slot, ob)]++;
+		if (cb != VWC_NIL)
+			vwc_drop_block_locked(pool, cb);
+	}
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+
+	io->kind = VWC_IO_ORIGIN;
+	if (!bdev_max_discard_sectors(vm->origin_dev->bdev)) {
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	vwc_remap_origin(vm, bio);
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Map one bio; @again when it comes back from the deferred list (its
+ * counters were taken the first time).
+ */
+int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
+{
+	struct vwc_io *io = vwc_io_of(bio);
+
+	memset(io, 0, sizeof(*io));
+	io->vm = vm;
+	io->cb = VWC_NIL;
+	io->iter = bio->bi_iter;
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		io->kind = VWC_IO_FLUSH;
+		vwc_wait_commit(vm->pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio_op(bio) == REQ_OP_DISCARD)
+		return vwc_map_discard(vm, bio, io);
+	io->write = op_is_write(bio_op(bio));
+	io->fua = !!(bio->bi_opf & REQ_FUA);
+	if (!bio_sectors(bio)) {
+		io->kind = VWC_IO_ORIGIN;
+		vwc_remap_origin(vm, bio);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!again)
+		vwc_count(vm, bio, io->write);
+	if (io->write)
+		return vwc_map_write(vm, bio, io);
+	return vwc_map_read(vm, bio, io);
+}
+
+/* The SSD failed this bio: send it, as it was mapped, to the origin. */
+static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
+{
+	struct vwc_io *io = vwc_io_of(bio);
+
+	bio->bi_iter = io->iter;
+	bio->bi_status = BLK_STS_OK;
+	io->retry = false;
+	io->kind = VWC_IO_ORIGIN;
+	vwc_remap_origin(vm, bio);
+	dm_submit_bio_remap(bio, NULL);
+}
+
+/* Map again the bios that waited for a block, in process context. */
+void vwc_deferred_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
+					     deferred_work);
+	struct bio_list bios;
+	struct bio *bio;
+
+	spin_lock_irq(&pool->cache_lock);
+	bios = pool->deferred;
+	bio_list_init(&pool->deferred);
+	spin_unlock_irq(&pool->cache_lock);
+
+	while ((bio = bio_list_pop(&bios))) {
+		struct vwc_vm *vm = vwc_io_of(bio)->vm;
+
+		if (vwc_io_of(bio)->retry) {
+			vwc_retry_at_origin(vm, bio);
+			continue;
+		}
+		switch (vwc_map_bio(vm, bio, true)) {
+		case DM_MAPIO_REMAPPED:
+			dm_submit_bio_remap(bio, NULL);
+			break;
+		case DM_MAPIO_KILL:
+			bio_io_error(bio);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void vwc_kick_deferred(struct vwc_pool *pool)
+{
+	if (!bio_list_empty(&pool->deferred))
+		queue_work(pool->wq, &pool->deferred_work);
+}
+
+/* ---- promotion of hot read misses ------------------------------------- */
+
+static void vwc_promote_endio(unsigned long error, void *context)
+{
+	struct vwc_promote *p = context;
+	struct vwc_pool *pool = p->pool;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_block(&pool->blocks, p->cb)->flags &= ~VWC_B_PENDING;
+	if (error)
+		vwc_drop_block_locked(pool, p->cb);
+	else if (vwc_block(&pool->blocks, p->cb)->flags & VWC_B_VALID)
+		vwc_make_clean_locked(pool, p->cb);
+	vwc_unpin_locked(pool, p->cb);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	vwc_kick_deferred(pool);
+	kfree(p->buf);
+	kfree(p);
+}
+
+static void vwc_promote_work(struct work_struct *ws)
+{
+	struct vwc_promote *p = container_of(ws, struct vwc_promote, work);
+	struct vwc_pool *pool = p->pool;
+	struct dm_io_region where = {
+		.bdev = pool->cache.bdev,
+		.sector = vwc_cblock_sector(pool, p->cb),
+		.count = 1U << pool->block_shift,
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_WRITE,
+		.mem.type = DM_IO_KMEM,
+		.mem.ptr.addr = p->buf,
+		.notify.fn = vwc_promote_endio,
+		.notify.context = p,
+		.client = pool->io_client,
+	};
+
+	if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+		vwc_promote_endio(1, p);
+}
+
+/*
+ * A hot whole-block read miss completed: copy it into a fresh block if
+ * none was mapped and no write or discard touched the block meanwhile.
+ */
+static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	u64 oblock = io->oblock;
+	struct vwc_promote *p;
+	struct bio_vec bv;
+	struct bvec_iter iter;
+	unsigned long flags;
+	size_t off = 0;
+
+	p = kmalloc(sizeof(*p), GFP_ATOMIC | __GFP_NOWARN);
+	if (!p)
+		return;
+	p->buf = kmalloc(1U << (pool->block_shift + SECTOR_SHIFT),
+			 GFP_ATOMIC | __GFP_NOWARN);
+	if (!p->buf)
+		goto free;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	if (io->epoch != pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)] ||
+	    vwc_lookup(&pool->blocks, vm->slot, oblock) != VWC_NIL)
+		p->cb = VWC_NIL;
+	else
+		p->cb = vwc_alloc_locked(pool, vm->slot, oblock);
+	if (p->cb != VWC_NIL) {
+		vwc_block(&pool->blocks, p->cb)->flags |= VWC_B_PENDING;
+		vwc_pin_locked(pool, p->cb);
+	}
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (p->cb == VWC_NIL)
+		goto free;
+
+	__bio_for_each_segment(bv, bio, iter, io->iter) {
+		memcpy_from_bvec(p->buf + off, &bv);
+		off += bv.bv_len;
+	}
+	p->pool = pool;
+	INIT_WORK(&p->work, vwc_promote_work);
+	queue_work(pool->wq, &p->work);
+	return;
+free:
+	kfree(p->buf);
+	kfree(p);
+}
+
+/* ---- completion -------------------------------------------------------- */
+
+static void vwc_fill_done(struct vwc_pool *pool, struct vwc_io *io, bool ok)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, io->cb);
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	b->flags &= ~VWC_B_PENDING;
+	if (b->flags & VWC_B_VALID) {
+		if (ok)
+			vwc_make_dirty_locked(pool, io->cb);
+		else
+			vwc_drop_block_locked(pool, io->cb);
+	}
+	vwc_unpin_locked(pool, io->cb);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	vwc_kick_deferred(pool);
+}
+
+static void vwc_ssd_error(struct vwc_pool *pool, bool write)
+{
+	if (cmpxchg(&pool->state, VWC_POOL_OK, VWC_POOL_DEGRADED) ==
+	    VWC_POOL_OK)
+		DMERR_LIMIT("%s: SSD %s error: pool degraded, new data bypasses the cache",
+			    dm_device_name(pool->md), write ? "write" : "read");
+}
+
+/* Drop @cb if it still holds clean data of (@slot, @oblock). */
+static void vwc_drop_if_clean_locked(struct vwc_pool *pool, u32 cb, u32 slot,
+				     u64 oblock)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY)) == VWC_B_VALID &&
+	    vwc_block_vm(b) == slot && vwc_block_oblock(b) == oblock)
+		vwc_drop_block_locked(pool, cb);
+}
+
+/* Resubmit a bio the SSD failed to the origin, from process context. */
+static int vwc_defer_retry(struct vwc_pool *pool, struct bio *bio,
+			   blk_status_t *error)
+{
+	unsigned long flags;
+
+	vwc_io_of(bio)->retry = true;
+	*error = BLK_STS_OK;
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	bio_list_add(&pool->deferred, bio);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	queue_work(pool->wq, &pool->deferred_work);
+	return DM_ENDIO_INCOMPLETE;
+}
+
+int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_io *io = vwc_io_of(bio);
+	unsigned long flags;
+
+	if (io->committed)
+		return DM_ENDIO_DONE;
+	switch (io->kind) {
+	case VWC_IO_FILL:
+		if (*error)
+			vwc_ssd_error(pool, true);
+		vwc_fill_done(pool, io, !*error);
+		if (*error)
+			return vwc_defer_retry(pool, bio, error);
+		break;
+	case VWC_IO_HIT:
+		if (*error)
+			vwc_ssd_error(pool, io->write);
+		spin_lock_irqsave(&pool->cache_lock, flags);
+		if (*error && io->clean_hit)
+			vwc_drop_if_clean_locked(pool, io->cb, vm->slot,
+						 io->oblock);
+		vwc_unpin_locked(pool, io->cb);
+		spin_unlock_irqrestore(&pool->cache_lock, flags);
+		if (*error && io->clean_hit)
+			return vwc_defer_retry(pool, bio, error);
+		break;
+	case VWC_IO_PROMOTE:
+		if (!*error)
+			vwc_promote(vm, bio, io);
+		break;
+	case VWC_IO_ORIGIN:
+		if (io->write) {
+			spin_lock_irqsave(&pool->cache_lock, flags);
+			pool->slots[vm->slot].origin_written = true;
+			spin_unlock_irqrestore(&pool->cache_lock, flags);
+		}
+		break;
+	default:
+		break;
+	}
+	/* I1: a FUA write through the cache completes after a commit. */
+	if (io->fua && !*error && (io->kind == VWC_IO_FILL ||
+				   io->kind == VWC_IO_HIT)) {
+		vwc_wait_commit(pool, bio);
+		return DM_ENDIO_INCOMPLETE;
+	}
+	return DM_ENDIO_DONE;
+}

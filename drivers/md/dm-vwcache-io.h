@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache data path: see dm-vwcache-io.c.
+ */
+#ifndef DM_VWCACHE_IO_H
+#define DM_VWCACHE_IO_H
+
+struct vwc_vm;
+struct bio;
+struct work_struct;
+
+int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again);
+int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error);
+void vwc_deferred_work(struct work_struct *ws);
+
+#endif /* DM_VWCACHE_IO_H */

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache writeback planning: which dirty blocks of a VM to write back
+ * next, and in what order.
+ *
+ * A VM's dirty blocks are on its dirty FIFO, oldest first (the caller
+ * pushes a block at the tail when it first becomes dirty and leaves it
+ * there while its writeback is in flight).  vwc_wb_plan() takes the
+ * oldest blocks not already in writeback, sorts them by origin block and
+ * cuts them into runs of consecutive origin blocks, so that the writer
+ * can issue one sequential write per run.
+ *
+ * Rules: planning is pure.  It changes no flag and no list (the caller
+ * sets VWC_B_WB on what it issues), allocates nothing, recurses nowhere
+ * (an in-place heapsort) and uses only the caller's arrays: cbs and runs
+ * both of max_blocks entries.  It reads the list as it is, under the
+ * caller's lock.  Origin blocks sort by (vm, oblock), and a run never
+ * mixes VMs, so a list holding several VMs is still planned correctly.
+ */
+#ifndef DM_VWCACHE_WBPLAN_H
+#define DM_VWCACHE_WBPLAN_H
+
+#include "dm-vwcache-blocks.h"
+
+struct vwc_wb_run {
+	u64 oblock;	/* the first origin block of the run */
+	u32 first;	/* cbs[first..first + count) in oblock order */
+	u32 count;
+};
+
+u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
+		u32 max_blocks, u32 max_run, u32 *cbs,
+		struct vwc_wb_run *runs, u32 *nr_runs);
+
+#endif /* DM_VWCACHE_WBPLAN_H */

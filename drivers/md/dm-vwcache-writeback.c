@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-vwcache background work: writeback of dirty blocks to their origins,
+ * reclaim of clean blocks, and the periodic tick that drives both and the
+ * commit interval.
+ *
+ * Writeback rules:
+ *  - per VM slot, oldest dirty blocks first, sorted by origin block and
+ *    merged into runs of up to 1 MiB (dm-vwcache-wbplan.c);
+ *  - a slot is written back when the pool is above high_watermark (until
+ *    it is down to low_watermark), when its oldest dirty block is older
+ *    than max_age, when it flushes (flush, migrate_prepare) or drains (a
+ *    write waits for one of its dirty blocks);
+ *  - only attached slots: the origin of a removed VM device is unknown;
+ *  - in flight: up to VWC_WB_MAX_JOBS runs when something waits on it,
+ *    else one (it yields to VM I/O); writeback_iops caps the rate;
+ *  - a block written during its writeback (REDIRTY) stays dirty; a failed
+ *    read or write keeps it dirty and the slot backs off, up to 30 s.
+ * A block becomes clean in RAM at once; it becomes clean on disk at the
+ * next commit, after its origin is flushed (I3, dm-vwcache-commit.c).
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
+#include "dm-vwcache-wbplan.h"
+#include "dm-vwcache-writeback.h"
+
+#define VWC_WB_MAX_JOBS		8
+#define VWC_WB_RUN_BYTES	(1U << 20)
+#define VWC_WB_BACKOFF_MAX	(30 * HZ)
+#define VWC_TICK		(HZ / 10)
+
+struct vwc_wb_job {
+	struct vwc_pool *pool;
+	u32 slot;
+	struct block_device *origin;
+	u64 oblock;
+	u32 count;
+	void *buf;
+	atomic_t reads;
+	unsigned long error;
+	struct work_struct work;
+	u32 cbs[];
+};
+
+static bool vwc_slot_expired_locked(struct vwc_pool *pool,
+				    struct vwc_slot *s)
+{
+	u64 max_age_s = pool->settings.max_age / 1000;
+	struct vwc_block *head;
+
+	if (!pool->settings.max_age || vwc_list_empty(&s->dirty))
+		return false;
+	head = vwc_block(&pool->blocks, s->dirty.head);
+	return (u32)(vwc_now_s() - head->stamp) >= max_t(u64, max_age_s, 1);
+}
+
+static void vwc_update_high_locked(struct vwc_pool *pool)
+{
+	u64 pct = div_u64((u64)pool->nr_dirty * 100, pool->blocks.nr);
+
+	if (pct >= pool->settings.high_watermark)
+		pool->wb_high = true;
+	else if (pct <= pool->settings.low_watermark)
+		pool->wb_high = false;
+}
+
+/* Should @s be written back now, and is someone waiting for it? */
+static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
+				     struct vwc_slot *s, bool *urgent)
+{
+	if (!s->vm || vwc_list_empty(&s->dirty) ||
+	    time_before(jiffies, s->wb_retry_at))
+		return false;
+	*urgent = s->flushing || s->drain || pool->wb_high ||
+		  pool->alloc_failed;
+	return *urgent || vwc_slot_expired_locked(pool, s);
+}
+
+/* Flushing ends when no block dirtied before the flush is left. */
+static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
+					  struct vwc_slot *s)
+{
+	struct vwc_block *head;
+
+	if (!s->flushing)
+		return;
+	if (!vwc_list_empty(&s->dirty)) {
+		head = vwc_block(&pool->blocks, s->dirty.head);
+		if ((s32)(head->stamp - s->flush_before) < 0)
+			return;
+	}
+	s->flushing = false;
+}
+
+static void vwc_wb_finish(struct vwc_wb_job *job)
+{
+	struct vwc_pool *pool = job->pool;
+	struct vwc_slot *s = &pool->slots[job->slot];
+	unsigned long flags;
+	u32 i;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	for (i = 0; i < job->count; i++) {
+		u32 cb = job->cbs[i];
+		struct vwc_block *b = vwc_block(&pool->blocks, cb);
+		bool ours = (b->flags & (VWC_B_VALID | VWC_B_DIRTY)) ==
+			    (VWC_B_VALID | VWC_B_DIRTY) &&
+			    vwc_block_vm(b) == job->slot &&
+			    vwc_block_oblock(b) == job->oblock + i;
+
+		b->flags &= ~VWC_B_WB;
+		if (ours && !job->error) {
+			if (b->flags & VWC_B_REDIRTY) {
+				b->flags &= ~VWC_B_REDIRTY;
+				vwc_make_dirty_locked(pool, cb);
+			} else {
+				vwc_make_clean_locked(pool, cb);
+				s->writeback_blocks++;
+				pool->wb_total++;
+			}
+		} else if (ours) {
+			b->flags &= ~VWC_B_REDIRTY;
+		}
+		vwc_unpin_locked(pool, cb);
+	}
+	if (job->error) {
+		s->wb_backoff = min_t(unsigned long,
+				      max_t(unsigned long, s->wb_backoff * 2, HZ / 10),
+				      VWC_WB_BACKOFF_MAX);
+		s->wb_retry_at = jiffies + s->wb_backoff;
+		s->wb_errors++;
+	} else {
+		s->wb_backoff = 0;
+		s->origin_written = true;
+	}
+	s->drain = false;
+	vwc_slot_check_flushed_locked(pool, s);
+	vwc_update_high_locked(pool);
+	pool->wb_inflight--;
+	s->wb_jobs--;
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+
+	if (job->error)
+		DMERR_LIMIT("%s: writeback of %u blocks of %s failed; kept dirty",
+			    dm_device_name(pool->md), job->count, s->vm_id);
+	wake_up_all(&pool->wb_wait);
+	vwc_kick_deferred(pool);
+	queue_work(pool->wq, &pool->wb_work);
+	vfree(job->buf);
+	kfree(job);
+}
+
+static void vwc_wb_write_done(unsigned long error, void *context)
+{
+	struct vwc_wb_job *job = context;
+
+	job->error |= error;
+	vwc_wb_finish(job);
+}
+
+static void vwc_wb_write(struct work_struct *ws)
+{
+	struct vwc_wb_job *job = container_of(ws, struct vwc_wb_job, work);
+	struct vwc_pool *pool = job->pool;
+	sector_t start = job->oblock << pool->block_shift;
+	sector_t size = bdev_nr_sectors(job->origin);
+	struct dm_io_region where = {
+		.bdev = job->origin,
+		.sector = start,
+		.count = (sector_t)job->count << pool->block_shift,
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_WRITE,
+		.mem.type = DM_IO_VMA,
+		.mem.ptr.vma = job->buf,
+		.notify.fn = vwc_wb_write_done,
+		.notify.context = job,
+		.client = pool->io_client,
+	};
+
+	if (job->error || start >= size) {
+		job->error |= 1;
+		vwc_wb_finish(job);
+		return;
+	}
+	/* The origin may end inside the last block. */
+	where.count = min(where.count, size - start);
+	if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+		vwc_wb_write_done(1, job);
+}
+
+static void vwc_wb_read_done(unsigned long error, void *context)
+{
+	struct vwc_wb_job *job = context;
+
+	if (error)
+		set_bit(0, &job->error);
+	if (atomic_dec_and_test(&job->reads))
+		queue_work(job->pool->wq, &job->work);
+}
+
+static void vwc_wb_submit(struct vwc_wb_job *job)
+{
+	struct vwc_pool *pool = job->pool;
+	size_t bytes = (size_t)1 << (pool->block_shift + SECTOR_SHIFT);
+	u32 i;
+
+	atomic_set(&job->reads, job->count + 1);
+	for (i = 0; i < job->count; i++) {
+		struct dm_io_region where = {
+			.bdev = pool->cache.bdev,
+			.sector = vwc_cblock_sector(pool, job->cbs[i]),
+			.count = 1U << pool->block_shift,
+		};
+		struct dm_io_request req = {
+			.bi_opf = REQ_OP_READ,
+			.mem.type = DM_IO_VMA,
+			.mem.ptr.vma = job->buf + i * bytes,
+			.notify.fn = vwc_wb_read_done,
+			.notify.context = job,
+			.client = pool->io_client,
+		};
+
+		if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+			vwc_wb_read_done(1, job);
+	}
+	vwc_wb_read_done(0, job);
+}
+
+/* Undo the marks of a run that could not start. */
+static void vwc_wb_unplan_locked(struct vwc_pool *pool, const u32 *cbs,
+				 u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		vwc_block(&pool->blocks, cbs[i])->flags &= ~VWC_B_WB;
+		vwc_unpin_locked(pool, cbs[i]);
+	}
+}
+
+static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
+					   const struct vwc_wb_run *run,
+					   const u32 *cbs)
+{
+	struct vwc_wb_job *job;
+
+	job = kzalloc(struct_size(job, cbs, run->count), GFP_NOIO);
+	if (!job)
+		return NULL;
+	job->buf = __vmalloc((size_t)run->count <<
+			     (pool->block_shift + SECTOR_SHIFT), GFP_NOIO);
+	if (!job->buf) {
+		kfree(job);
+		return NULL;
+	}
+	job->pool = pool;
+	job->slot = slot;
+	job->origin = pool->slots[slot].vm->origin_dev->bdev;
+	job->oblock = run->oblock;
+	job->count = run->count;
+	memcpy(job->cbs, cbs + run->first, run->count * sizeof(u32));
+	INIT_WORK(&job->work, vwc_wb_write);
+	return job;
+}
+
+/*
+ * Plan one batch of @slot and start its runs; returns how many started.
+ * Called with cache_lock held; drops and retakes it around allocation.
+ */
+static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
+				    u32 budget)
+{
+	u32 max_run = VWC_WB_RUN_BYTES >> (pool->block_shift + SECTOR_SHIFT);
+	u32 nr_runs = 0, planned, i, started = 0;
+
+	planned = vwc_wb_plan(&pool->blocks, &pool->slots[slot].dirty,
+			      VWC_WB_BATCH, max_run, pool->wb_cbs,
+			      pool->wb_runs, &nr_runs);
+	if (!planned)
+		return 0;
+	for (i = 0; i < planned; i++) {
+		vwc_block(&pool->blocks, pool->wb_cbs[i])->flags |= VWC_B_WB;
+		vwc_pin_locked(pool, pool->wb_cbs[i]);
+	}
+	for (i = 0; i < nr_runs; i++) {
+		const struct vwc_wb_run *run = &pool->wb_runs[i];
+		struct vwc_wb_job *job = NULL;
+
+		if (started < budget) {
+			spin_unlock_irq(&pool->cache_lock);
+			job = vwc_wb_job_alloc(pool, slot, run, pool->wb_cbs);
+			spin_lock_irq(&pool->cache_lock);
+		}
+		if (!job) {
+			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
+					     run->count);
+			continue;
+		}
+		pool->wb_inflight++;
+		pool->slots[slot].wb_jobs++;
+		started++;
+		spin_unlock_irq(&pool->cache_lock);
+		vwc_wb_submit(job);
+		spin_lock_irq(&pool->cache_lock);
+	}
+	return started;
+}
+
+static bool vwc_wb_take_tokens(struct vwc_pool *pool)
+{
+	u64 rate = READ_ONCE(pool->settings.writeback_iops);
+	u64 now = ktime_get_ns();
+
+	if (pool->wb_tb.rate != rate)
+		vwc_tb_set_rate(&pool->wb_tb, rate, max_t(u64, rate / 10,
+							  VWC_WB_BATCH), now);
+	return vwc_tb_take(&pool->wb_tb, now, VWC_WB_BATCH / 4);
+}
+
+/*
+ * Start writeback where it is wanted, round robin over the slots, within
+ * the in-flight bound.  The pool's writeback work item; it is never run
+ * twice at once, which the scratch arrays rely on.
+ */
+void vwc_wb_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool, wb_work);
+	u32 max_vms = pool->sb.layout.max_vms;
+	u32 tried = 0;
+
+	spin_lock_irq(&pool->cache_lock);
+	vwc_update_high_locked(pool);
+	while (tried < max_vms && pool->wb_inflight < VWC_WB_MAX_JOBS &&
+	       !pool->suspended) {
+		u32 slot = pool->wb_cursor;
+		bool urgent = false;
+		u32 limit;
+
+		pool->wb_cursor = (pool->wb_cursor + 1) % max_vms;
+		tried++;
+		if (!vwc_slot_wants_wb_locked(pool, &pool->slots[slot], &urgent))
+			continue;
+		limit = urgent ? VWC_WB_MAX_JOBS : 1;
+		if (pool->wb_inflight >= limit)
+			continue;
+		spin_unlock_irq(&pool->cache_lock);
+		if (!vwc_wb_take_tokens(pool)) {
+			spin_lock_irq(&pool->cache_lock);
+			break;
+		}
+		spin_lock_irq(&pool->cache_lock);
+		vwc_wb_start_slot_locked(pool, slot,
+					 limit - pool->wb_inflight);
+	}
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+void vwc_kick_writeback(struct vwc_pool *pool)
+{
+	queue_work(pool->wq, &pool->wb_work);
+}
+
+/*
+ * Keep some blocks allocatable: evict clean ones to free_pending, and ask
+ * for the commit that makes them reusable (I2).
+ */
+static bool vwc_reclaim_locked(struct vwc_pool *pool)
+{
+	u32 reserve = max_t(u32, pool->blocks.nr / 32, 8);
+	u32 have = pool->blocks.free.count + pool->blocks.free_pending.count +
+		   pool->blocks.committing.count;
+
+	if (have >= reserve && !pool->alloc_failed)
+		return pool->blocks.free_pending.count &&
+		       pool->blocks.free.count < reserve / 2;
+	if (have < 2 * reserve)
+		vwc_evict_locked(pool, 2 * reserve - have);
+	pool->alloc_failed = false;
+	return pool->blocks.free_pending.count > 0;
+}
+
+static bool vwc_commit_due_locked(struct vwc_pool *pool)
+{
+	unsigned long interval =
+		msecs_to_jiffies(pool->settings.commit_interval);
+
+	if (time_before(jiffies, pool->last_commit + interval))
+		return false;
+	return pool->meta_marked[pool->meta_gen] ||
+	       pool->blocks.free_pending.count ||
+	       !bio_list_empty(&pool->commit_waiters);
+}
+
+void vwc_tick_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(to_delayed_work(ws),
+					     struct vwc_pool, tick_work);
+	bool commit;
+
+	spin_lock_irq(&pool->cache_lock);
+	commit = vwc_reclaim_locked(pool) || vwc_commit_due_locked(pool);
+	spin_unlock_irq(&pool->cache_lock);
+	if (commit)
+		queue_work(pool->wq, &pool->commit_work);
+	queue_work(pool->wq, &pool->wb_work);
+	if (!READ_ONCE(pool->suspended))
+		queue_delayed_work(pool->wq, &pool->tick_work, VWC_TICK);
+}
+
+/* Wait until no writeback of @slot is in flight. */
+void vwc_wb_wait_slot(struct vwc_pool *pool, u32 slot)
+{
+	wait_event(pool->wb_wait, !READ_ONCE(pool->slots[slot].wb_jobs));
+}
+
+/* Ask @slot to be written back until what is dirty now is clean. */
+void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+
+	s->flushing = true;
+	s->flush_before = all ? vwc_now_s() + 0x7fffffff : vwc_now_s() + 1;
+	vwc_slot_check_flushed_locked(pool, s);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-vwcache background work: see dm-vwcache-writeback.c.
+ */
+#ifndef DM_VWCACHE_WRITEBACK_H
+#define DM_VWCACHE_WRITEBACK_H
+
+#define VWC_WB_BATCH		64	/* blocks planned per slot per round */
+
+struct vwc_pool;
+struct work_struct;
+
+void vwc_wb_work(struct work_struct *ws);
+void vwc_tick_work(struct work_struct *ws);
+void vwc_kick_writeback(struct vwc_pool *pool);
+void vwc_wb_wait_slot(struct vwc_pool *pool, u32 slot);
+void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all);
+
+#endif /* DM_VWCACHE_WRITEBACK_H */
