@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of dm-vwcache-blocks.c: the index against a reference model
+ * over random operations, the lists against a reference deque, the
+ * alloc/release/commit cycle (no block reused while metadata may still
+ * map it) and the RAM budget per block.
+ */
+#include <stdlib.h>
+
+#include "dm-vwcache-blocks.h"
+#include "dm-vwcache-policy.h"
+#include "unit.h"
+
+static u64 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static u64 rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static u32 rnd_below(u32 n)
+{
+	return (u32)(rnd() % n);
+}
+
+static void test_sizes(void)
+{
+	static const u32 nrs[] = { 64, 1000, 1 << 20 };
+	u32 i, nr, bad = 0;
+	struct vwc_blocks t;
+
+	CHECK(sizeof(struct vwc_block) == 28);
+	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
+		CHECK(vwc_blocks_ram_per_block(nrs[i]) <= 32);
+		printf("test_blocks: %u blocks: %zu bytes of RAM per block\n",
+		       nrs[i], vwc_blocks_ram_per_block(nrs[i]));
+	}
+	/* Every size from the smallest pool up, and the worst cases. */
+	for (nr = VWC_MIN_BLOCKS; nr < 70000; nr++)
+		if (vwc_blocks_ram_per_block(nr) > 32)
+			bad++;
+	for (i = 6; i < 31; i++) {
+		nr = 1U << i;
+		if (vwc_blocks_ram_per_block(nr) > 32 ||
+		    vwc_blocks_ram_per_block(nr / 3 * 4) > 32 ||
+		    vwc_blocks_ram_per_block(nr - 1) > 32 ||
+		    vwc_blocks_ram_per_block(nr + 1) > 32)
+			bad++;
+	}
+	CHECK(bad == 0);
+
+	/* The sizes are those init allocates. */
+	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
+		CHECK(vwc_blocks_init(&t, nrs[i]) == 0);
+		CHECK(vwc_blocks_bytes(nrs[i]) ==
+		      (size_t)nrs[i] * 28 + ((size_t)t.hash_mask + 1) * 4);
+		CHECK(is_power_of_2(t.hash_mask + 1));
+		CHECK(t.hash_mask + 1 <= nrs[i]);
+		CHECK(t.free.count == nrs[i]);
+		vwc_blocks_exit(&t);
+	}
+	CHECK(vwc_blocks_init(&t, 0) == -EINVAL);
+	CHECK(vwc_blocks_init(&t, (u32)VWC_BLOCKS_MAX + 1) == -EFBIG);
+}
+
+static void test_keys(void)
+{
+	struct vwc_blocks t;
+	struct vwc_block *b;
+	u32 cb;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	cb = vwc_alloc(&t);
+	b = vwc_block(&t, cb);
+	vwc_map(&t, cb, VWC_KEY_VM_MASK, VWC_KEY_OBLOCK_MASK);
+	CHECK(vwc_block_vm(b) == 4095);
+	CHECK(vwc_block_oblock(b) == (1ULL << 48) - 1);
+	CHECK(vwc_block_level(b) == 0);
+	CHECK(b->flags == VWC_B_VALID);
+	vwc_block_set_level(b, 7);
+	CHECK(vwc_block_level(b) == 7);
+	CHECK(vwc_block_vm(b) == 4095);
+	CHECK(vwc_block_oblock(b) == (1ULL << 48) - 1);
+	/* The level does not disturb the index. */
+	CHECK(vwc_lookup(&t, 4095, (1ULL << 48) - 1) == cb);
+	CHECK(vwc_lookup(&t, 4094, (1ULL << 48) - 1) == VWC_NIL);
+	CHECK(vwc_lookup(&t, 4095, (1ULL << 48) - 2) == VWC_NIL);
+	vwc_block_set_level(b, 3);
+	CHECK(vwc_block_level(b) == 3);
+	CHECK(vwc_lookup(&t, 4095, (1ULL << 48) - 1) == cb);
+	vwc_unmap(&t, cb);
+	CHECK(vwc_lookup(&t, 4095, (1ULL << 48) - 1) == VWC_NIL);
+	CHECK(!(b->flags & VWC_B_VALID));
+	vwc_blocks_exit(&t);
+}
+
+/*
+ * The lists against a reference deque: random pushes at either end,
+ * deletes anywhere, pops and splices over three lists.
+ */
+#define LNR 200
+
+struct deque {
+	u32 v[LNR];
+	u32 n;
+};
+
+static bool same(const struct vwc_blocks *t, const struct vwc_list *l,
+		 const struct deque *d)
+{
+	u32 cb = l->head, i = 0;
+
+	if (!vwc_list_valid(t, l) || l->count != d->n)
+		return false;
+	for (; cb != VWC_NIL; cb = t->b[cb].next, i++)
+		if (i >= d->n || d->v[i] != cb)
+			return false;
+	return i == d->n;
+}
+
+static void dq_del(struct deque *d, u32 i)
+{
+	memmove(&d->v[i], &d->v[i + 1], (d->n - i - 1) * sizeof(u32));
+	d->n--;
+}
+
+static void test_lists(void)
+{
+	static struct deque d[3];
+	struct vwc_list l[3];
+	struct vwc_blocks t;
+	u32 where[LNR], i, cb, x, y, op, bad = 0, bad_pop = 0;
+
+	CHECK(vwc_blocks_init(&t, LNR) == 0);
+	for (i = 0; i < LNR; i++) {
+		CHECK(vwc_alloc(&t) == i);
+		where[i] = 3;	/* on no list */
+	}
+	CHECK(vwc_alloc(&t) == VWC_NIL);
+	for (i = 0; i < 3; i++) {
+		vwc_list_init(&l[i]);
+		d[i].n = 0;
+		CHECK(vwc_list_empty(&l[i]));
+		CHECK(vwc_list_pop_head(&t, &l[i]) == VWC_NIL);
+	}
+	for (i = 0; i < 20000; i++) {
+		op = rnd_below(10);
+		cb = rnd_below(LNR);
+		x = rnd_below(3);
+		if (op < 3 && where[cb] == 3) {
+			vwc_list_push_tail(&t, &l[x], cb);
+			d[x].v[d[x].n++] = cb;
+			where[cb] = x;
+		} else if (op < 5 && where[cb] == 3) {
+			vwc_list_push_head(&t, &l[x], cb);
+			memmove(&d[x].v[1], &d[x].v[0], d[x].n * sizeof(u32));
+			d[x].v[0] = cb;
+			d[x].n++;
+			where[cb] = x;
+		} else if (op < 8 && where[cb] != 3) {
+			x = where[cb];
+			vwc_list_del(&t, &l[x], cb);
+			for (y = 0; d[x].v[y] != cb; y++)
+				;
+			dq_del(&d[x], y);
+			where[cb] = 3;
+		} else if (op < 9) {
+			y = vwc_list_pop_head(&t, &l[x]);
+			if (d[x].n) {
+				if (y != d[x].v[0])
+					bad_pop++;
+				dq_del(&d[x], 0);
+				where[y] = 3;
+			} else if (y != VWC_NIL) {
+				bad_pop++;
+			}
+		} else if (rnd_below(20) == 0) {
+			y = (x + 1) % 3;
+			vwc_list_splice_tail(&t, &l[x], &l[y]);
+			memcpy(&d[x].v[d[x].n], d[y].v, d[y].n * sizeof(u32));
+			d[x].n += d[y].n;
+			for (cb = 0; cb < d[y].n; cb++)
+				where[d[y].v[cb]] = x;
+			d[y].n = 0;
+		}
+		for (x = 0; x < 3; x++)
+			if (!same(&t, &l[x], &d[x]))
+				bad++;
+	}
+	CHECK(bad == 0);
+	CHECK(bad_pop == 0);
+	/* A broken link is noticed. */
+	if (l[0].count >= 2) {
+		cb = t.b[l[0].head].next;
+		t.b[cb].prev = VWC_NIL;
+		CHECK(!vwc_list_valid(&t, &l[0]));
+	}
+	vwc_blocks_exit(&t);
+}
+
+/*
+ * The index and the free lists against a reference model: 10^5 random
+ * map/unmap/lookup/release/commit operations.
+ */
+#define INR 1000
+#define KEYS 512
+#define VMS 4
+
+enum { S_FREE, S_USED, S_PENDING, S_COMMITTING };
+
+static const u32 vm_ids[VMS] = { 0, 1, 4094, 4095 };
+
+/* Key index -> oblock: injective, and uses the high bits too. */
+static u64 key_oblock(u32 k)
+{
+	return (u64)k << 35 | k;
+}
+
+struct model {
+	u32 map[VMS][KEYS];	/* cblock + 1, 0 = unmapped */
+	u32 key[INR];		/* vm * KEYS + k while mapped */
+	u8 state[INR];
+	u32 nr_free;
+	u32 nr_mapped;
+};
+
+static void check_model(const struct vwc_blocks *t, const struct model *m,
+			unsigned int *bad)
+{
+	u32 cb, n[4] = { 0 };
+
+	if (!vwc_list_valid(t, &t->free) ||
+	    !vwc_list_valid(t, &t->free_pending) ||
+	    !vwc_list_valid(t, &t->committing))
+		(*bad)++;
+	for (cb = t->free.head; cb != VWC_NIL; cb = t->b[cb].next)
+		n[0] += m->state[cb] == S_FREE;
+	for (cb = t->free_pending.head; cb != VWC_NIL; cb = t->b[cb].next)
+		n[2] += m->state[cb] == S_PENDING;
+	for (cb = t->committing.head; cb != VWC_NIL; cb = t->b[cb].next)
+		n[3] += m->state[cb] == S_COMMITTING;
+	if (n[0] != t->free.count || n[0] != m->nr_free ||
+	    n[2] != t->free_pending.count || n[3] != t->committing.count)
+		(*bad)++;
+	/* Every mapped block is found under its own key. */
+	for (cb = 0; cb < INR; cb++) {
+		const struct vwc_block *b = &t->b[cb];
+
+		if (m->state[cb] == S_USED && m->key[cb] != U32_MAX) {
+			if (vwc_lookup(t, vwc_block_vm(b),
+				       vwc_block_oblock(b)) != cb ||
+			    !(b->flags & VWC_B_VALID))
+				(*bad)++;
+		} else if (b->flags & VWC_B_VALID) {
+			(*bad)++;
+		}
+	}
+}
+
+static void model_unmap(struct vwc_blocks *t, struct model *m, u32 cb)
+{
+	u32 key = m->key[cb];
+
+	vwc_unmap(t, cb);
+	m->map[key / KEYS][key % KEYS] = 0;
+	m->key[cb] = U32_MAX;
+	m->nr_mapped--;
+}
+
+static void test_index_random(void)
+{
+	static struct model m;
+	struct vwc_blocks t;
+	unsigned int bad = 0, bad_lookup = 0, bad_alloc = 0, lookups = 0;
+	unsigned int hits = 0, ops, pending_freed = 0, full = 0;
+	u32 i, cb, v, k, op;
+
+	memset(&m, 0, sizeof(m));
+	CHECK(vwc_blocks_init(&t, INR) == 0);
+	for (i = 0; i < INR; i++)
+		m.key[i] = U32_MAX;
+	m.nr_free = INR;
+
+	for (ops = 0; ops < 100000; ops++) {
+		op = rnd_below(100);
+		v = rnd_below(VMS);
+		k = rnd_below(KEYS);
+		if (op < 35) {
+			/* A miss maps a block, if it can get one. */
+			cb = vwc_lookup(&t, vm_ids[v], key_oblock(k));
+			if (cb != (m.map[v][k] ? m.map[v][k] - 1 : VWC_NIL))
+				bad_lookup++;
+			if (cb != VWC_NIL)
+				continue;
+			cb = vwc_alloc(&t);
+			if (cb == VWC_NIL) {
+				if (m.nr_free)
+					bad_alloc++;
+				full++;
+				continue;
+			}
+			if (cb >= INR || m.state[cb] != S_FREE)
+				bad_alloc++;
+			m.state[cb] = S_USED;
+			m.nr_free--;
+			vwc_map(&t, cb, vm_ids[v], key_oblock(k));
+			m.map[v][k] = cb + 1;
+			m.key[cb] = v * KEYS + k;
+			m.nr_mapped++;
+		} else if (op < 75) {
+			cb = vwc_lookup(&t, vm_ids[v], key_oblock(k));
+			lookups++;
+			hits += cb != VWC_NIL;
+			if (cb != (m.map[v][k] ? m.map[v][k] - 1 : VWC_NIL))
+				bad_lookup++;
+		} else if (op < 92) {
+			/* Evict or discard: unmap, and usually release. */
+			cb = rnd_below(INR);
+			if (m.state[cb] != S_USED)
+				continue;
+			if (m.key[cb] != U32_MAX)
+				model_unmap(&t, &m, cb);
+			if (rnd_below(4)) {
+				vwc_release(&t, cb);
+				m.state[cb] = S_PENDING;
+			}
+		} else if (op < 96) {
+			if (!t.in_commit) {
+				u32 n = 0;
+
+				for (cb = 0; cb < INR; cb++)
+					if (m.state[cb] == S_PENDING) {
+						m.state[cb] = S_COMMITTING;
+						n++;
+					}
+				if (vwc_commit_begin(&t) != n)
+					bad++;
+			}
+		} else if (op < 99) {
+			if (t.in_commit) {
+				for (cb = 0; cb < INR; cb++)
+					if (m.state[cb] == S_COMMITTING) {
+						m.state[cb] = S_FREE;
+						m.nr_free++;
+					}
+				vwc_commit_end(&t);
+			}
+		} else if (t.in_commit) {
+			for (cb = 0; cb < INR; cb++)
+				if (m.state[cb] == S_COMMITTING)
+					m.state[cb] = S_PENDING;
+			vwc_commit_abort(&t);
+		}
+		/* Blocks released mid-commit are not freed by it. */
+		for (cb = t.free.head; cb != VWC_NIL && ops % 97 == 0;
+		     cb = t.b[cb].next)
+			pending_freed += m.state[cb] != S_FREE;
+		if (ops % 997 == 0)
+			check_model(&t, &m, &bad);
+	}
+	check_model(&t, &m, &bad);
+	CHECK(bad == 0);
+	CHECK(bad_lookup == 0);
+	CHECK(bad_alloc == 0);
+	CHECK(pending_freed == 0);
+	/* The run did what it meant to: hits, misses, a full table. */
+	CHECK(hits > lookups / 20 && hits < lookups);
+	CHECK(full > 0);
+	printf("test_blocks: index: %u lookups, %u hits, %u allocs refused\n",
+	       lookups, hits, full);
+	vwc_blocks_exit(&t);
+}
+
+/* The commit protocol, step by step. */
+static void test_commit(void)
+{
+	struct vwc_blocks t;
+	u32 a, b, c, d, cb, i;
+	bool reused = false;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	a = vwc_alloc(&t);
+	b = vwc_alloc(&t);
+	c = vwc_alloc(&t);
+	d = vwc_alloc(&t);
+	vwc_map(&t, a, 1, 100);
+	vwc_map(&t, b, 1, 101);
+	vwc_release(&t, a);	/* unmaps too */
+	vwc_release(&t, b);
+	CHECK(vwc_lookup(&t, 1, 100) == VWC_NIL);
+	CHECK(t.free_pending.count == 2);
+	CHECK(vwc_commit_begin(&t) == 2);
+	vwc_release(&t, c);		/* during the commit */
+	CHECK(vwc_commit_begin(&t) == 2);	/* a second begin adds nothing */
+	/* Nothing pending is handed out, however much is allocated. */
+	while ((cb = vwc_alloc(&t)) != VWC_NIL)
+		if (cb == a || cb == b || cb == c)
+			reused = true;
+	CHECK(!reused);
+	vwc_commit_end(&t);
+	CHECK(t.free.count == 2);
+	CHECK(t.free.head == a && t.b[a].next == b);
+	CHECK(t.free_pending.count == 1 && t.free_pending.head == c);
+	cb = vwc_alloc(&t);
+	CHECK(cb == a);
+	CHECK(vwc_alloc(&t) == b);
+	CHECK(vwc_alloc(&t) == VWC_NIL);	/* c waits */
+
+	/* A failed commit puts its blocks back first in line. */
+	CHECK(vwc_commit_begin(&t) == 1);
+	vwc_release(&t, d);
+	vwc_commit_abort(&t);
+	CHECK(!t.in_commit);
+	CHECK(t.free_pending.count == 2 && t.free_pending.head == c &&
+	      t.free_pending.tail == d);
+	CHECK(vwc_list_valid(&t, &t.free_pending));
+	CHECK(vwc_commit_begin(&t) == 2);
+	vwc_commit_end(&t);
+	CHECK(vwc_alloc(&t) == c);
+	CHECK(vwc_alloc(&t) == d);
+	/* An empty commit is fine. */
+	CHECK(vwc_commit_begin(&t) == 0);
+	vwc_commit_end(&t);
+	CHECK(vwc_list_valid(&t, &t.free));
+	for (cb = 0, i = 0; i < 64; i++)
+		cb += !!(t.b[i].flags & VWC_B_VALID);
+	CHECK(cb == 0);		/* nothing was left mapped */
+	vwc_blocks_exit(&t);
+}
+
+/* Release clears the core's flags and keeps the caller's. */
+static void test_caller_flags(void)
+{
+	struct vwc_blocks t;
+	u32 cb;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	cb = vwc_alloc(&t);
+	vwc_map(&t, cb, 3, 33);
+	t.b[cb].flags |= VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_WB | 0x0500;
+	vwc_unmap(&t, cb);
+	CHECK(t.b[cb].flags == (VWC_B_WB | 0x0500));
+	vwc_release(&t, cb);
+	CHECK(t.b[cb].flags == 0x0500);
+	CHECK(vwc_lookup(&t, 3, 33) == VWC_NIL);
+	CHECK(vwc_commit_begin(&t) == 1);
+	vwc_commit_end(&t);
+	while (t.free.head != cb)
+		vwc_alloc(&t);
+	CHECK(vwc_alloc(&t) == cb);
+	CHECK(t.b[cb].flags == 0);	/* alloc resets everything */
+	vwc_blocks_exit(&t);
+}
+
+/* Load: the blocks the metadata maps are claimed, the rest stay free. */
+static void test_claim(void)
+{
+	struct vwc_blocks t;
+	u32 cb, seen = 0;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	CHECK(vwc_claim(&t, 0) == 0);	/* the head */
+	CHECK(vwc_claim(&t, 63) == 0);	/* the tail */
+	CHECK(vwc_claim(&t, 30) == 0);
+	vwc_map(&t, 30, 2, 77);
+	CHECK(vwc_claim(&t, 30) == -EINVAL);	/* mapped */
+	CHECK(vwc_claim(&t, 0) == -EINVAL);	/* claimed, unmapped */
+	CHECK(vwc_claim(&t, 64) == -EINVAL);
+	CHECK(t.free.count == 61 && vwc_list_valid(&t, &t.free));
+	while ((cb = vwc_alloc(&t)) != VWC_NIL)
+		seen += cb == 0 || cb == 30 || cb == 63;
+	CHECK(seen == 0);
+	CHECK(vwc_lookup(&t, 2, 77) == 30);
+	vwc_blocks_exit(&t);
+}
+
+int main(void)
+{
+	test_sizes();
+	test_keys();
+	test_lists();
+	test_index_random();
+	test_commit();
+	test_caller_flags();
+	test_claim();
+	return unit_report("test_blocks");
+}
