@@ -26,6 +26,8 @@
 #include "dm-vwcache-io.h"
 #include "dm-vwcache-writeback.h"
 
+#define VWC_EVICT_BATCH		64	/* clean blocks evicted for a write */
+
 struct vwc_promote {
 	struct vwc_pool *pool;
 	u32 cb;
@@ -190,10 +192,31 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 	return DM_MAPIO_REMAPPED;
 }
 
+/*
+ * No free block for a write.  When clean blocks can be evicted (or freed
+ * ones wait for a commit), evict a batch and wait for the commit that
+ * makes them reusable (I2); when all is dirty, go around to the origin
+ * rather than wait for writeback.
+ */
+static int vwc_wait_space_locked(struct vwc_pool *pool, struct bio *bio,
+				 struct vwc_io *io)
+{
+	pool->alloc_failed = true;
+	vwc_evict_locked(pool, VWC_EVICT_BATCH);
+	if (pool->blocks.free_pending.count || pool->blocks.committing.count) {
+		io->wait_space = true;
+		return vwc_defer_locked(pool, bio);
+	}
+	io->kind = VWC_IO_ORIGIN;
+	return DM_MAPIO_REMAPPED;
+}
+
 static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 				struct vwc_io *io, u64 oblock)
 {
 	struct vwc_pool *pool = vm->pool;
+
+	io->oblock = oblock;
 	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
 	struct vwc_block *b = cb == VWC_NIL ? NULL :
 			      vwc_block(&pool->blocks, cb);
@@ -218,11 +241,8 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 	if (b)
 		vwc_drop_block_locked(pool, cb);
 	cb = vwc_alloc_locked(pool, vm->slot, oblock);
-	if (cb == VWC_NIL) {
-		pool->alloc_failed = true;
-		io->kind = VWC_IO_ORIGIN;
-		return DM_MAPIO_REMAPPED;
-	}
+	if (cb == VWC_NIL)
+		return vwc_wait_space_locked(pool, bio, io);
 	b = vwc_block(&pool->blocks, cb);
 	b->flags |= VWC_B_PENDING;
 	vwc_pin_locked(pool, cb);
@@ -240,6 +260,8 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	r = vwc_map_write_locked(vm, bio, io, vwc_bio_oblock(vm, bio));
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (io->wait_space)
+		queue_work(pool->wq, &pool->commit_work);
 	if (r != DM_MAPIO_REMAPPED)
 		return r;
 	if (io->kind == VWC_IO_ORIGIN) {
@@ -266,6 +288,20 @@ static int vwc_map_discard(struct vwc_vm *vm, struct bio *bio,
 	u64 ob;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
+	/*
+	 * A block under writeback has an origin write in flight: dropping it
+	 * now would let a later write to the origin race with that one.
+	 */
+	for (ob = first; ob < last; ob++) {
+		u32 cb = vwc_lookup(&pool->blocks, vm->slot, ob);
+
+		if (cb != VWC_NIL &&
+		    (vwc_block(&pool->blocks, cb)->flags & VWC_B_WB)) {
+			vwc_defer_locked(pool, bio);
+			spin_unlock_irqrestore(&pool->cache_lock, flags);
+			return DM_MAPIO_SUBMITTED;
+		}
+	}
 	for (ob = first; ob < last; ob++) {
 		u32 cb = vwc_lookup(&pool->blocks, vm->slot, ob);
 
@@ -489,6 +525,26 @@ static void vwc_ssd_error(struct vwc_pool *pool, bool write)
 			    dm_device_name(pool->md), write ? "write" : "read");
 }
 
+/*
+ * An in-place write completed.  A writeback that read the block before
+ * this write landed must not leave it clean: if one is in flight the block
+ * stays dirty after it (REDIRTY), and if one already finished it becomes
+ * dirty again.  (The pin kept it from being evicted meanwhile.)
+ */
+static void vwc_write_hit_done_locked(struct vwc_pool *pool,
+				      struct vwc_io *io, u32 slot)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, io->cb);
+
+	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
+	    vwc_block_oblock(b) != io->oblock)
+		return;
+	if (b->flags & VWC_B_WB)
+		b->flags |= VWC_B_REDIRTY;
+	else if (!(b->flags & VWC_B_DIRTY))
+		vwc_make_dirty_locked(pool, io->cb);
+}
+
 /* Drop @cb if it still holds clean data of (@slot, @oblock). */
 static void vwc_drop_if_clean_locked(struct vwc_pool *pool, u32 cb, u32 slot,
 				     u64 oblock)
@@ -535,6 +591,8 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		if (*error)
 			vwc_ssd_error(pool, io->write);
 		spin_lock_irqsave(&pool->cache_lock, flags);
+		if (io->write)
+			vwc_write_hit_done_locked(pool, io, vm->slot);
 		if (*error && io->clean_hit)
 			vwc_drop_if_clean_locked(pool, io->cb, vm->slot,
 						 io->oblock);
@@ -551,6 +609,9 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		if (io->write) {
 			spin_lock_irqsave(&pool->cache_lock, flags);
 			pool->slots[vm->slot].origin_written = true;
+			/* A read that overlapped this write may not promote. */
+			pool->write_epoch[vwc_epoch_slot(vm->slot,
+							 io->oblock)]++;
 			spin_unlock_irqrestore(&pool->cache_lock, flags);
 		}
 		break;

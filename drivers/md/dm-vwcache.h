@@ -206,6 +206,7 @@ struct vwc_io {
 	bool clean_hit;		/* read of a clean block: retry at origin */
 	bool coalesced;
 	bool retry;		/* resubmit to the origin (SSD failed) */
+	bool wait_space;	/* deferred until a commit frees blocks */
 	bool committed;		/* the commit it waited for is done */
 };
 /* dm-vwcache-registry.c */
