@@ -196,9 +196,9 @@ int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
 	if (r == -ENODATA) {
 		r = vwc_md_format(pool, block_size, buf, error);
 		*formatted = true;
-	}
-	else if (!r)
+	} else if (!r) {
 		r = vwc_md_load(pool, block_size, buf, error);
+	}
 out:
 	kfree(buf);
 	if (r)

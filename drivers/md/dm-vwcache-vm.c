@@ -177,6 +177,7 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	vwc_drop_clean(pool, vm->slot);
 	spin_lock_irq(&pool->cache_lock);
 	s->flushing = false;
+	s->flush_all = false;
 	s->drain = false;
 	vwc_slot_put_locked(pool, vm->slot);
 	spin_unlock_irq(&pool->cache_lock);

@@ -75,8 +75,10 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 	if (!s->vm || vwc_list_empty(&s->dirty) ||
 	    time_before(jiffies, s->wb_retry_at))
 		return false;
+	/* Not in writeback mode: nothing new gets dirty, drain what is. */
 	*urgent = s->flushing || s->drain || pool->wb_high ||
-		  pool->alloc_failed;
+		  pool->alloc_failed ||
+		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
 	return *urgent || vwc_slot_expired_locked(pool, s);
 }
 
@@ -89,11 +91,14 @@ static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
 	if (!s->flushing)
 		return;
 	if (!vwc_list_empty(&s->dirty)) {
+		if (s->flush_all)
+			return;
 		head = vwc_block(&pool->blocks, s->dirty.head);
 		if ((s32)(head->stamp - s->flush_before) < 0)
 			return;
 	}
 	s->flushing = false;
+	s->flush_all = false;
 }
 
 static void vwc_wb_finish(struct vwc_wb_job *job)
@@ -424,6 +429,7 @@ void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all)
 	struct vwc_slot *s = &pool->slots[slot];
 
 	s->flushing = true;
-	s->flush_before = all ? vwc_now_s() + 0x7fffffff : vwc_now_s() + 1;
+	s->flush_all |= all;
+	s->flush_before = vwc_now_s() + 1;
 	vwc_slot_check_flushed_locked(pool, s);
 }

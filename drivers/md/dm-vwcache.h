@@ -96,6 +96,7 @@ struct vwc_slot {
 	u32 nr_cached;
 	u32 flush_before;		/* flush: blocks dirtied before this */
 	bool flushing;
+	bool flush_all;			/* ... or until none is dirty */
 	bool drain;			/* a write waits for a dirty block */
 	bool origin_written;		/* origin needs a flush (I3) */
 	u32 wb_jobs;			/* writeback runs in flight */

@@ -16,7 +16,7 @@ sum=$(dd if="$dev" bs=64k 2>/dev/null | md5sum | cut -d' ' -f1)
 zero=$(dd if=/dev/zero bs=64k count=16 2>/dev/null | md5sum | cut -d' ' -f1)
 assert_eq "$sum" "$zero" "zero target content"
 assert_ok dmsetup remove vwzero
-assert_fails dmsetup info vwzero
+assert_fails dmsetup info vwzero 2>/dev/null
 
 # fio: write 4 MiB with crc32c checksums to a 64 MiB ram disk, verify them.
 kmod_load brd rd_nr=1 rd_size=65536
