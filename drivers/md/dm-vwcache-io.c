@@ -337,8 +337,11 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 		vwc_wait_commit(vm->pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (bio_op(bio) == REQ_OP_DISCARD)
+	if (bio_op(bio) == REQ_OP_DISCARD) {
+		if (READ_ONCE(vm->pool->state) == VWC_POOL_FAILED)
+			return DM_MAPIO_KILL;
 		return vwc_map_discard(vm, bio, io);
+	}
 	io->write = op_is_write(bio_op(bio));
 	io->fua = !!(bio->bi_opf & REQ_FUA);
 	if (!bio_sectors(bio)) {
@@ -348,6 +351,13 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	}
 	if (!again)
 		vwc_count(vm, bio, io->write);
+	/*
+	 * A pool whose metadata cannot be committed takes no more writes: an
+	 * origin moving ahead of blocks that durable metadata still calls
+	 * dirty would serve stale data after recovery.
+	 */
+	if (io->write && READ_ONCE(vm->pool->state) == VWC_POOL_FAILED)
+		return DM_MAPIO_KILL;
 	if (io->write)
 		return vwc_map_write(vm, bio, io);
 	return vwc_map_read(vm, bio, io);

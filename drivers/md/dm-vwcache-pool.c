@@ -68,7 +68,9 @@ static int vwc_pool_start(struct vwc_pool *pool, bool formatted,
 	int r = vwc_cache_init(pool);
 
 	if (r) {
-		*error = "Cannot allocate the pool's cache state";
+		*error = r == -EFBIG ?
+			"Cache device has too many blocks: use a larger block_size" :
+			"Cannot allocate the pool's cache state";
 		return r;
 	}
 	if (!formatted) {

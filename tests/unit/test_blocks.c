@@ -11,21 +11,6 @@
 #include "dm-vwcache-policy.h"
 #include "unit.h"
 
-static u64 rng_state = 0x9e3779b97f4a7c15ULL;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static u32 rnd_below(u32 n)
-{
-	return (u32)(rnd() % n);
-}
-
 static void test_sizes(void)
 {
 	static const u32 nrs[] = { 64, 1000, 1 << 20 };
@@ -479,6 +464,7 @@ static void test_claim(void)
 
 int main(void)
 {
+	unit_seed(0x9e3779b97f4a7c15ULL);
 	test_sizes();
 	test_keys();
 	test_lists();

@@ -10,21 +10,6 @@
 #include "dm-vwcache-policy.h"
 #include "unit.h"
 
-static u64 rng_state = 0x2545f4914f6cdd1dULL;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static u32 rnd_below(u32 n)
-{
-	return (u32)(rnd() % n);
-}
-
 /* A cache of nr blocks for one VM, with the policy or with plain LRU. */
 struct sim {
 	struct vwc_blocks t;
@@ -394,6 +379,7 @@ static void test_filter(void)
 
 int main(void)
 {
+	unit_seed(0x2545f4914f6cdd1dULL);
 	test_order();
 	test_scan_resistance();
 	test_pure_scan();

@@ -14,16 +14,6 @@ typedef unsigned __int128 u128;
 
 #define NS VWC_NSEC_PER_SEC
 
-static u64 rng_state = 0xdeadbeefcafef00dULL;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
 static u64 ref_mul_div(u64 a, u64 b, u64 c, bool up)
 {
 	u128 p = (u128)a * b, q;
@@ -282,6 +272,7 @@ static void test_extremes(void)
 
 int main(void)
 {
+	unit_seed(0xdeadbeefcafef00dULL);
 	test_mul_div();
 	test_rates();
 	test_set_rate();

@@ -10,21 +10,6 @@
 #include "dm-vwcache-wbplan.h"
 #include "unit.h"
 
-static u64 rng_state = 0x1234567887654321ULL;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static u32 rnd_below(u32 n)
-{
-	return (u32)(rnd() % n);
-}
-
 #define NR 4096
 
 static u64 id_of(const struct vwc_blocks *t, u32 cb)
@@ -213,6 +198,7 @@ static void test_cases(void)
 
 int main(void)
 {
+	unit_seed(0x1234567887654321ULL);
 	test_cases();
 	test_random();
 	return unit_report("test_wbplan");

@@ -2,14 +2,37 @@
 /*
  * A very small unit test harness: CHECK() records a failure with its line
  * and goes on; each test file ends with unit_report(), which prints
- * "<file>: N passed, N failed" and returns the exit status.
+ * "<file>: N passed, N failed" and returns the exit status.  rnd() is a
+ * repeatable random stream (unit_seed() picks it).
  */
 #ifndef VWC_UNIT_H
 #define VWC_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 static unsigned int unit_passed, unit_failed;
+
+/* xorshift64*: a repeatable random stream for randomized tests. */
+static uint64_t unit_rng = 0x9e3779b97f4a7c15ULL;
+
+static inline void unit_seed(uint64_t seed)
+{
+	unit_rng = seed ? seed : 1;
+}
+
+static inline uint64_t rnd(void)
+{
+	unit_rng ^= unit_rng >> 12;
+	unit_rng ^= unit_rng << 25;
+	unit_rng ^= unit_rng >> 27;
+	return unit_rng * 0x2545f4914f6cdd1dULL;
+}
+
+static inline uint32_t rnd_below(uint32_t n)
+{
+	return (uint32_t)(rnd() % n);
+}
 
 #define CHECK(expr) do { \
 	if (expr) { \

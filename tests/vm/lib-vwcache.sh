@@ -5,6 +5,9 @@
 #   zero_head DEV              zero the first 4 KiB (a pool formats it)
 #   pool_create NAME DEV [BS] [FEATURES...]   create a pool, fail on error
 #   vm_create NAME POOL ORIGIN VM_ID [FEATURES...]
+#   vms_create PREFIX N        VM devices vm1..vmN on disks 1..N of pool
+#                              "pool", vm_ids PREFIX-1..PREFIX-N
+#   remove_all N               remove vm1..vmN, then the pool
 #   field N DEVICE             the Nth (1-based) field of dmsetup status,
 #                              after "start length target"
 #   dm_state                   a snapshot of every dm device's table
@@ -38,6 +41,19 @@ vm_create() {
 		"0 $(sectors "$_origin") vwcache /dev/mapper/$_pool $_origin $_id $# $*" ||
 		fail "vm_create $_name ($_id) failed"
 	dm_dev_of "$_name" >/dev/null
+}
+
+vms_create() {
+	for _v in $(seq 1 "$2"); do
+		vm_create "vm$_v" pool "$(disk "$_v")" "$1-$_v"
+	done
+}
+
+remove_all() {
+	for _v in $(seq 1 "$1"); do
+		dmsetup remove "vm$_v" || fail "remove vm$_v"
+	done
+	dmsetup remove pool || fail "remove pool"
 }
 
 field() {

@@ -25,16 +25,7 @@ command -v vwc-model >/dev/null ||
 
 create_all() {
 	pool_create pool "$ssd" 4096
-	for i in 1 2 3; do
-		vm_create "vm$i" pool "$(disk "$i")" "guest-$i.vda"
-	done
-}
-
-remove_all() {
-	for i in 1 2 3; do
-		dmsetup remove "vm$i" || fail "remove vm$i"
-	done
-	dmsetup remove pool || fail "remove pool"
+	vms_create guest 3
 }
 
 # model WHAT ARGS...: run vwc-model, fail unless it exits 0; logs the time.
@@ -98,7 +89,7 @@ done
 model "verify after reload" --quiet --load /tmp/m1.state --verify-only $devs
 
 # Nor does removing and recreating the pool and the VM devices.
-remove_all
+remove_all 3
 create_all
 model "verify after recreate" --load /tmp/m1.state --verify-only --report \
 	$devs
@@ -157,5 +148,5 @@ vwc-model --quiet --load /tmp/c.state --verify-only --crash-check /tmp/snap5 \
 assert_eq $? 1 "copy at flush 5 against the final model"
 rm -rf /tmp/snap5 /tmp/ck
 
-remove_all
+remove_all 3
 log "model checks passed"

@@ -16,16 +16,7 @@ command -v vwc-model >/dev/null || fail "vwc-model not in the guest"
 
 create_all() {
 	pool_create pool "$ssd" 4096 "$@"
-	for i in 1 2 3; do
-		vm_create "vm$i" pool "$(disk "$i")" "small-$i"
-	done
-}
-
-remove_all() {
-	for i in 1 2 3; do
-		dmsetup remove "vm$i" || fail "remove vm$i"
-	done
-	dmsetup remove pool || fail "remove pool"
+	vms_create small 3
 }
 
 vw_load_module
@@ -96,7 +87,7 @@ assert_eq "$(field 2 vm2)" ok "vm2 state after migrate_abort"
 
 # The model is out of date for vm2 (fio wrote it): check vm1 and vm3
 # after a full reload of everything.
-remove_all
+remove_all 3
 create_all
 vwc-model --load /tmp/small.state --verify-only --report $devs \
 	>/tmp/m2.out 2>&1
@@ -106,4 +97,4 @@ grep -E "^(mismatches|sectors verified):" /tmp/m2.out
 bad=$(grep -c "/dev/mapper/vm[13] " /tmp/m2.out)
 [ "$bad" = 0 ] || { head -n 30 /tmp/m2.out; fail "vm1/vm3 lost data over a reload"; }
 [ $rc -eq 1 ] || fail "the model did not notice fio's writes to vm2 (exit $rc)"
-remove_all
+remove_all 3
