@@ -368,7 +368,14 @@ static int vwc_load_slots(struct vwc_pool *pool, void *page, const char **error)
 			}
 		}
 		d = (const struct vwc_disk_vm *)page + i % VWC_VMS_PER_PAGE;
-		switch (vwc_vm_decode(d, i, pool->sb.seq, pool->seed, &rec)) {
+		/*
+		 * A VM record is taken whatever commit wrote it: seen early or
+		 * late, every change of a record is safe (a slot is freed only
+		 * by a commit after the one that freed its last block, and
+		 * reused only after that), while ignoring a rewritten record
+		 * would orphan the committed blocks of its slot.
+		 */
+		switch (vwc_vm_decode(d, i, U64_MAX, pool->seed, &rec)) {
 		case VWC_REC_CORRUPT:
 			*error = "Pool VM table is damaged";
 			return -EINVAL;

@@ -21,7 +21,11 @@
  * Every VM table record and cache block entry carries the commit sequence
  * at which it was written and a checksum keyed with the pool's uuid.  An
  * entry whose sequence is above the superblock's belongs to a commit that
- * never completed and is ignored; an entry whose checksum fails is damage.
+ * never completed and is ignored (the block is free); an intact VM record
+ * is used whatever its sequence (a slot changes only in ways that are safe
+ * to see early or late).  A record or entry whose checksum fails is damage.
+ * Records and entries never straddle a 512-byte sector, whose writes are
+ * taken to be atomic.
  */
 #ifndef _UAPI_LINUX_DM_VWCACHE_H
 #define _UAPI_LINUX_DM_VWCACHE_H
