@@ -78,8 +78,11 @@ struct lw_opts {
 	const char *log_path;
 	const char *replay_path;
 	const char *end_mark;
+	const char *start_mark;
 	uint64_t limit;
+	uint64_t start;
 	bool has_limit;
+	bool has_start;
 	bool list;
 	bool list_marks;
 	bool flush_marks;
@@ -117,6 +120,13 @@ struct lw_entry {
 	const unsigned char *mark;	/* into lw_log.sect; data_len bytes */
 };
 
+/* The entries to process: [start, stop]; start_pos is start's byte offset. */
+struct lw_range {
+	uint64_t start;
+	uint64_t start_pos;
+	uint64_t stop;
+};
+
 struct lw_target {
 	struct lw_dev dev;
 	bool discard_failed;
@@ -141,14 +151,18 @@ static void msg(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s --log LOGDEV [--replay DEV] [--limit N] [--end-mark NAME]\n"
-		"          [--list] [--list-marks] [--flush-marks] [--zero-discards] [--verbose]\n"
+		"usage: %s --log LOGDEV [--replay DEV] [--start N | --start-mark NAME]\n"
+		"          [--limit N] [--end-mark NAME] [--list] [--list-marks] [--flush-marks]\n"
+		"          [--zero-discards] [--verbose]\n"
 		"\n"
 		"Reads a dm-log-writes log (block device or image file), checks it, and\n"
 		"lists or replays its entries (numbered from 0 in log order).\n"
 		"\n"
 		"  --log LOGDEV      the log device or an image of it\n"
 		"  --replay DEV      write the entries in log order onto DEV\n"
+		"  --start N         begin with entry N: the entries before it are only\n"
+		"                    checked (DEV must already hold their result)\n"
+		"  --start-mark NAME begin after the first mark named NAME\n"
 		"  --limit N         stop after entry N (it included)\n"
 		"  --end-mark NAME   stop after the first mark named NAME (it included)\n"
 		"  --list            print each entry: INDEX SECTOR SECTORS FLAGS [MARK]\n"
@@ -161,7 +175,8 @@ static void usage(FILE *f)
 		"  --verbose         describe the log and each replayed entry on stderr\n"
 		"\n"
 		"Without --replay or a list option it checks the log and prints a summary.\n"
-		"--limit and --end-mark also bound the listings.  Exit status: 0 ok,\n"
+		"--start, --start-mark, --limit and --end-mark also bound the listings;\n"
+		"--end-mark looks for its mark from the start on.  Exit status: 0 ok,\n"
 		"1 error (corrupt log, I/O error, mark not found), 2 usage error.\n",
 		prog);
 }
@@ -635,16 +650,20 @@ static int replay_entry(struct lw_log *log, struct lw_target *t,
 /* --- driver -------------------------------------------------------------- */
 
 /*
- * find_stop: check every entry up to the stop point (all of them, the
+ * find_range: check every entry up to the stop point (all of them, the
  * --limit entry or the --end-mark), also against the replay target; set
- * *stop to the index of the last entry to process.
+ * the first entry to process (0, --start or the one after --start-mark),
+ * its byte offset and the last entry to process.
  */
-static int find_stop(struct lw_log *log, const struct lw_opts *o,
-		     const struct lw_target *t, uint64_t *stop)
+static int find_range(struct lw_log *log, const struct lw_opts *o,
+		      const struct lw_target *t, struct lw_range *r)
 {
 	uint64_t pos = log->sectorsize, i, last = log->nr_entries;
+	bool started = !o->start_mark;
 	struct lw_entry e;
 
+	r->start = o->has_start ? o->start : 0;
+	r->start_pos = pos;
 	if (o->has_limit && o->limit >= log->nr_entries) {
 		msg("%s: --limit %" PRIu64 ": the log has only %" PRIu64
 		    " entries", log->dev.path, o->limit, log->nr_entries);
@@ -652,28 +671,48 @@ static int find_stop(struct lw_log *log, const struct lw_opts *o,
 	}
 	if (o->has_limit)
 		last = o->limit + 1;
+	if (o->has_start && o->start >= last) {
+		msg("%s: --start %" PRIu64 ": past the last entry to process (%"
+		    PRIu64 ")", log->dev.path, o->start, last ? last - 1 : 0);
+		return -1;
+	}
 	for (i = 0; i < last; i++) {
+		if (started && i == r->start)
+			r->start_pos = pos;
 		if (read_entry(log, i, &pos, &e) || target_check(t, &e))
 			return -1;
-		if (o->end_mark && mark_is(&e, o->end_mark)) {
-			*stop = i;
+		if (!started && mark_is(&e, o->start_mark)) {
+			started = true;
+			r->start = i + 1;
+			r->start_pos = pos;
+			continue;
+		}
+		if (started && i >= r->start && o->end_mark &&
+		    mark_is(&e, o->end_mark)) {
+			r->stop = i;
 			return 0;
 		}
 	}
-	if (o->end_mark) {
+	if (!started) {
 		msg("%s: no mark '%s' in entries 0..%" PRIu64, log->dev.path,
-		    o->end_mark, last ? last - 1 : 0);
+		    o->start_mark, last ? last - 1 : 0);
 		return -1;
 	}
-	*stop = last ? last - 1 : 0;	/* an empty log: process() skips */
+	if (o->end_mark) {
+		msg("%s: no mark '%s' in entries %" PRIu64 "..%" PRIu64,
+		    log->dev.path, o->end_mark, r->start, last ? last - 1 : 0);
+		return -1;
+	}
+	/* An empty log or nothing after --start-mark: process() skips. */
+	r->stop = last ? last - 1 : 0;
 	return 0;
 }
 
 static int process(struct lw_log *log, const struct lw_opts *o,
-		   struct lw_target *t, uint64_t stop)
+		   struct lw_target *t, const struct lw_range *r)
 {
 	unsigned char *buf = NULL, *zero = NULL;
-	uint64_t pos = log->sectorsize, i;
+	uint64_t pos = r->start_pos, i;
 	struct lw_entry e;
 	int ret = -1;
 
@@ -685,7 +724,7 @@ static int process(struct lw_log *log, const struct lw_opts *o,
 			goto out;
 		}
 	}
-	for (i = 0; log->nr_entries && i <= stop; i++) {
+	for (i = r->start; log->nr_entries && i <= r->stop; i++) {
 		if (read_entry(log, i, &pos, &e))
 			goto out;
 		list_entry(o, &e);
@@ -697,8 +736,8 @@ static int process(struct lw_log *log, const struct lw_opts *o,
 		goto out;
 	}
 	if (t && verbose)
-		msg("replayed entries 0..%" PRIu64 " onto %s", stop,
-		    t->dev.path);
+		msg("replayed entries %" PRIu64 "..%" PRIu64 " onto %s",
+		    r->start, r->stop, t->dev.path);
 	ret = 0;
 out:
 	free(buf);
@@ -706,12 +745,12 @@ out:
 	return ret;
 }
 
-static int summary(struct lw_log *log, uint64_t stop)
+static int summary(struct lw_log *log, const struct lw_range *r)
 {
-	uint64_t pos = log->sectorsize, i, marks = 0, flushes = 0;
+	uint64_t pos = r->start_pos, i, marks = 0, flushes = 0;
 	struct lw_entry e;
 
-	for (i = 0; log->nr_entries && i <= stop; i++) {
+	for (i = r->start; log->nr_entries && i <= r->stop; i++) {
 		if (read_entry(log, i, &pos, &e))
 			return -1;
 		marks += e.mark != NULL;
@@ -743,6 +782,8 @@ static int parse_args(int argc, char **argv, struct lw_opts *o)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "end-mark", required_argument, NULL, 'e' },
+		{ "start", required_argument, NULL, 's' },
+		{ "start-mark", required_argument, NULL, 'S' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "list-marks", no_argument, NULL, 'M' },
 		{ "flush-marks", no_argument, NULL, 'F' },
@@ -764,6 +805,9 @@ static int parse_args(int argc, char **argv, struct lw_opts *o)
 			break;
 		case 'e':
 			o->end_mark = optarg;
+			break;
+		case 'S':
+			o->start_mark = optarg;
 			break;
 		case 'L':
 			o->list = true;
@@ -790,6 +834,13 @@ static int parse_args(int argc, char **argv, struct lw_opts *o)
 			}
 			o->has_limit = true;
 			break;
+		case 's':
+			if (parse_u64(optarg, &o->start)) {
+				msg("--start: not an entry number: '%s'", optarg);
+				return -1;
+			}
+			o->has_start = true;
+			break;
 		default:
 			return -1;
 		}
@@ -802,6 +853,10 @@ static int parse_args(int argc, char **argv, struct lw_opts *o)
 		msg("--log is required");
 		return -1;
 	}
+	if (o->has_start && o->start_mark) {
+		msg("--start and --start-mark exclude each other");
+		return -1;
+	}
 	return 0;
 }
 
@@ -810,7 +865,7 @@ static int run(const struct lw_opts *o)
 	struct lw_log log = { .dev = { .fd = -1 } };
 	struct lw_target tgt = { .dev = { .fd = -1 } };
 	struct lw_target *t = NULL;
-	uint64_t stop = 0;
+	struct lw_range range = { 0 };
 	int ret = -1;
 
 	if (log_open(&log, o->log_path))
@@ -825,12 +880,12 @@ static int run(const struct lw_opts *o)
 		}
 		t = &tgt;
 	}
-	if (find_stop(&log, o, t, &stop))
+	if (find_range(&log, o, t, &range))
 		goto out;
 	if (t || o->list || o->list_marks || o->flush_marks)
-		ret = process(&log, o, t, stop);
+		ret = process(&log, o, t, &range);
 	else
-		ret = summary(&log, stop);
+		ret = summary(&log, &range);
 	if (fflush(stdout) || ferror(stdout)) {
 		msg("writing output: %s", strerror(errno));
 		ret = -1;

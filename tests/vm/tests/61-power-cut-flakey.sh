@@ -15,7 +15,7 @@
 # model resolved to what was found.  At the end all dirty data is written
 # back and the origins alone must hold the model.
 # vwtest-disks: 1x128M
-# vwtest-timeout: 900
+# vwtest-timeout: 600
 # vwtest-mem: 1024
 # shellcheck disable=SC1091,SC2086 # guest paths; $vms is a list
 . /lib/vwcache/lib.sh
@@ -25,7 +25,7 @@ data=$(disk 0)
 SSD_MB=24
 ORIGIN_MB=16
 NVM=3
-CUTS=12
+CUTS=20
 SEED=61
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 
@@ -61,7 +61,6 @@ legs() {
 }
 
 stack() {
-	# shellcheck disable=SC2046 # the features are words
 	pool_create pool /dev/mapper/ssd 4096 $POOL_FEATURES
 	[ "$(field 1 pool)" = ok ] || fail "pool state after load: $(dmsetup status pool)"
 	for i in $(seq 1 $NVM); do
@@ -103,20 +102,21 @@ cat >/tmp/cut.sh <<EOF
 [ "\$1" -ge "\$(cat /tmp/cut.k)" ] || exit 0
 [ "\$(cat /tmp/cut.mode)" = wb ] && dmsetup message pool 0 flush
 sleep "\$(cat /tmp/cut.delay)"
+st=\$(dmsetup status pool | cut -d' ' -f4-)
 dmsetup reload pwr --table "$DROP_TABLE" || exit 3
 dmsetup suspend --noflush pwr || exit 3
 dmsetup resume pwr || exit 3
 echo "\$1" >/tmp/cut.at
-echo "CUT: power cut at flush \$1"
+echo "CUT: power cut at flush \$1; pool before: \$st"
 exit 1
 EOF
 chmod +x /tmp/cut.sh
 
-survived=0 verified=0 flushes=0 load=
+survived=0 verified=0 flushes=0
 round=1
 while [ $round -le $CUTS ]; do
 	rm -rf "$CK" /tmp/cut.at
-	k=$((flushes + $(rnd $((round * 3)) 3 40)))
+	k=$((flushes + $(rnd $((round * 3)) 3 60)))
 	delay_ms=$(rnd $((round * 3 + 1)) 0 400)
 	mode=plain
 	[ $((round % 3)) -eq 0 ] && mode=wb
@@ -124,7 +124,7 @@ while [ $round -le $CUTS ]; do
 	echo $k >/tmp/cut.k
 	echo $mode >/tmp/cut.mode
 	printf '%d.%03d\n' $((delay_ms / 1000)) $((delay_ms % 1000)) >/tmp/cut.delay
-	log "round $round: cut at flush $k after $delay_ms ms ($mode); pool: $(dmsetup status pool | cut -d' ' -f4-)"
+	log "round $round: cut at flush $k after $delay_ms ms ($mode)"
 	if [ $round -eq 1 ]; then
 		first="--initial-zero --crash-check"
 	else
@@ -136,6 +136,7 @@ while [ $round -le $CUTS ]; do
 	rc=$?
 	[ -f /tmp/cut.at ] || { cat /tmp/work.out; fail "round $round: no cut (vwc-model exited $rc)"; }
 	cut_at=$(cat /tmp/cut.at)
+	log "$(grep '^CUT: ' /tmp/work.out)"
 	# Reads before the cut were checked: a mismatch there is a bug.  After
 	# it, writes are dropped and reads may be stale.
 	if sed '/^CUT: /q' /tmp/work.out | grep -q '^MISMATCH'; then
