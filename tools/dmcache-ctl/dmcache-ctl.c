@@ -2,178 +2,347 @@
 /*
  * dmcache-ctl: the operator's tool for dm-vwcache pools and VM devices.
  *
- * Every subcommand is one row of the command table below (name, usage,
- * help, handler), so dispatch and help come from one place.  Device-mapper
- * is reached through libdevmapper, as lvm2 and dmsetup do.
+ * Every subcommand is one row of the command table below (name, arguments,
+ * options, help, handler, what its argument completes to): dispatch, option
+ * parsing, "help", "help CMD" and the bash completion script ("completion",
+ * generated at build time) all come from it.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libdevmapper.h>
-#include <linux/dm-vwcache.h>
+#include "ctl.h"
 
-#define VERSION "0.1.0"
+#define OPT_JSON	{ "--json", NULL, "JSON output (schema in dmcache-ctl(8))" }
+#define OPT_END		{ NULL, NULL, NULL }
 
-struct command {
-	const char *name;
-	const char *usage;
-	const char *help;
-	int (*run)(int argc, char **argv);
+static const struct ctl_opt o_pool_create[] = {
+	{ "--name", "NAME", "device-mapper name of the pool (default vwpool)" },
+	{ "--block-size", "SIZE", "cache block size, a power of two from 4K to 64K (default 4K)" },
+	{ "--format", NULL, "zero the head of CACHE_DEV so that a new pool is formatted" },
+	{ "--force", NULL, "with --format: format even a device that holds a pool" },
+	{ "--high-watermark", "PCT", "dirty share of the pool that starts writeback (default 50)" },
+	{ "--low-watermark", "PCT", "dirty share that stops it (default 25)" },
+	{ "--max-age", "MS", "write back data dirty this long, 0 = never (default 60000)" },
+	{ "--commit-interval", "MS", "periodic metadata commit (default 1000)" },
+	{ "--writeback-iops", "N", "cap on background writeback I/O, 0 = none" },
+	{ "--io-capacity-iops", "N", "IOPS the SSD serves, shared by weight; 0 = unlimited" },
+	{ "--io-capacity-bw", "SIZE", "bytes/s the SSD serves, shared by weight; 0 = unlimited" },
+	OPT_END
 };
 
-static const char *prog = "dmcache-ctl";
-static const char *cmd_name = "";
+static const struct ctl_opt o_json[] = { OPT_JSON, OPT_END };
 
-/* One line on stderr: "dmcache-ctl: CMD: what and why". */
-static void die_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: %s%s", prog, cmd_name, *cmd_name ? ": " : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* The single target of dm device @name: its type and status or table. */
-static int dm_query(const char *name, int type, char *ttype, size_t tlen,
-		    char *params, size_t plen)
-{
-	struct dm_task *dmt = dm_task_create(type);
-	uint64_t start, length;
-	char *target_type = NULL, *p = NULL;
-	int r = -1;
-
-	if (!dmt)
-		return -1;
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt))
-		goto out;
-	dm_get_next_target(dmt, NULL, &start, &length, &target_type, &p);
-	if (!target_type)
-		goto out;
-	snprintf(ttype, tlen, "%s", target_type);
-	snprintf(params, plen, "%s", p ? p : "");
-	r = 0;
-out:
-	dm_task_destroy(dmt);
-	return r;
-}
-
-static int for_each_vwcache(int (*fn)(const char *name, const char *type,
-				      const char *status))
-{
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
-	struct dm_names *names;
-	unsigned int next = 0;
-	int r = 0;
-
-	if (!dmt || !dm_task_run(dmt)) {
-		die_msg("cannot list device-mapper devices (is dm-mod loaded, are you root?)");
-		if (dmt)
-			dm_task_destroy(dmt);
-		return 1;
-	}
-	names = dm_task_get_names(dmt);
-	if (names && names->dev) {
-		do {
-			char type[64], status[1024];
-
-			names = (struct dm_names *)((char *)names + next);
-			if (!dm_query(names->name, DM_DEVICE_STATUS, type,
-				      sizeof(type), status, sizeof(status)) &&
-			    (!strcmp(type, VWC_POOL_TARGET_NAME) ||
-			     !strcmp(type, VWC_VM_TARGET_NAME)))
-				r |= fn(names->name, type, status);
-			next = names->next;
-		} while (next);
-	}
-	dm_task_destroy(dmt);
-	return r;
-}
-
-static int print_device(const char *name, const char *type,
-			const char *status)
-{
-	printf("%-20s %-13s %s\n", name, type, status);
-	return 0;
-}
-
-static int cmd_list(int argc, char **argv)
-{
-	if (argc != 1) {
-		die_msg("takes no arguments");
-		return 2;
-	}
-	printf("%-20s %-13s %s\n", "DEVICE", "TARGET", "STATUS");
-	return for_each_vwcache(print_device);
-}
-
-static int cmd_version(int argc, char **argv)
-{
-	printf("dmcache-ctl %s\n", VERSION);
-	return 0;
-}
-
-static int cmd_help(int argc, char **argv);
-
-static const struct command commands[] = {
-	{ "list", "list", "pools and VM devices with their status", cmd_list },
-	{ "version", "version", "print the version", cmd_version },
-	{ "help", "help [COMMAND]", "show help", cmd_help },
+static const struct ctl_opt o_attach[] = {
+	{ "--name", "NAME", "device-mapper name (default: the vm_id)" },
+	{ "--mode", "writeback|writethrough|passthrough", "cache mode (default writeback)" },
+	{ "--iops-limit", "N", "I/O per second, 0 = unlimited" },
+	{ "--bw-limit", "SIZE", "bytes per second, 0 = unlimited" },
+	{ "--cache-quota", "SIZE", "most pool space this VM may hold: blocks, or bytes with K/M/G/T" },
+	{ "--weight", "W", "share of the pool's I/O capacity, 1 to 1000 (default 100)" },
+	OPT_END
 };
 
-static const struct command *find_command(const char *name)
+static const struct ctl_opt o_detach[] = {
+	{ "--flush", NULL, "write back the VM's dirty data first and wait for it" },
+	{ "--timeout", "SECONDS", "with --flush: give up after this long" },
+	OPT_END
+};
+
+static const struct ctl_opt o_list[] = {
+	{ "--names", "vm|pool|all", "only the names (for scripts and completion)" },
+	OPT_END
+};
+
+static const struct ctl_opt o_stats[] = {
+	OPT_JSON,
+	{ "--prometheus", NULL, "Prometheus text exposition format" },
+	{ "--output", "FILE", "write FILE atomically (node exporter's textfile collector)" },
+	OPT_END
+};
+
+static const struct ctl_opt o_wait[] = {
+	{ "--wait", NULL, "wait until done, with progress (a bar on a terminal)" },
+	{ "--timeout", "SECONDS", "with --wait: give up after this long (exit 1)" },
+	OPT_END
+};
+
+static const struct ctl_opt o_plan[] = {
+	{ "--sample", "SECONDS", "measure writeback rates this long (default 1)" },
+	OPT_JSON,
+	OPT_END
+};
+
+static const struct ctl_opt o_top[] = {
+	{ "--sort", "vm|pool|state|riops|wiops|iops|rbw|wbw|bw|hit|cached|dirty|throttled",
+	  "sort column (default iops)" },
+	{ "--interval", "SECONDS", "refresh period (default 1)" },
+	{ "--iterations", "N", "stop after N refreshes (default: until q or Ctrl-C)" },
+	OPT_END
+};
+
+static const struct ctl_opt o_force[] = {
+	{ "--force", NULL, "read a device held by an active pool anyway" },
+	OPT_END
+};
+
+static const struct ctl_opt o_dump[] = {
+	OPT_JSON,
+	{ "--force", NULL, "read a device held by an active pool anyway" },
+	OPT_END
+};
+
+static int cmd_help(struct ctl_args *a);
+static int cmd_version(struct ctl_args *a);
+static int cmd_completion(struct ctl_args *a);
+
+static const struct ctl_cmd commands[] = {
+	{ "pool-create", "CACHE_DEV", 1, 1, o_pool_create,
+	  "create a pool on CACHE_DEV (formats a zeroed device, loads a pool)",
+	  cmd_pool_create, CTL_C_DEV },
+	{ "pool-status", "[POOL]", 0, 1, o_json,
+	  "state, occupancy, counters and settings of the pools",
+	  cmd_pool_status, CTL_C_POOL },
+	{ "pool-remove", "POOL", 1, 1, NULL,
+	  "remove a pool without VM devices (its dirty data stays on the SSD)",
+	  cmd_pool_remove, CTL_C_POOL },
+	{ "attach", "POOL ORIGIN VM_ID", 3, 3, o_attach,
+	  "create a VM device for VM_ID on ORIGIN, cached by POOL",
+	  cmd_attach, CTL_C_POOL },
+	{ "detach", "VM", 1, 1, o_detach,
+	  "remove a VM device (its dirty data stays in the pool unless --flush)",
+	  cmd_detach, CTL_C_VM },
+	{ "list", "", 0, 0, o_list,
+	  "pools and their VM devices",
+	  cmd_list, CTL_C_NONE },
+	{ "stats", "[VM|POOL]", 0, 1, o_stats,
+	  "per-VM counters, rates and settings",
+	  cmd_stats, CTL_C_ANY },
+	{ "set", "VM|POOL KEY VALUE", 3, 3, NULL,
+	  "change a setting (VM: mode iops_limit bw_limit cache_quota weight; pool: the pool-create options)",
+	  cmd_set, CTL_C_ANY },
+	{ "flush", "VM|POOL", 1, 1, o_wait,
+	  "write back the dirty data of one VM device (others untouched) or of a pool",
+	  cmd_flush, CTL_C_ANY },
+	{ "migrate-prepare", "VM", 1, 1, o_wait,
+	  "writethrough and flush before a live migration: state migrating, then clean",
+	  cmd_migrate_prepare, CTL_C_VM },
+	{ "migrate-abort", "VM", 1, 1, NULL,
+	  "end a migration flush, restoring the mode in force before it",
+	  cmd_migrate_abort, CTL_C_VM },
+	{ "migrate-plan", "[POOL]", 0, 1, o_plan,
+	  "VMs ordered by estimated flush time (dirty bytes / measured writeback rate)",
+	  cmd_migrate_plan, CTL_C_POOL },
+	{ "top", "[POOL]", 0, 1, o_top,
+	  "live per-VM table: IOPS, bandwidth, hit ratio, dirty, throttled",
+	  cmd_top, CTL_C_POOL },
+	{ "check", "CACHE_DEV", 1, 1, o_force,
+	  "validate a pool's metadata offline (exit 0 clean, 1 damaged)",
+	  cmd_check, CTL_C_DEV },
+	{ "dump", "CACHE_DEV", 1, 1, o_dump,
+	  "the vm_ids of a pool with their cached and dirty blocks, offline",
+	  cmd_dump, CTL_C_DEV },
+	{ "completion", "", 0, 0, NULL,
+	  "print the bash completion script",
+	  cmd_completion, CTL_C_NONE },
+	{ "version", "", 0, 0, NULL, "print the version",
+	  cmd_version, CTL_C_NONE },
+	{ "help", "[COMMAND]", 0, 1, NULL, "show help, or a command's help",
+	  cmd_help, CTL_C_CMD },
+};
+
+#define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static const struct ctl_cmd *find_command(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < NR_COMMANDS; i++)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
 }
 
-static int cmd_help(int argc, char **argv)
+static void usage_line(FILE *f, const struct ctl_cmd *c)
 {
-	const struct command *c;
+	fprintf(f, "dmcache-ctl %s%s%s%s", c->name, *c->args ? " " : "",
+		c->args, c->opts ? " [OPTIONS]" : "");
+}
+
+static void command_help(const struct ctl_cmd *c)
+{
+	const struct ctl_opt *o;
+
+	fputs("usage: ", stdout);
+	usage_line(stdout, c);
+	printf("\n  %s\n", c->help);
+	if (!c->opts)
+		return;
+	printf("options:\n");
+	for (o = c->opts; o->name; o++) {
+		char left[96];
+
+		snprintf(left, sizeof(left), "%s%s%s", o->name,
+			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		if (strlen(left) > 24)
+			printf("  %s\n  %-24s %s\n", left, "", o->help);
+		else
+			printf("  %-24s %s\n", left, o->help);
+	}
+}
+
+static int cmd_help(struct ctl_args *a)
+{
 	size_t i;
 
-	if (argc > 2) {
-		die_msg("usage: help [COMMAND]");
-		return 2;
-	}
-	if (argc == 2) {
-		c = find_command(argv[1]);
-		if (!c) {
-			die_msg("unknown command \"%s\"", argv[1]);
-			return 2;
-		}
-		printf("usage: %s %s\n  %s\n", prog, c->usage, c->help);
+	if (a && a->argc == 1) {
+		const struct ctl_cmd *c = find_command(a->argv[0]);
+
+		if (!c)
+			return ctl_usage("unknown command \"%s\"", a->argv[0]);
+		command_help(c);
 		return 0;
 	}
-	printf("usage: %s COMMAND [ARGS]\n\ncommands:\n", prog);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-20s %s\n", commands[i].usage, commands[i].help);
+	printf("usage: dmcache-ctl COMMAND [ARGS] [OPTIONS]\n\ncommands:\n");
+	for (i = 0; i < NR_COMMANDS; i++)
+		printf("  %-16s %s\n", commands[i].name, commands[i].help);
+	printf("\nSizes take K, M, G or T suffixes (powers of 1024).  VM is a VM device's\n"
+	       "name or its vm_id.  'dmcache-ctl help COMMAND' shows a command's options.\n");
 	return 0;
+}
+
+static int cmd_version(struct ctl_args *a)
+{
+	printf("dmcache-ctl %s\n", CTL_VERSION);
+	return 0;
+}
+
+/* ---- bash completion, generated from the table ----------------------------------- */
+
+static const char *complete_kind(enum ctl_complete c)
+{
+	switch (c) {
+	case CTL_C_VM: return "vm";
+	case CTL_C_POOL: return "pool";
+	case CTL_C_ANY: return "all";
+	case CTL_C_DEV: return "dev";
+	case CTL_C_CMD: return "cmd";
+	default: return "none";
+	}
+}
+
+static void completion_case(const struct ctl_cmd *c)
+{
+	const struct ctl_opt *o;
+
+	printf("\t%s)\n\t\topts=\"", c->name);
+	for (o = c->opts; o && o->name; o++)
+		printf("%s%s", o == c->opts ? "" : " ", o->name);
+	printf("\"\n\t\tvalopts=\"");
+	for (o = c->opts; o && o->name; o++)
+		if (o->metavar)
+			printf("%s ", o->name);
+	printf("\"\n\t\tkind=%s\n", complete_kind(c->complete));
+	for (o = c->opts; o && o->name; o++) {
+		const char *m = o->metavar;
+		char words[160], *p;
+
+		if (!m || !strchr(m, '|'))
+			continue;
+		snprintf(words, sizeof(words), "%s", m);
+		for (p = words; *p; p++)
+			if (*p == '|')
+				*p = ' ';
+		printf("\t\t[ \"$prev\" = %s ] && choices=\"%s\"\n", o->name,
+		       words);
+	}
+	printf("\t\t;;\n");
+}
+
+static int cmd_completion(struct ctl_args *a)
+{
+	size_t i;
+
+	printf("# bash completion for dmcache-ctl, generated by 'dmcache-ctl completion'\n"
+	       "_dmcache_ctl() {\n"
+	       "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	       "\tlocal opts= valopts= kind=none choices= i npos=0\n"
+	       "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"");
+	for (i = 0; i < NR_COMMANDS; i++)
+		printf("%s%s", i ? " " : "", commands[i].name);
+	printf("\" -- \"$cur\"))\n\t\treturn\n\tfi\n\tcase ${COMP_WORDS[1]} in\n");
+	for (i = 0; i < NR_COMMANDS; i++)
+		completion_case(&commands[i]);
+	printf("\tesac\n"
+	       "\tif [ -n \"$choices\" ]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$choices\" -- \"$cur\"))\n"
+	       "\t\treturn\n"
+	       "\tfi\n"
+	       "\tcase \" $valopts \" in *\" $prev \"*) [ -n \"$prev\" ] && return ;; esac\n"
+	       "\tif [[ $cur == -* ]]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+	       "\t\treturn\n"
+	       "\tfi\n"
+	       "\tfor ((i = 2; i < COMP_CWORD; i++)); do\n"
+	       "\t\tcase ${COMP_WORDS[i]} in -*) ;; *) npos=$((npos + 1)) ;; esac\n"
+	       "\tdone\n"
+	       "\t[ \"$npos\" -gt 0 ] && [ \"${COMP_WORDS[1]}\" = attach ] && [ \"$npos\" -eq 1 ] && kind=dev\n"
+	       "\t[ \"$npos\" -gt 0 ] && [ \"$kind\" != dev ] && return\n"
+	       "\tcase $kind in\n"
+	       "\tvm | pool | all)\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$(dmcache-ctl list --names $kind 2>/dev/null)\" -- \"$cur\")) ;;\n"
+	       "\tdev) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+	       "\tcmd) COMPREPLY=($(compgen -W \"");
+	for (i = 0; i < NR_COMMANDS; i++)
+		printf("%s%s", i ? " " : "", commands[i].name);
+	printf("\" -- \"$cur\")) ;;\n"
+	       "\tesac\n"
+	       "}\n"
+	       "complete -F _dmcache_ctl dmcache-ctl\n");
+	return 0;
+}
+
+/* "CMD --help" or "CMD -h" anywhere before "--". */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
-	const struct command *c;
+	const struct ctl_cmd *c;
+	struct ctl_args a;
+	int r;
 
 	if (argc < 2) {
-		cmd_help(1, argv);
-		return 2;
+		cmd_help(NULL);
+		return EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(NULL);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(NULL);
 	c = find_command(argv[1]);
-	if (!c) {
-		die_msg("unknown command \"%s\" (see '%s help')", argv[1], prog);
-		return 2;
+	if (!c)
+		return ctl_usage("unknown command \"%s\" (see 'dmcache-ctl help')",
+				 argv[1]);
+	ctl_cmd_name = c->name;
+	if (wants_help(argc - 2, argv + 2)) {
+		command_help(c);
+		return 0;
 	}
-	cmd_name = c->name;
-	dm_log_init_verbose(0);
-	return c->run(argc - 1, argv + 1);
+	r = ctl_parse_cmdline(c, argc - 2, argv + 2, &a);
+	if (r)
+		return r;
+	dm_init();
+	r = c->run(&a);
+	if (fflush(stdout) || ferror(stdout))
+		return ctl_fail("cannot write the output");
+	return r;
 }

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmcache-ctl check and dump: a cache device (or an image of one) read
+ * offline, without the module, decoded by the module's own format code
+ * (drivers/md/dm-vwcache-format.c), with the same rules as the module's
+ * load: superblock copies, every VM record (taken whatever its commit),
+ * every entry (ignored when written after the last commit), an entry
+ * naming an unused VM slot and two entries claiming one block.  check
+ * also reports a damaged superblock copy the module would survive.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "dm-vwcache-format.h"
+
+#define CHUNK		(1 << 20)	/* bytes of entries read at once */
+#define MAX_LISTED	50		/* problems listed one by one */
+#define JSON_VERSION_DUMP	1
+
+struct image {
+	const char *path;
+	int fd;
+	uint64_t bytes;
+	void *buf;		/* CHUNK bytes, 4 KiB aligned */
+};
+
+struct vm_count {
+	uint64_t cached, dirty;
+};
+
+struct scan {
+	struct vwc_sb sb;
+	u32 seed;
+	struct vwc_vm_record *vms;	/* max_vms */
+	bool *vm_ok;
+	struct vm_count *counts;
+	uint64_t vm_used, vm_empty, vm_uncommitted, vm_damaged;
+	uint64_t valid, dirty, empty, uncommitted, damaged, orphans, dups;
+	uint64_t problems, listed;
+	uint64_t *keys;		/* (vm << 48 | oblock) of valid entries */
+	bool report;
+};
+
+static int img_read(struct image *im, uint64_t off, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(im->fd, (char *)buf + got, len - got,
+				  off + got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += n;
+	}
+	return 0;
+}
+
+/*
+ * Open with O_DIRECT (the module writes around the page cache) and, for a
+ * block device, O_EXCL: an active pool holds its device and changes the
+ * metadata under us.  Files and file systems without O_DIRECT are read
+ * through the page cache.
+ */
+static int img_open(struct image *im, const char *path, bool force)
+{
+	struct stat st;
+	int excl = force ? 0 : O_EXCL;
+
+	memset(im, 0, sizeof(*im));
+	im->path = path;
+	im->fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT | excl);
+	if (im->fd < 0 && errno == EINVAL)
+		im->fd = open(path, O_RDONLY | O_CLOEXEC | excl);
+	if (im->fd < 0) {
+		if (errno == EBUSY)
+			return ctl_fail("%s is in use (an active pool?): remove the pool first, or --force to read it anyway",
+					path);
+		return ctl_fail("cannot open %s: %s", path, strerror(errno));
+	}
+	if (fstat(im->fd, &st) ||
+	    (S_ISBLK(st.st_mode) ? ioctl(im->fd, BLKGETSIZE64, &im->bytes) :
+	     !S_ISREG(st.st_mode))) {
+		close(im->fd);
+		return ctl_fail("%s is neither a block device nor a file", path);
+	}
+	if (S_ISREG(st.st_mode))
+		im->bytes = st.st_size;
+	if (posix_memalign(&im->buf, 4096, CHUNK)) {
+		close(im->fd);
+		return ctl_fail("out of memory");
+	}
+	/* an O_DIRECT read the file system refuses: plain reads then */
+	if (im->bytes >= 4096 && img_read(im, 0, im->buf, 4096) == -EINVAL) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			close(im->fd);
+			im->fd = fd;
+		}
+	}
+	return 0;
+}
+
+static void img_close(struct image *im)
+{
+	free(im->buf);
+	close(im->fd);
+}
+
+int ctl_dev_holds_pool(int fd, bool *holds)
+{
+	struct image im = { .fd = fd };
+	const char *error;
+	struct vwc_sb sb;
+	void *buf;
+	int r;
+
+	*holds = false;
+	if (posix_memalign(&buf, 4096, 2 * VWC_SB_SIZE))
+		return -ENOMEM;
+	r = img_read(&im, 0, buf, 2 * VWC_SB_SIZE);
+	if (!r)
+		*holds = le32_to_cpu(((struct vwc_disk_sb *)buf)->magic) ==
+			 VWC_SB_MAGIC ||
+			 !vwc_sb_decode((char *)buf + VWC_SB_SIZE, 1, &sb,
+					&error);
+	free(buf);
+	return r;
+}
+
+/* A problem: counted, and listed while the list is short. */
+static void problem(struct scan *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct scan *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->problems++;
+	if (!s->report)
+		return;
+	if (s->listed++ == MAX_LISTED) {
+		printf("  ... (more problems are counted, not listed)\n");
+		return;
+	}
+	if (s->listed > MAX_LISTED)
+		return;
+	fputs("  DAMAGED: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* ---- superblock --------------------------------------------------------------- */
+
+static void print_uuid(const u8 *u)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		printf("%02x%s", u[i], i == 3 || i == 5 || i == 7 || i == 9 ?
+		       "-" : "");
+}
+
+static int check_sb(struct image *im, struct scan *s)
+{
+	char *buf = im->buf;
+	struct vwc_sb c[2];
+	const char *e[2] = { NULL, NULL }, *error = NULL;
+	int ok[2], i, r;
+
+	if (im->bytes < 2 * VWC_SB_SIZE)
+		return ctl_fail("%s is too small to hold a pool", im->path);
+	r = img_read(im, 0, buf, 2 * VWC_SB_SIZE);
+	if (r)
+		return ctl_fail("cannot read the superblocks of %s: %s",
+				im->path, strerror(-r));
+	if (vwc_is_zero(buf, VWC_SB_SIZE))
+		return ctl_fail("%s holds no pool: its first 4 KiB are zero",
+				im->path);
+	for (i = 0; i < 2; i++)
+		ok[i] = !vwc_sb_decode(buf + i * VWC_SB_SIZE, i, &c[i], &e[i]);
+	r = vwc_sb_choose(buf, buf + VWC_SB_SIZE, &s->sb, &error);
+	if (r)
+		return ctl_fail("%s: %s", im->path, error);
+	s->seed = vwc_uuid_seed(s->sb.uuid);
+	if (s->report) {
+		const struct vwc_layout *l = &s->sb.layout;
+
+		printf("pool on %s: uuid ", im->path);
+		print_uuid(s->sb.uuid);
+		printf(", block size %u, %llu blocks, commit %llu (copy %u)\n",
+		       l->block_size, (unsigned long long)l->nr_blocks,
+		       (unsigned long long)s->sb.seq, s->sb.copy);
+		for (i = 0; i < 2; i++) {
+			if (ok[i])
+				printf("superblock copy %d: ok, commit %llu\n",
+				       i, (unsigned long long)c[i].seq);
+			else
+				printf("superblock copy %d: damaged\n", i);
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (!ok[i])
+			problem(s, "superblock copy %d: %s", i, e[i]);
+	if (ok[0] && ok[1] && (memcmp(c[0].uuid, c[1].uuid, 16) ||
+			       memcmp(&c[0].layout, &c[1].layout,
+				      sizeof(c[0].layout))))
+		problem(s, "superblock copies disagree on the uuid or layout");
+	if (s->sb.layout.dev_sectors * 512 > im->bytes)
+		problem(s, "the device (%llu bytes) is smaller than the pool it holds (%llu bytes)",
+			(unsigned long long)im->bytes,
+			(unsigned long long)s->sb.layout.dev_sectors * 512);
+	return 0;
+}
+
+/* ---- VM table ----------------------------------------------------------------- */
+
+/* Why a VM record is damaged: its checksum, or a field out of range. */
+static const char *vm_damage(const struct vwc_disk_vm *d, u32 i, u32 seed)
+{
+	struct vwc_disk_vm re;
+	struct vwc_vm_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.in_use = le32_to_cpu(d->flags) & VWC_VM_IN_USE;
+	memcpy(r.vm_id, d->vm_id, VWC_VM_ID_MAX);
+	r.generation = le64_to_cpu(d->generation);
+	vwc_vm_encode(&re, i, &r, le64_to_cpu(d->seq), seed);
+	if (memcmp(&re, d, offsetof(struct vwc_disk_vm, csum)))
+		return "malformed fields (or a checksum mismatch)";
+	if (re.csum != d->csum)
+		return "checksum mismatch";
+	return "invalid vm_id, length or flags";
+}
+
+static int check_vms(struct image *im, struct scan *s)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	size_t len = (size_t)l->max_vms * sizeof(struct vwc_disk_vm);
+	const struct vwc_disk_vm *d = im->buf;
+	u32 i;
+	int r;
+
+	if (len > CHUNK)
+		return ctl_fail("VM table larger than expected");
+	r = img_read(im, l->vm_table_start * 512, im->buf, len);
+	if (r)
+		return ctl_fail("cannot read the VM table: %s", strerror(-r));
+	s->vms = calloc(l->max_vms, sizeof(*s->vms));
+	s->vm_ok = calloc(l->max_vms, sizeof(*s->vm_ok));
+	s->counts = calloc(l->max_vms, sizeof(*s->counts));
+	if (!s->vms || !s->vm_ok || !s->counts)
+		return ctl_fail("out of memory");
+	for (i = 0; i < l->max_vms; i++) {
+		switch (vwc_vm_decode(&d[i], i, U64_MAX, s->seed, &s->vms[i])) {
+		case VWC_REC_CORRUPT:
+			s->vm_damaged++;
+			problem(s, "VM record %u: %s", i,
+				vm_damage(&d[i], i, s->seed));
+			break;
+		case VWC_REC_OK:
+			if (s->vms[i].in_use) {
+				s->vm_ok[i] = true;
+				s->vm_used++;
+			} else {
+				s->vm_empty++;
+			}
+			break;
+		case VWC_REC_UNCOMMITTED:	/* not with U64_MAX */
+			s->vm_uncommitted++;
+			break;
+		default:
+			s->vm_empty++;
+		}
+	}
+	return 0;
+}
+
+/* ---- entries --------------------------------------------------------------------- */
+
+static const char *entry_damage(const struct vwc_disk_entry *d, u64 index,
+				u32 seed, const struct vwc_layout *l)
+{
+	u64 map = le64_to_cpu(d->map), check = le64_to_cpu(d->check);
+	u64 seq = check & ((1ULL << VWC_ENTRY_SEQ_BITS) - 1);
+	struct vwc_disk_entry re;
+	struct vwc_entry e = {
+		.oblock = map & ((1ULL << VWC_ENTRY_OBLOCK_BITS) - 1),
+		.vm = (map >> VWC_ENTRY_VM_SHIFT) &
+		      ((1U << VWC_ENTRY_VM_BITS) - 1),
+		.valid = map & VWC_ENTRY_VALID,
+		.dirty = map & VWC_ENTRY_DIRTY,
+	};
+
+	vwc_entry_encode(&re, index, &e, seq, seed);
+	if (le64_to_cpu(re.map) != map)
+		return "unknown bits set";
+	if (le64_to_cpu(re.check) != check)
+		return "checksum mismatch";
+	if (e.vm >= l->max_vms)
+		return "VM slot index out of range";
+	return "malformed";
+}
+
+static void scan_entry(struct scan *s, const struct vwc_disk_entry *d,
+		       u64 cb)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	struct vwc_entry e;
+
+	switch (vwc_entry_decode(d, cb, s->sb.seq, s->seed, l, &e)) {
+	case VWC_REC_EMPTY:
+		s->empty++;
+		return;
+	case VWC_REC_UNCOMMITTED:
+		s->uncommitted++;
+		return;
+	case VWC_REC_CORRUPT:
+		s->damaged++;
+		problem(s, "entry %llu: %s", (unsigned long long)cb,
+			entry_damage(d, cb, s->seed, l));
+		return;
+	case VWC_REC_OK:
+		break;
+	}
+	if (!e.valid) {
+		s->empty++;
+		return;
+	}
+	if (!s->vm_ok[e.vm]) {
+		s->orphans++;
+		problem(s, "entry %llu: block %llu of VM slot %u, which holds no vm_id",
+			(unsigned long long)cb, (unsigned long long)e.oblock,
+			e.vm);
+		return;
+	}
+	s->keys[s->valid++] = (u64)e.vm << VWC_ENTRY_OBLOCK_BITS | e.oblock;
+	s->counts[e.vm].cached++;
+	if (e.dirty) {
+		s->dirty++;
+		s->counts[e.vm].dirty++;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void find_dups(struct scan *s)
+{
+	u64 i, mask = (1ULL << VWC_ENTRY_OBLOCK_BITS) - 1;
+
+	qsort(s->keys, s->valid, sizeof(*s->keys), cmp_u64);
+	for (i = 1; i < s->valid; i++) {
+		if (s->keys[i] != s->keys[i - 1])
+			continue;
+		s->dups++;
+		problem(s, "two entries claim block %llu of VM slot %llu",
+			(unsigned long long)(s->keys[i] & mask),
+			(unsigned long long)(s->keys[i] >> VWC_ENTRY_OBLOCK_BITS));
+	}
+}
+
+static int check_entries(struct image *im, struct scan *s)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	u64 per = CHUNK / sizeof(struct vwc_disk_entry), cb, i;
+
+	s->keys = malloc((l->nr_blocks + 1) * sizeof(*s->keys));
+	if (!s->keys)
+		return ctl_fail("out of memory for %llu entries",
+				(unsigned long long)l->nr_blocks);
+	for (cb = 0; cb < l->nr_blocks; cb += per) {
+		u64 n = l->nr_blocks - cb < per ? l->nr_blocks - cb : per;
+		size_t len = (n * sizeof(struct vwc_disk_entry) + 4095) &
+			     ~4095ULL;
+		int r = img_read(im, l->entries_start * 512 +
+				 cb * sizeof(struct vwc_disk_entry),
+				 im->buf, len);
+
+		if (r)
+			return ctl_fail("cannot read the entries at block %llu: %s",
+					(unsigned long long)cb, strerror(-r));
+		for (i = 0; i < n; i++)
+			scan_entry(s, (const struct vwc_disk_entry *)im->buf + i,
+				   cb + i);
+	}
+	find_dups(s);
+	return 0;
+}
+
+static void scan_free(struct scan *s)
+{
+	free(s->vms);
+	free(s->vm_ok);
+	free(s->counts);
+	free(s->keys);
+}
+
+/* Read and validate everything; 0 when the scan ran (damage or not). */
+static int scan(struct image *im, struct scan *s)
+{
+	int r = check_sb(im, s);
+
+	if (!r)
+		r = check_vms(im, s);
+	if (!r)
+		r = check_entries(im, s);
+	return r;
+}
+
+int cmd_check(struct ctl_args *a)
+{
+	struct scan s = { .report = true };
+	struct image im;
+	int r;
+
+	r = img_open(&im, a->argv[0], ctl_opt(a, "--force"));
+	if (r)
+		return r;
+	r = scan(&im, &s);
+	if (!r) {
+		printf("VM table: %llu in use, %llu damaged\n",
+		       (unsigned long long)s.vm_used,
+		       (unsigned long long)s.vm_damaged);
+		printf("entries: %llu valid (%llu dirty), %llu free, %llu uncommitted (ignored), %llu damaged, %llu orphaned, %llu duplicate\n",
+		       (unsigned long long)s.valid,
+		       (unsigned long long)s.dirty,
+		       (unsigned long long)s.empty,
+		       (unsigned long long)s.uncommitted,
+		       (unsigned long long)s.damaged,
+		       (unsigned long long)s.orphans,
+		       (unsigned long long)s.dups);
+		if (s.problems) {
+			printf("result: DAMAGED, %llu problems%s\n",
+			       (unsigned long long)s.problems,
+			       s.vm_damaged || s.damaged || s.orphans ||
+			       s.dups ? ": the module refuses to load this pool" :
+			       ": the module loads this pool from the intact superblock copy");
+			r = EXIT_FAIL;
+		} else {
+			printf("result: clean\n");
+		}
+	}
+	scan_free(&s);
+	img_close(&im);
+	return r;
+}
+
+static void dump_text(const struct scan *s)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	u32 i;
+
+	printf("pool: uuid ");
+	print_uuid(s->sb.uuid);
+	printf("\n  commit %llu, block size %u, %llu blocks, entries at sector %llu, data at sector %llu\n",
+	       (unsigned long long)s->sb.seq, l->block_size,
+	       (unsigned long long)l->nr_blocks,
+	       (unsigned long long)l->entries_start,
+	       (unsigned long long)l->data_start);
+	printf("  %llu cached blocks, %llu dirty, %llu problems\n",
+	       (unsigned long long)s->valid, (unsigned long long)s->dirty,
+	       (unsigned long long)s->problems);
+	printf("%-6s %-40s %10s %12s %12s\n", "SLOT", "VM_ID", "GENERATION",
+	       "CACHED", "DIRTY");
+	for (i = 0; i < l->max_vms; i++)
+		if (s->vm_ok[i])
+			printf("%-6u %-40s %10llu %12llu %12llu\n", i,
+			       s->vms[i].vm_id,
+			       (unsigned long long)s->vms[i].generation,
+			       (unsigned long long)s->counts[i].cached,
+			       (unsigned long long)s->counts[i].dirty);
+}
+
+static void dump_json(const struct scan *s)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	struct json j;
+	char uuid[40];
+	u32 i;
+
+	for (i = 0; i < 16; i++)
+		sprintf(uuid + 2 * i, "%02x", s->sb.uuid[i]);
+	json_init(&j, stdout);
+	json_open(&j, NULL, '{');
+	json_u64(&j, "version", JSON_VERSION_DUMP);
+	json_str(&j, "uuid", uuid);
+	json_u64(&j, "commit", s->sb.seq);
+	json_u64(&j, "block_size", l->block_size);
+	json_u64(&j, "nr_blocks", l->nr_blocks);
+	json_u64(&j, "cached_blocks", s->valid);
+	json_u64(&j, "dirty_blocks", s->dirty);
+	json_u64(&j, "problems", s->problems);
+	json_open(&j, "vms", '[');
+	for (i = 0; i < l->max_vms; i++) {
+		if (!s->vm_ok[i])
+			continue;
+		json_open(&j, NULL, '{');
+		json_u64(&j, "slot", i);
+		json_str(&j, "vm_id", s->vms[i].vm_id);
+		json_u64(&j, "generation", s->vms[i].generation);
+		json_u64(&j, "cached_blocks", s->counts[i].cached);
+		json_u64(&j, "dirty_blocks", s->counts[i].dirty);
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	json_end(&j);
+}
+
+int cmd_dump(struct ctl_args *a)
+{
+	struct scan s = { .report = false };
+	struct image im;
+	int r;
+
+	r = img_open(&im, a->argv[0], ctl_opt(a, "--force"));
+	if (r)
+		return r;
+	r = scan(&im, &s);
+	if (!r && ctl_opt(a, "--json"))
+		dump_json(&s);
+	else if (!r)
+		dump_text(&s);
+	scan_free(&s);
+	img_close(&im);
+	return r;
+}

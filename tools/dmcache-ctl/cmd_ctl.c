@@ -1,0 +1,858 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmcache-ctl: subcommands that change things: pool-create, pool-remove,
+ * attach, detach, set, flush, migrate-prepare, migrate-abort.
+ *
+ * Values are checked with the module's own parser (dm-vwcache-args.c), so
+ * the tool refuses exactly what the kernel would, with the same words,
+ * before anything is sent.  What only the kernel can judge is sent, and a
+ * refusal is reported with the kernel's reason from its log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "ctl.h"
+#include "dm-vwcache-args.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* The kernel's reason for refusing, else libdevmapper's, else errno's. */
+static int kernel_refused(const char *what, int err)
+{
+	char reason[256];
+
+	if (kmsg_reason(reason, sizeof(reason)))
+		return ctl_fail("%s: the kernel refused: %s", what, reason);
+	if (err == -EBUSY)
+		return ctl_fail("%s: device busy (open, or in use by another device)",
+				what);
+	return ctl_fail("%s: %s (%s)", what, strerror(-err), dm_last_error());
+}
+
+static int check_dm_name(const char *name)
+{
+	if (!*name || strlen(name) >= CTL_NAME_MAX || strchr(name, '/') ||
+	    !strcmp(name, ".") || !strcmp(name, ".."))
+		return ctl_usage("invalid device name \"%s\": 1 to 127 characters, no '/'",
+				 name);
+	return 0;
+}
+
+static int dm_name_taken(const char *name)
+{
+	struct dm_dev_info d;
+
+	if (!dm_get(name, false, &d))
+		return ctl_fail("a device-mapper device named \"%s\" exists already",
+				name);
+	return 0;
+}
+
+/* Open block device @path; its size and "major:minor". */
+static int open_blockdev(const char *path, int flags, uint64_t *bytes,
+			 char *mm, size_t mmlen)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EBUSY)
+			ctl_err("%s is in use (an active pool, a mount or another holder)",
+				path);
+		else
+			ctl_err("cannot open %s: %s", path, strerror(e));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode)) {
+		ctl_err("%s is not a block device", path);
+		close(fd);
+		return -1;
+	}
+	if (ioctl(fd, BLKGETSIZE64, bytes)) {
+		ctl_err("cannot get the size of %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(mm, mmlen, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return fd;
+}
+
+/* Append " key value" to @buf. */
+static void add_feature(char *buf, size_t len, int *nr, const char *key,
+			const char *val)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, " %s %s", key, val);
+	(*nr)++;
+}
+
+/* ---- pool-create ---------------------------------------------------------- */
+
+struct feature_opt {
+	const char *opt;
+	const char *key;
+	bool size;		/* accepts K/M/G suffixes */
+};
+
+static const struct feature_opt pool_feature_opts[] = {
+	{ "--high-watermark", "high_watermark", false },
+	{ "--low-watermark", "low_watermark", false },
+	{ "--max-age", "max_age", false },
+	{ "--commit-interval", "commit_interval", false },
+	{ "--writeback-iops", "writeback_iops", false },
+	{ "--io-capacity-iops", "io_capacity_iops", false },
+	{ "--io-capacity-bw", "io_capacity_bw", true },
+	{ NULL, NULL, false }
+};
+
+/* A numeric value, sizes with suffix allowed when @size: as decimal. */
+static int value_arg(const char *opt, const char *v, bool size, char *out,
+		     size_t len)
+{
+	uint64_t n;
+
+	if (size ? ctl_parse_size(v, &n) : ctl_parse_u64(v, &n))
+		return ctl_usage("%s wants %s, not \"%s\"", opt,
+				 size ? "a size (digits with K, M, G or T)" :
+				 "a whole number", v);
+	snprintf(out, len, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+static int pool_features(struct ctl_args *a, char *buf, size_t len, int *nr)
+{
+	struct vwc_pool_settings s;
+	const struct feature_opt *f;
+	const char *error;
+	int r;
+
+	vwc_pool_defaults(&s);
+	for (f = pool_feature_opts; f->opt; f++) {
+		const char *v = ctl_opt(a, f->opt);
+		char num[32];
+
+		if (!v)
+			continue;
+		r = value_arg(f->opt, v, f->size, num, sizeof(num));
+		if (r)
+			return r;
+		if (vwc_pool_set(&s, f->key, num, &error))
+			return ctl_usage("%s %s: %s", f->opt, v, error);
+		add_feature(buf, len, nr, f->key, num);
+	}
+	return 0;
+}
+
+/* What the head of a cache device holds. */
+enum dev_content { DEV_ZERO, DEV_POOL, DEV_FOREIGN };
+
+static int dev_content(int fd, const char *path, enum dev_content *c)
+{
+	static char buf[8192] __attribute__((aligned(4096)));
+	bool holds;
+	size_t i;
+
+	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		return ctl_fail("cannot read the first 8 KiB of %s", path);
+	if (ctl_dev_holds_pool(fd, &holds))
+		return ctl_fail("cannot read %s", path);
+	if (holds) {
+		*c = DEV_POOL;
+		return 0;
+	}
+	for (i = 0; i < 4096 && !buf[i]; i++)
+		;
+	*c = i == 4096 ? DEV_ZERO : DEV_FOREIGN;
+	return 0;
+}
+
+static int zero_head(int fd, const char *path)
+{
+	static char zero[8192];
+
+	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
+	    fsync(fd))
+		return ctl_fail("cannot zero the head of %s: %s", path,
+				strerror(errno));
+	return 0;
+}
+
+static int parse_block_size(struct ctl_args *a, uint64_t *bs)
+{
+	int r = ctl_opt_size(a, "--block-size", 4096, bs);
+
+	if (r)
+		return r;
+	if (*bs < VWC_BLOCK_SIZE_MIN || *bs > VWC_BLOCK_SIZE_MAX ||
+	    (*bs & (*bs - 1)))
+		return ctl_usage("--block-size must be a power of two from 4K to 64K, not %s",
+				 ctl_opt(a, "--block-size"));
+	return 0;
+}
+
+/* Check the device and the options; format it when asked to. */
+static int prepare_cache_dev(struct ctl_args *a, const char *dev,
+			     uint64_t *bytes, char *mm, size_t mmlen)
+{
+	bool format = ctl_opt(a, "--format"), force = ctl_opt(a, "--force");
+	enum dev_content c = DEV_FOREIGN;
+	int fd, r;
+
+	fd = open_blockdev(dev, format ? O_RDWR | O_EXCL : O_RDONLY, bytes,
+			   mm, mmlen);
+	if (fd < 0)
+		return EXIT_FAIL;
+	r = dev_content(fd, dev, &c);
+	if (!r && c == DEV_POOL && format && !force)
+		r = ctl_fail("%s holds a pool: --format would destroy its cached data (add --force)",
+			     dev);
+	else if (!r && c == DEV_FOREIGN && !format)
+		r = ctl_fail("%s holds data that is not a pool: --format formats it (destroying that data)",
+			     dev);
+	else if (!r && format)
+		r = zero_head(fd, dev);
+	close(fd);
+	return r;
+}
+
+int cmd_pool_create(struct ctl_args *a)
+{
+	const char *dev = a->argv[0];
+	const char *name = ctl_opt(a, "--name") ?: "vwpool";
+	char params[512], feats[400] = "", mm[32], what[200];
+	struct dm_dev_info d;
+	struct pool_status st;
+	uint64_t bs, bytes;
+	int nr = 0, r;
+
+	if (ctl_opt(a, "--force") && !ctl_opt(a, "--format"))
+		return ctl_usage("--force only goes with --format");
+	r = parse_block_size(a, &bs);
+	if (!r)
+		r = check_dm_name(name);
+	if (!r)
+		r = pool_features(a, feats, sizeof(feats), &nr);
+	if (!r)
+		r = dm_name_taken(name);
+	if (!r)
+		r = prepare_cache_dev(a, dev, &bytes, mm, sizeof(mm));
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "%s %llu %d%s", mm,
+		 (unsigned long long)bs, 2 * nr, feats);
+	snprintf(what, sizeof(what), "cannot create pool %s on %s", name, dev);
+	kmsg_mark();
+	r = dm_create(name, bytes >> 9, VWC_POOL_TARGET_NAME, params);
+	if (r)
+		return kernel_refused(what, r);
+	if (dm_get(name, false, &d) || ctl_parse_pool_status(d.params, &st))
+		return ctl_fail("pool %s created but its status is unreadable",
+				name);
+	printf("pool %s on %s: %llu blocks of %llu bytes, %llu free, %llu dirty\n",
+	       name, dev, (unsigned long long)st.total_blocks,
+	       (unsigned long long)st.block_size,
+	       (unsigned long long)st.free_blocks,
+	       (unsigned long long)st.dirty_blocks);
+	return 0;
+}
+
+/* ---- pool-remove ------------------------------------------------------------- */
+
+int cmd_pool_remove(struct ctl_args *a)
+{
+	struct snapshot s;
+	int p, r;
+
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	p = resolve_pool(&s, a->argv[0]);
+	r = p < 0 ? EXIT_FAIL : 0;
+	if (!r && s.pools[p].st.nr_vms)
+		r = ctl_fail("pool %s has %llu VM devices attached: detach them first",
+			     s.pools[p].dm.name,
+			     (unsigned long long)s.pools[p].st.nr_vms);
+	if (!r) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "cannot remove pool %s",
+			 s.pools[p].dm.name);
+		kmsg_mark();
+		r = dm_remove(s.pools[p].dm.name);
+		r = r ? kernel_refused(what, r) : 0;
+	}
+	if (!r)
+		printf("pool %s removed (%llu dirty blocks kept on its cache device)\n",
+		       s.pools[p].dm.name,
+		       (unsigned long long)s.pools[p].st.dirty_blocks);
+	snapshot_free(&s);
+	return r;
+}
+
+/* ---- attach -------------------------------------------------------------------- */
+
+static const struct feature_opt vm_feature_opts[] = {
+	{ "--mode", "mode", false },
+	{ "--iops-limit", "iops_limit", false },
+	{ "--bw-limit", "bw_limit", true },
+	{ "--cache-quota", "cache_quota", true },
+	{ "--weight", "weight", false },
+	{ NULL, NULL, false }
+};
+
+/*
+ * A VM setting's value as the module wants it: sizes for bw_limit; for
+ * cache_quota a plain number is blocks and a size with a suffix is bytes,
+ * rounded up to whole blocks of the pool.
+ */
+static int vm_value(const char *what, const char *key, const char *v,
+		    uint64_t block_size, char *out, size_t len)
+{
+	size_t l = strlen(v);
+	bool suffixed = l && (v[l - 1] < '0' || v[l - 1] > '9');
+	uint64_t n;
+
+	if (!strcmp(key, "mode")) {
+		snprintf(out, len, "%s", v);
+		return 0;
+	}
+	if (!strcmp(key, "bw_limit") || !strcmp(key, "cache_quota")) {
+		if (ctl_parse_size(v, &n))
+			return ctl_usage("%s wants a size (digits with K, M, G or T), not \"%s\"",
+					 what, v);
+		if (!strcmp(key, "cache_quota") && suffixed && block_size)
+			n = n / block_size + !!(n % block_size);
+	} else if (ctl_parse_u64(v, &n)) {
+		return ctl_usage("%s wants a whole number, not \"%s\"", what, v);
+	}
+	snprintf(out, len, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+static int vm_features(struct ctl_args *a, uint64_t block_size, char *buf,
+		       size_t len, int *nr)
+{
+	struct vwc_vm_settings s;
+	const struct feature_opt *f;
+	const char *error;
+	int r;
+
+	vwc_vm_defaults(&s);
+	for (f = vm_feature_opts; f->opt; f++) {
+		const char *v = ctl_opt(a, f->opt);
+		char val[32];
+
+		if (!v)
+			continue;
+		r = vm_value(f->opt, f->key, v, block_size, val, sizeof(val));
+		if (r)
+			return r;
+		if (vwc_vm_set(&s, f->key, val, &error))
+			return ctl_usage("%s %s: %s", f->opt, v, error);
+		add_feature(buf, len, nr, f->key, val);
+	}
+	return 0;
+}
+
+static int check_attach(struct snapshot *s, int p, const char *vm_id)
+{
+	int i;
+
+	for (i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].pool == p && !strcmp(s->vms[i].tbl.vm_id, vm_id))
+			return ctl_fail("vm_id \"%s\" is already attached to pool %s (as %s)",
+					vm_id, s->pools[p].dm.name,
+					s->vms[i].dm.name);
+	return 0;
+}
+
+int cmd_attach(struct ctl_args *a)
+{
+	const char *pool = a->argv[0], *origin = a->argv[1];
+	const char *vm_id = a->argv[2];
+	const char *name = ctl_opt(a, "--name") ?: vm_id;
+	char why[160], feats[400] = "", params[600], omm[32], what[200];
+	struct snapshot s;
+	uint64_t bytes;
+	int p, fd, nr = 0, r;
+
+	if (ctl_check_vm_id(vm_id, why, sizeof(why)))
+		return ctl_usage("%s", why);
+	r = check_dm_name(name);
+	if (r)
+		return r;
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	p = resolve_pool(&s, pool);
+	r = p < 0 ? EXIT_FAIL : 0;
+	if (!r)
+		r = vm_features(a, s.pools[p].st.block_size, feats,
+				sizeof(feats), &nr);
+	if (!r)
+		r = check_attach(&s, p, vm_id);
+	if (!r)
+		r = dm_name_taken(name);
+	if (!r) {
+		fd = open_blockdev(origin, O_RDONLY, &bytes, omm, sizeof(omm));
+		if (fd < 0)
+			r = EXIT_FAIL;
+		else
+			close(fd);
+	}
+	if (!r && bytes < 4096)
+		r = ctl_fail("origin %s is smaller than 4 KiB", origin);
+	if (r)
+		goto out;
+	snprintf(params, sizeof(params), "%u:%u %s %s %d%s",
+		 s.pools[p].dm.major, s.pools[p].dm.minor, omm, vm_id, 2 * nr,
+		 feats);
+	snprintf(what, sizeof(what), "cannot attach %s to pool %s",
+		 vm_id, s.pools[p].dm.name);
+	kmsg_mark();
+	r = dm_create(name, bytes >> 9, VWC_VM_TARGET_NAME, params);
+	if (r) {
+		r = kernel_refused(what, r);
+		goto out;
+	}
+	printf("attached %s as /dev/mapper/%s (origin %s, pool %s)\n", vm_id,
+	       name, origin, s.pools[p].dm.name);
+out:
+	snapshot_free(&s);
+	return r;
+}
+
+/* ---- waiting with progress ------------------------------------------------------ */
+
+struct progress {
+	const char *label;
+	bool tty;
+	double start, last_t, last_print;
+	uint64_t first_dirty, last_wb;
+	double rate;		/* bytes/s of writeback, smoothed */
+	bool have_rate;
+};
+
+struct dev_now {
+	char state[16];
+	uint64_t dirty, wb;	/* bytes */
+	struct sval eta_ms;
+};
+
+/* Current state of pool or VM device @name; -ENODEV if gone. */
+static int dev_now(const char *name, bool pool, struct dev_now *n)
+{
+	struct snapshot s;
+	int i, r = -ENODEV;
+
+	memset(n, 0, sizeof(*n));
+	if (snapshot_take(&s))
+		return -EIO;
+	if (pool) {
+		i = snapshot_find_pool(&s, name);
+		if (i >= 0) {
+			struct pool_dev *p = &s.pools[i];
+
+			snprintf(n->state, sizeof(n->state), "%s", p->st.state);
+			n->dirty = p->st.dirty_blocks * p->st.block_size;
+			n->wb = p->st.writeback_blocks * p->st.block_size;
+			r = 0;
+		}
+	} else {
+		for (i = 0; i < s.nr_vms; i++) {
+			struct vm_dev *v = &s.vms[i];
+
+			if (strcmp(v->dm.name, name))
+				continue;
+			snprintf(n->state, sizeof(n->state), "%s", v->st.state);
+			n->dirty = vm_dirty_bytes(&s, v);
+			n->wb = v->st.writeback_blocks * vm_block_size(&s, v);
+			n->eta_ms = v->flush_eta_ms;
+			r = 0;
+		}
+	}
+	snapshot_free(&s);
+	return r;
+}
+
+static void progress_update(struct progress *pr, const struct dev_now *n)
+{
+	double t = ctl_now(), dt = t - pr->last_t;
+
+	if (n->wb >= pr->last_wb && dt >= 0.5) {
+		double r = (n->wb - pr->last_wb) / dt;
+
+		pr->rate = pr->have_rate ? 0.6 * pr->rate + 0.4 * r : r;
+		pr->have_rate = true;
+		pr->last_t = t;
+		pr->last_wb = n->wb;
+	} else if (n->wb < pr->last_wb) {	/* counters cleared */
+		pr->last_wb = n->wb;
+		pr->last_t = t;
+	}
+	if (n->dirty > pr->first_dirty)
+		pr->first_dirty = n->dirty;
+}
+
+static double progress_eta(const struct progress *pr, const struct dev_now *n)
+{
+	if (!n->dirty)
+		return 0;
+	if (n->eta_ms.ok)
+		return n->eta_ms.v / 1000.0;
+	if (pr->have_rate && pr->rate > 0)
+		return n->dirty / pr->rate;
+	return -1;
+}
+
+static void progress_show(struct progress *pr, const struct dev_now *n,
+			  bool last)
+{
+	char left[32], rate[32], eta[32];
+	double t = ctl_now();
+
+	if (!pr->tty && !last && t - pr->last_print < 1.0)
+		return;
+	pr->last_print = t;
+	ctl_fmt_bytes(left, sizeof(left), n->dirty);
+	if (pr->have_rate)
+		ctl_fmt_bytes(rate, sizeof(rate), pr->rate);
+	else
+		snprintf(rate, sizeof(rate), "-");
+	ctl_fmt_secs(eta, sizeof(eta), progress_eta(pr, n));
+	if (pr->tty) {
+		int width = 30, done = width;
+		char bar[64];
+
+		if (pr->first_dirty)
+			done = width - (int)((double)n->dirty * width /
+					     pr->first_dirty);
+		memset(bar, '#', done);
+		memset(bar + done, '-', width - done);
+		bar[width] = '\0';
+		printf("\r%s [%s] %3d%%  %s dirty  %s/s  ETA %s   ", pr->label,
+		       bar, done * 100 / width, left, rate, eta);
+		if (last)
+			putchar('\n');
+	} else {
+		printf("%s: %s, %s dirty, %s/s, ETA %s\n", pr->label, n->state,
+		       left, rate, eta);
+	}
+	fflush(stdout);
+}
+
+/*
+ * Wait until the device is done: a pool with no dirty block, a VM with
+ * none and not flushing, or (@want_clean) a VM in state clean.
+ */
+static int wait_done(const char *label, const char *name, bool pool,
+		     bool want_clean, double timeout)
+{
+	struct progress pr = { .label = label, .tty = isatty(1) };
+	struct dev_now n;
+	bool done;
+
+	pr.start = pr.last_t = ctl_now();
+	if (dev_now(name, pool, &n))
+		return ctl_fail("%s disappeared", name);
+	pr.last_wb = n.wb;
+	pr.first_dirty = n.dirty;
+	for (;;) {
+		if (!strcmp(n.state, "error") || !strcmp(n.state, "failed"))
+			return ctl_fail("%s is in state %s with %llu bytes dirty",
+					name, n.state,
+					(unsigned long long)n.dirty);
+		done = want_clean ? !strcmp(n.state, "clean") :
+		       !n.dirty && strcmp(n.state, "flushing");
+		progress_update(&pr, &n);
+		progress_show(&pr, &n, done);
+		if (done)
+			break;
+		if (timeout > 0 && ctl_now() - pr.start >= timeout) {
+			if (pr.tty)
+				putchar('\n');
+			return ctl_fail("timed out after %.0f s: %s still has %llu bytes dirty (state %s)",
+					timeout, name,
+					(unsigned long long)n.dirty, n.state);
+		}
+		usleep(200000);
+		if (dev_now(name, pool, &n))
+			return ctl_fail("%s disappeared while waiting", name);
+	}
+	printf("%s: %s after %.1f s\n", label, want_clean ? "clean" :
+	       "flushed", ctl_now() - pr.start);
+	return 0;
+}
+
+static int wait_opts(struct ctl_args *a, double *timeout)
+{
+	int r = ctl_opt_seconds(a, "--timeout", 0, timeout);
+
+	if (!r && ctl_opt(a, "--timeout") && !ctl_opt(a, "--wait"))
+		return ctl_usage("--timeout goes with --wait");
+	return r;
+}
+
+/* Send @msg to @name; a refusal is reported with the kernel's reason. */
+static int send_message(const char *name, const char *msg)
+{
+	char what[CTL_NAME_MAX + 160];
+	int r;
+
+	kmsg_mark();
+	r = dm_message(name, msg);
+	if (!r)
+		return 0;
+	snprintf(what, sizeof(what), "%s: message \"%s\" failed", name, msg);
+	return kernel_refused(what, r);
+}
+
+/* ---- detach ------------------------------------------------------------------------ */
+
+int cmd_detach(struct ctl_args *a)
+{
+	char name[CTL_NAME_MAX], vm_id[72], pool[CTL_NAME_MAX];
+	struct snapshot s;
+	double timeout;
+	uint64_t dirty;
+	int v, r;
+
+	r = ctl_opt_seconds(a, "--timeout", 0, &timeout);
+	if (!r && ctl_opt(a, "--timeout") && !ctl_opt(a, "--flush"))
+		r = ctl_usage("--timeout goes with --flush");
+	if (r)
+		return r;
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	v = resolve_vm(&s, a->argv[0]);
+	if (v < 0) {
+		snapshot_free(&s);
+		return EXIT_FAIL;
+	}
+	snprintf(name, sizeof(name), "%s", s.vms[v].dm.name);
+	snprintf(vm_id, sizeof(vm_id), "%s", s.vms[v].tbl.vm_id);
+	snprintf(pool, sizeof(pool), "%s", vm_pool_name(&s, &s.vms[v]));
+	dirty = s.vms[v].st.dirty_blocks;
+	snapshot_free(&s);
+
+	if (ctl_opt(a, "--flush")) {
+		dirty = 0;
+		r = send_message(name, "flush");
+		if (!r)
+			r = wait_done(vm_id, name, false, false, timeout);
+		if (r)
+			return r;
+	}
+	kmsg_mark();
+	r = dm_remove(name);
+	if (r == -EBUSY)
+		return ctl_fail("cannot detach %s: /dev/mapper/%s is open (a running VM?)",
+				vm_id, name);
+	if (r)
+		return kernel_refused("cannot detach", r);
+	if (dirty)
+		printf("detached %s (/dev/mapper/%s) from pool %s: its %llu dirty blocks stay in the pool until it is attached again\n",
+		       vm_id, name, pool, (unsigned long long)dirty);
+	else
+		printf("detached %s (/dev/mapper/%s) from pool %s\n", vm_id,
+		       name, pool);
+	return 0;
+}
+
+/* ---- set ------------------------------------------------------------------------------- */
+
+/* The settings in force, from the table line, for checks across keys. */
+static void pool_settings_of(const struct pool_dev *p,
+			     struct vwc_pool_settings *s)
+{
+	const char *error;
+	int i;
+
+	vwc_pool_defaults(s);
+	for (i = 0; i < p->tbl.nr; i++) {
+		struct vwc_pool_settings c = *s;
+
+		if (!vwc_pool_set(&c, p->tbl.keys[i], p->tbl.vals[i], &error))
+			*s = c;
+	}
+}
+
+static int set_pool(struct snapshot *s, int p, const char *key,
+		    const char *v)
+{
+	struct vwc_pool_settings cur;
+	const char *error;
+	char val[32], msg[96];
+	uint64_t n;
+	int r;
+
+	if (!vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys, key))
+		return ctl_usage("pools have no setting \"%s\" (high_watermark, low_watermark, max_age, commit_interval, writeback_iops, io_capacity_iops, io_capacity_bw)",
+				 key);
+	r = !strcmp(key, "io_capacity_bw") ? ctl_parse_size(v, &n) :
+	    ctl_parse_u64(v, &n);
+	if (r)
+		return ctl_usage("%s wants %s, not \"%s\"", key,
+				 !strcmp(key, "io_capacity_bw") ?
+				 "a size (digits with K, M, G or T)" :
+				 "a whole number", v);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)n);
+	pool_settings_of(&s->pools[p], &cur);
+	if (vwc_pool_set(&cur, key, val, &error))
+		return ctl_usage("%s %s: %s", key, v, error);
+	snprintf(msg, sizeof(msg), "set %s %s", key, val);
+	r = send_message(s->pools[p].dm.name, msg);
+	if (!r)
+		printf("%s: %s = %s\n", s->pools[p].dm.name, key, val);
+	return r;
+}
+
+static int set_vm(struct snapshot *s, int v, const char *key, const char *in)
+{
+	struct vwc_vm_settings cur;
+	const char *error;
+	char val[32], msg[96];
+	int r;
+
+	if (!vwc_find_key(vwc_vm_keys, vwc_nr_vm_keys, key))
+		return ctl_usage("VM devices have no setting \"%s\" (mode, iops_limit, bw_limit, cache_quota, weight)",
+				 key);
+	r = vm_value(key, key, in, vm_block_size(s, &s->vms[v]), val,
+		     sizeof(val));
+	if (r)
+		return r;
+	vwc_vm_defaults(&cur);
+	if (vwc_vm_set(&cur, key, val, &error))
+		return ctl_usage("%s %s: %s", key, in, error);
+	if (!strcmp(key, "mode") && (!strcmp(s->vms[v].st.state, "migrating") ||
+				     !strcmp(s->vms[v].st.state, "clean")))
+		return ctl_fail("%s is migrating: run migrate-abort before changing its mode",
+				s->vms[v].tbl.vm_id);
+	snprintf(msg, sizeof(msg), "set %s %s", key, val);
+	r = send_message(s->vms[v].dm.name, msg);
+	if (!r)
+		printf("%s: %s = %s\n", s->vms[v].tbl.vm_id, key, val);
+	return r;
+}
+
+int cmd_set(struct ctl_args *a)
+{
+	struct snapshot s;
+	char key[32];
+	int i, r;
+
+	if (ctl_normalize_key(a->argv[1], key, sizeof(key)))
+		return ctl_usage("no setting \"%s\"", a->argv[1]);
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	i = snapshot_find_pool(&s, a->argv[0]);
+	if (i >= 0) {
+		r = set_pool(&s, i, key, a->argv[2]);
+	} else {
+		i = resolve_vm(&s, a->argv[0]);
+		r = i < 0 ? EXIT_FAIL : set_vm(&s, i, key, a->argv[2]);
+	}
+	snapshot_free(&s);
+	return r;
+}
+
+/* ---- flush and migration ------------------------------------------------------------------ */
+
+int cmd_flush(struct ctl_args *a)
+{
+	char name[CTL_NAME_MAX], label[CTL_NAME_MAX];
+	struct snapshot s;
+	double timeout;
+	bool pool;
+	int i, r;
+
+	r = wait_opts(a, &timeout);
+	if (r)
+		return r;
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	i = snapshot_find_pool(&s, a->argv[0]);
+	pool = i >= 0;
+	if (!pool)
+		i = resolve_vm(&s, a->argv[0]);
+	if (i >= 0) {
+		snprintf(name, sizeof(name), "%s", pool ? s.pools[i].dm.name :
+			 s.vms[i].dm.name);
+		snprintf(label, sizeof(label), "%s", pool ? s.pools[i].dm.name :
+			 s.vms[i].tbl.vm_id);
+	}
+	snapshot_free(&s);
+	if (i < 0)
+		return EXIT_FAIL;
+	r = send_message(name, "flush");
+	if (!r && ctl_opt(a, "--wait"))
+		r = wait_done(label, name, pool, false, timeout);
+	return r;
+}
+
+/* The VM device @arg: its dm name, vm_id and state. */
+static int find_vm(const char *arg, char *name, char *vm_id, char *state)
+{
+	struct snapshot s;
+	int v;
+
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	v = resolve_vm(&s, arg);
+	if (v >= 0) {
+		snprintf(name, CTL_NAME_MAX, "%s", s.vms[v].dm.name);
+		snprintf(vm_id, 72, "%s", s.vms[v].tbl.vm_id);
+		snprintf(state, 16, "%s", s.vms[v].st.state);
+	}
+	snapshot_free(&s);
+	return v < 0 ? EXIT_FAIL : 0;
+}
+
+int cmd_migrate_prepare(struct ctl_args *a)
+{
+	char name[CTL_NAME_MAX], vm_id[72], state[16];
+	double timeout;
+	int r;
+
+	r = wait_opts(a, &timeout);
+	if (!r)
+		r = find_vm(a->argv[0], name, vm_id, state);
+	if (!r)
+		r = send_message(name, "migrate_prepare");
+	if (r)
+		return r;
+	if (ctl_opt(a, "--wait"))
+		return wait_done(vm_id, name, false, true, timeout);
+	printf("%s: migration flush started (writethrough until migrate-abort)\n",
+	       vm_id);
+	return 0;
+}
+
+int cmd_migrate_abort(struct ctl_args *a)
+{
+	char name[CTL_NAME_MAX], vm_id[72], state[16];
+	int r;
+
+	r = find_vm(a->argv[0], name, vm_id, state);
+	if (r)
+		return r;
+	if (strcmp(state, "migrating") && strcmp(state, "clean"))
+		return ctl_fail("%s is not migrating (state %s): nothing to abort",
+				vm_id, state);
+	r = send_message(name, "migrate_abort");
+	if (!r)
+		printf("%s: migration aborted, mode restored\n", vm_id);
+	return r;
+}

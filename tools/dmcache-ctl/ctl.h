@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dmcache-ctl: shared declarations.
+ *
+ * Layers, each in its own file:
+ *   util.c     messages, numbers and sizes, JSON output
+ *   parse.c    command line options, status and table lines, sysfs files
+ *              (no device access: unit tested in tests/unit/test_ctl.c)
+ *   dm.c       libdevmapper: list, status, table, create, remove, message
+ *   devices.c  a snapshot of every pool and VM device with sysfs values
+ *   cmd_*.c    the subcommands
+ *   check.c    offline check and dump of a cache device, on the module's
+ *              own format code (drivers/md/dm-vwcache-format.c)
+ *   dmcache-ctl.c  the command table, dispatch, help and completion
+ */
+#ifndef DMCACHE_CTL_H
+#define DMCACHE_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/dm-vwcache.h>
+
+#define CTL_VERSION	"0.2.0"
+
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+#define CTL_MAX_ARGS	8
+#define CTL_MAX_OPTS	16
+#define CTL_NAME_MAX	128
+
+/* ---- util.c ---------------------------------------------------------- */
+
+extern const char *ctl_cmd_name;
+
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int ctl_parse_u64(const char *s, uint64_t *out);
+int ctl_parse_size(const char *s, uint64_t *out);
+int ctl_parse_seconds(const char *s, double *out);
+void ctl_fmt_bytes(char *buf, size_t len, double bytes);
+void ctl_fmt_secs(char *buf, size_t len, double secs);
+double ctl_now(void);
+
+/* A small JSON writer: pretty printed, two spaces a level. */
+struct json {
+	FILE *f;
+	int depth;
+	bool first;
+};
+
+void json_init(struct json *j, FILE *f);
+void json_open(struct json *j, const char *key, char brace);
+void json_close(struct json *j, char brace);
+void json_str(struct json *j, const char *key, const char *v);
+void json_u64(struct json *j, const char *key, uint64_t v);
+void json_num(struct json *j, const char *key, double v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_null(struct json *j, const char *key);
+void json_end(struct json *j);
+
+/* ---- parse.c: command line ------------------------------------------- */
+
+struct ctl_opt {
+	const char *name;	/* "--json" */
+	const char *metavar;	/* NULL: a flag without value */
+	const char *help;
+};
+
+struct ctl_args;
+
+/* What a positional argument completes to in bash. */
+enum ctl_complete {
+	CTL_C_NONE,
+	CTL_C_VM,		/* VM device names and vm_ids */
+	CTL_C_POOL,		/* pool names */
+	CTL_C_ANY,		/* VM or pool */
+	CTL_C_DEV,		/* block devices and files */
+	CTL_C_CMD,		/* subcommand names */
+};
+
+struct ctl_cmd {
+	const char *name;
+	const char *args;	/* positional part of the usage line */
+	int min_args;
+	int max_args;
+	const struct ctl_opt *opts;	/* NULL-name terminated, or NULL */
+	const char *help;
+	int (*run)(struct ctl_args *a);
+	enum ctl_complete complete;
+};
+
+struct ctl_args {
+	const struct ctl_cmd *cmd;
+	int argc;
+	char *argv[CTL_MAX_ARGS];
+	const char *val[CTL_MAX_OPTS];	/* indexed like cmd->opts */
+};
+
+int ctl_parse_cmdline(const struct ctl_cmd *c, int argc, char **argv,
+		      struct ctl_args *a);
+const char *ctl_opt(const struct ctl_args *a, const char *name);
+int ctl_opt_u64(const struct ctl_args *a, const char *name, uint64_t def,
+		uint64_t *out);
+int ctl_opt_size(const struct ctl_args *a, const char *name, uint64_t def,
+		 uint64_t *out);
+int ctl_opt_seconds(const struct ctl_args *a, const char *name, double def,
+		    double *out);
+
+/* ---- parse.c: status and table lines --------------------------------- */
+
+struct pool_status {
+	char state[16];
+	uint64_t block_size, total_blocks, free_blocks, dirty_blocks, nr_vms;
+	uint64_t reads, read_hits, writes, write_hits, writeback_blocks;
+	uint64_t commits;
+};
+
+struct vm_status {
+	char mode[16];
+	char state[16];
+	uint64_t cached_blocks, dirty_blocks, reads, read_hits, writes;
+	uint64_t write_hits, coalesced, writeback_blocks, throttled;
+};
+
+#define CTL_TABLE_KEYS	16	/* feature pairs kept from a table line */
+
+struct pool_table {
+	char cache_dev[64];
+	uint64_t block_size;
+	char keys[CTL_TABLE_KEYS][24];
+	char vals[CTL_TABLE_KEYS][24];
+	int nr;
+};
+
+struct vm_table {
+	char pool_dev[64];
+	char origin_dev[64];
+	char vm_id[72];
+	char keys[CTL_TABLE_KEYS][24];
+	char vals[CTL_TABLE_KEYS][24];
+	int nr;
+};
+
+int ctl_parse_pool_status(const char *line, struct pool_status *s);
+int ctl_parse_vm_status(const char *line, struct vm_status *s);
+int ctl_parse_pool_table(const char *line, struct pool_table *t);
+int ctl_parse_vm_table(const char *line, struct vm_table *t);
+const char *ctl_table_get(char keys[][24], char vals[][24], int nr,
+			  const char *key);
+
+/* ---- parse.c: sysfs --------------------------------------------------- */
+
+/* Root of sysfs: $DMCACHE_CTL_SYSFS (tests), else /sys. */
+const char *ctl_sysfs_root(void);
+int ctl_sysfs_read(const char *path, char *buf, size_t len);
+int ctl_sysfs_u64(const char *dir, const char *file, uint64_t *out);
+int ctl_sysfs_write(const char *dir, const char *file, const char *val);
+
+#define CTL_HIST_MAX	64
+
+/* A log2 latency histogram: "bucket count" lines, bucket in us. */
+struct ctl_hist {
+	int n;
+	uint64_t bucket[CTL_HIST_MAX];
+	uint64_t count[CTL_HIST_MAX];
+};
+
+int ctl_parse_hist(const char *text, struct ctl_hist *h);
+
+/* ---- parse.c: vm_id ----------------------------------------------------- */
+
+int ctl_check_vm_id(const char *id, char *why, size_t len);
+int ctl_normalize_key(const char *in, char *out, size_t len);
+
+/* ---- dm.c ---------------------------------------------------------------- */
+
+struct dm_dev_info {
+	char name[CTL_NAME_MAX];
+	char type[32];
+	uint32_t major, minor;
+	uint64_t length;	/* sectors */
+	char params[1024];
+	bool suspended;
+};
+
+int dm_init(void);
+int dm_list(char (**names)[CTL_NAME_MAX], int *count);
+int dm_get(const char *name, bool table, struct dm_dev_info *d);
+int dm_create(const char *name, uint64_t sectors, const char *type,
+	      const char *params);
+int dm_remove(const char *name);
+int dm_message(const char *name, const char *msg);
+const char *dm_last_error(void);
+void kmsg_mark(void);
+const char *kmsg_reason(char *buf, size_t len);
+
+/* ---- devices.c ------------------------------------------------------- */
+
+/* A value read from sysfs, or absent (module without that file). */
+struct sval {
+	bool ok;
+	uint64_t v;
+};
+
+struct pool_dev {
+	struct dm_dev_info dm;
+	struct pool_status st;
+	struct pool_table tbl;
+	char sysdir[256];
+	bool have_sysfs;
+};
+
+struct vm_dev {
+	struct dm_dev_info dm;
+	struct vm_status st;
+	struct vm_table tbl;
+	int pool;		/* index in snapshot pools, or -1 */
+	char sysdir[256];
+	bool have_sysfs;
+	struct sval dirty_bytes, flush_eta_ms;
+	struct sval read_bytes, write_bytes;
+	struct sval read_iops, write_iops, read_bw, write_bw;
+	struct sval iops_limit, bw_limit, cache_quota, weight;
+	struct ctl_hist read_lat, write_lat;
+};
+
+struct snapshot {
+	struct pool_dev *pools;
+	int nr_pools;
+	struct vm_dev *vms;
+	int nr_vms;
+	double when;
+};
+
+int snapshot_take(struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+int snapshot_find_pool(const struct snapshot *s, const char *name);
+int snapshot_find_vm(const struct snapshot *s, const char *name_or_id);
+uint64_t vm_block_size(const struct snapshot *s, const struct vm_dev *v);
+uint64_t vm_dirty_bytes(const struct snapshot *s, const struct vm_dev *v);
+const char *vm_pool_name(const struct snapshot *s, const struct vm_dev *v);
+int resolve_pool(struct snapshot *s, const char *arg);
+int resolve_vm(struct snapshot *s, const char *arg);
+
+/* ---- subcommands ------------------------------------------------------- */
+
+int cmd_pool_create(struct ctl_args *a);
+int cmd_pool_status(struct ctl_args *a);
+int cmd_pool_remove(struct ctl_args *a);
+int cmd_attach(struct ctl_args *a);
+int cmd_detach(struct ctl_args *a);
+int cmd_list(struct ctl_args *a);
+int cmd_stats(struct ctl_args *a);
+int cmd_set(struct ctl_args *a);
+int cmd_flush(struct ctl_args *a);
+int cmd_migrate_prepare(struct ctl_args *a);
+int cmd_migrate_abort(struct ctl_args *a);
+int cmd_migrate_plan(struct ctl_args *a);
+int cmd_top(struct ctl_args *a);
+int cmd_check(struct ctl_args *a);
+int cmd_dump(struct ctl_args *a);
+
+/* check.c, also used by pool-create --format */
+int ctl_dev_holds_pool(int fd, bool *holds);
+
+#endif /* DMCACHE_CTL_H */
