@@ -507,6 +507,16 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 	prom_settings(f, s, only_pool, only_vm);
 }
 
+void stats_json(FILE *f, const struct snapshot *s, int pool, int vm)
+{
+	json_doc(f, s, pool, vm);
+}
+
+void stats_prometheus(FILE *f, const struct snapshot *s, int pool, int vm)
+{
+	prom_doc(f, s, pool, vm);
+}
+
 /* ---- stats -------------------------------------------------------------------------- */
 
 static void stats_table(const struct snapshot *s, int only_vm)

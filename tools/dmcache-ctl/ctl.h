@@ -239,6 +239,7 @@ struct snapshot {
 };
 
 int snapshot_take(struct snapshot *s);
+void vm_read_sysfs(struct vm_dev *v);
 void snapshot_free(struct snapshot *s);
 int snapshot_find_pool(const struct snapshot *s, const char *name);
 int snapshot_find_vm(const struct snapshot *s, const char *name_or_id);
@@ -263,6 +264,10 @@ int cmd_migrate_prepare(struct ctl_args *a);
 int cmd_migrate_abort(struct ctl_args *a);
 int cmd_migrate_plan(struct ctl_args *a);
 int cmd_top(struct ctl_args *a);
+
+/* cmd_stats.c: the documented formats (-1: every pool / VM) */
+void stats_json(FILE *f, const struct snapshot *s, int pool, int vm);
+void stats_prometheus(FILE *f, const struct snapshot *s, int pool, int vm);
 int cmd_check(struct ctl_args *a);
 int cmd_dump(struct ctl_args *a);
 

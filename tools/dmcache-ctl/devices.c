@@ -28,7 +28,8 @@ static void hist_read(const char *dir, const char *file, struct ctl_hist *h)
 		memset(h, 0, sizeof(*h));
 }
 
-static void vm_read_sysfs(struct vm_dev *v)
+/* The sysfs files of VM device @v (v->sysdir); absent ones marked. */
+void vm_read_sysfs(struct vm_dev *v)
 {
 	const char *d = v->sysdir;
 
