@@ -306,6 +306,8 @@ static const char *entry_damage(const struct vwc_disk_entry *d, u64 index,
 		.dirty = map & VWC_ENTRY_DIRTY,
 	};
 
+	if (!e.valid && map)
+		return "fields set in an entry not marked valid";
 	vwc_entry_encode(&re, index, &e, seq, seed);
 	if (le64_to_cpu(re.map) != map)
 		return "unknown bits set";
