@@ -2,7 +2,7 @@
 # make demo: one pool on the "SSD" shared by two VM disks whose origins sit
 # behind dm-delay (slow shared storage): writes absorbed at SSD speed,
 # rewrites coalesced, read hits, per-VM status, and a migration flush of
-# one VM with its progress.
+# one VM with its progress.  Pools and VM devices are driven by dmcache-ctl.
 # vwtest-disks: 1x512M 1x256M 1x256M
 # vwtest-timeout: 900
 # vwtest-mem: 1024
@@ -10,7 +10,13 @@
 . /lib/vwcache/lib-vwcache.sh
 
 say() { printf '\n==> %s\n' "$*"; }
-run() { echo "# $*"; "$@"; }
+run() { echo "# $*"; "$@" || fail "$* failed"; }
+
+# vstat VM KEY: a number from "dmcache-ctl stats VM --json".
+vstat() {
+	dmcache-ctl stats "$1" --json |
+		sed -n "s/^ *\"$2\": \([0-9]*\),*$/\1/p" | tail -n 1
+}
 
 # fio_iops NAME DEV ARGS...: run a 4 KiB job, print and return its IOPS.
 fio_iops() {
@@ -34,21 +40,23 @@ raw=$(fio_iops raw /dev/mapper/origin2 --rw=randwrite --iodepth=8 \
 	--size=64m --time_based --runtime=5)
 echo "4 KiB random writes straight to a slow origin, QD8: $raw IOPS"
 
-say "The SSD becomes a pool (a zeroed device is formatted)"
-zero_head "$ssd"
-run dmsetup create pool --table "0 $(sectors "$ssd") vwcache-pool $ssd 4096 6 high_watermark 80 low_watermark 60 max_age 0"
-run dmsetup status pool
+say "The SSD becomes a pool"
+run dmcache-ctl pool-create "$ssd" --format --name pool --block-size 4K \
+	--high-watermark 80 --low-watermark 60 --max-age 0
+run dmcache-ctl pool-status pool
 
 say "Two VM disks attach to it, each with its own vm_id"
-run dmsetup create vm1 --table "0 $(sectors /dev/mapper/origin1) vwcache /dev/mapper/pool /dev/mapper/origin1 web-01.vda 0"
-run dmsetup create vm2 --table "0 $(sectors /dev/mapper/origin2) vwcache /dev/mapper/pool /dev/mapper/origin2 db-01.vda 2 mode writeback"
-run dmsetup table vm1
+run dmcache-ctl attach pool /dev/mapper/origin1 web-01.vda --name vm1
+run dmcache-ctl attach pool /dev/mapper/origin2 db-01.vda --name vm2 --mode writeback
+run dmcache-ctl list
 
 say "4 KiB random writes in both VMs at once, QD8, 10 s"
 fio_iops vm1w /dev/mapper/vm1 --rw=randwrite --iodepth=8 --size=64m \
 	--time_based --runtime=10 >/tmp/vm1.iops &
 fio_iops vm2w /dev/mapper/vm2 --rw=randwrite --iodepth=8 --size=64m \
 	--time_based --runtime=10 >/tmp/vm2.iops &
+sleep 4
+run dmcache-ctl top --iterations 1 --interval 2 --sort wiops
 wait
 v1=$(cat /tmp/vm1.iops)
 v2=$(cat /tmp/vm2.iops)
@@ -57,33 +65,30 @@ echo "web-01: $v1 IOPS, db-01: $v2 IOPS (the slow origin alone: $raw IOPS)"
 say "A journal-like workload: the same 256 blocks rewritten again and again"
 fio_iops zipf /dev/mapper/vm2 --rw=randwrite --iodepth=4 --size=1m \
 	--offset=128m --number_ios=8000 >/dev/null
-echo "db-01 coalesced (rewrites of still-dirty blocks): $(field 9 vm2)"
+echo "db-01 coalesced (rewrites of still-dirty blocks): $(vstat db-01.vda coalesced)"
 
 say "Reading back a hot region twice: the second pass hits the SSD"
 fio_iops r1 /dev/mapper/vm1 --rw=read --size=16m --iodepth=8 >/dev/null
 fio_iops r2 /dev/mapper/vm1 --rw=read --size=16m --iodepth=8 >/dev/null
-echo "web-01 reads: $(field 5 vm1), read hits: $(field 6 vm1)"
+echo "web-01 reads: $(vstat web-01.vda reads), read hits: $(vstat web-01.vda read_hits)"
 
-say "Per-VM status: <mode> <state> <cached> <dirty> <reads> <read_hits> <writes> <write_hits> <coalesced> <writeback> <throttled>"
-run dmsetup status vm1
-run dmsetup status vm2
-say "Pool: <state> <block_size> <total> <free> <dirty> <nr_vms> <reads> <read_hits> <writes> <write_hits> <writeback> <commits>"
-run dmsetup status pool
+say "Per-VM statistics, the pool, and a few of the Prometheus metrics"
+run dmcache-ctl stats
+run dmcache-ctl pool-status pool
+dmcache-ctl stats --prometheus | grep -E '^vwcache_vm_(dirty_bytes|writes_total)'
 
 say "web-01 migrates away: migrate_prepare flushes its dirty data while it runs"
 fio --name=bg --filename=/dev/mapper/vm1 --direct=1 --rw=randwrite --bs=4k \
 	--size=64m --time_based --runtime=15 --output=/dev/null &
 bg=$!
 sleep 1
-echo "db-01 dirty blocks before: $(field 4 vm2)"
-run dmsetup message vm1 0 migrate_prepare
-while :; do
-	set -- $(dmsetup status vm1)
-	echo "  web-01: state $5, dirty blocks $7, written back ${13}"
-	[ "$5" = clean ] && break
-	sleep 1
-done
-echo "db-01 dirty blocks after (untouched): $(field 4 vm2)"
+run dmcache-ctl migrate-plan pool
+echo "db-01 dirty blocks before: $(vstat db-01.vda dirty_blocks)"
+# plain progress lines (a bar on a terminal), one a second
+echo "# dmcache-ctl migrate-prepare web-01.vda --wait --timeout 600"
+dmcache-ctl migrate-prepare web-01.vda --wait --timeout 600 | cat
+[ "$(vstat web-01.vda dirty_blocks)" = 0 ] || fail "web-01 not clean"
+echo "db-01 dirty blocks after (untouched): $(vstat db-01.vda dirty_blocks)"
 wait $bg
 say "The VM disk and its origin read back identical"
 a=$(md5sum </dev/mapper/vm1 | cut -d' ' -f1)
@@ -92,7 +97,7 @@ echo "vm1     $a"
 echo "origin1 $b"
 [ "$a" = "$b" ] || fail "vm1 and its origin differ after migrate_prepare"
 
-run dmsetup remove vm1
-run dmsetup remove vm2
-run dmsetup remove pool
+run dmcache-ctl detach vm1
+run dmcache-ctl detach vm2
+run dmcache-ctl pool-remove pool
 say "demo done"
