@@ -739,18 +739,14 @@ static const struct snapshot *sort_snap;
 
 static double sort_value(const struct vm_rate *r)
 {
-	switch (sort_col) {
-	case 3: return r->riops;
-	case 4: return r->wiops;
-	case 5: return r->riops + r->wiops;
-	case 6: return r->rbw;
-	case 7: return r->wbw;
-	case 8: return r->rbw + r->wbw;
-	case 9: return isnan(r->hit) ? -1 : r->hit;
-	case 10: return r->cached;
-	case 11: return r->dirty;
-	default: return r->thr;
-	}
+	const double v[] = {
+		[3] = r->riops, [4] = r->wiops, [5] = r->riops + r->wiops,
+		[6] = r->rbw, [7] = r->wbw, [8] = r->rbw + r->wbw,
+		[9] = isnan(r->hit) ? -1 : r->hit, [10] = r->cached,
+		[11] = r->dirty, [12] = r->thr,
+	};
+
+	return sort_col >= 3 && sort_col <= 12 ? v[sort_col] : 0;
 }
 
 /* Names ascending; numbers descending, then by name. */
@@ -996,9 +992,11 @@ static void plan_vm(const struct snapshot *old, const struct snapshot *now,
 	else if (p->rate > 0)
 		p->eta = p->dirty / p->rate;
 	else if (v->flush_eta_ms.ok)
-		p->eta = v->flush_eta_ms.v / 1000.0, p->basis = "sysfs";
+		p->eta = v->flush_eta_ms.v / 1000.0;
 	else
-		p->eta = -1, p->basis = "-";
+		p->eta = -1;
+	if (p->dirty && p->rate <= 0)
+		p->basis = v->flush_eta_ms.ok ? "sysfs" : "-";
 }
 
 static void plan_print(const struct snapshot *s, const struct plan *pl,
@@ -1069,7 +1067,9 @@ int cmd_migrate_plan(struct ctl_args *a)
 		return r;
 	if (snapshot_take(&old))
 		return EXIT_FAIL;
-	if (a->argc && (p = resolve_pool(&old, a->argv[0])) < 0) {
+	if (a->argc)
+		p = resolve_pool(&old, a->argv[0]);
+	if (a->argc && p < 0) {
 		snapshot_free(&old);
 		return EXIT_FAIL;
 	}

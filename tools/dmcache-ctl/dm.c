@@ -198,19 +198,20 @@ void kmsg_mark(void)
 /* The text of a device-mapper kernel log record, without our prefix. */
 static bool dm_reason(const char *msg, char *buf, size_t len)
 {
-	const char *p;
-	size_t n;
+	static const char * const marks[] = {
+		"message refused: ", ": " VWC_POOL_TARGET_NAME ": ",
+		": " VWC_VM_TARGET_NAME ": ",
+	};
+	const char *p = NULL;
+	size_t i, n;
 
-	p = strstr(msg, "message refused: ");
-	if (p) {
-		p += strlen("message refused: ");
-	} else if ((p = strstr(msg, ": " VWC_POOL_TARGET_NAME ": "))) {
-		p += strlen(": " VWC_POOL_TARGET_NAME ": ");
-	} else if ((p = strstr(msg, ": " VWC_VM_TARGET_NAME ": "))) {
-		p += strlen(": " VWC_VM_TARGET_NAME ": ");
-	} else {
-		return false;
+	for (i = 0; !p && i < sizeof(marks) / sizeof(marks[0]); i++) {
+		p = strstr(msg, marks[i]);
+		if (p)
+			p += strlen(marks[i]);
 	}
+	if (!p)
+		return false;
 	n = strcspn(p, "\n");
 	/* 6.x appends " (-EINVAL)" to table errors */
 	if (n > 4 && p[n - 1] == ')') {

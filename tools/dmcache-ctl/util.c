@@ -99,14 +99,28 @@ int ctl_parse_size(const char *s, uint64_t *out)
 	if (ctl_parse_u64(digits, &v))
 		return -ERANGE;
 	switch (*p) {
-	case '\0': break;
-	case 'b': case 'B': p++; break;
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	case 't': case 'T': shift = 40; p++; break;
-	default: return -EINVAL;
+	case '\0':
+		break;
+	case 'b': case 'B':
+		p++;
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
 	}
+	if (shift)
+		p++;
 	if (shift && (!strcmp(p, "iB") || !strcmp(p, "B")))
 		p += strlen(p);
 	if (*p)
