@@ -1012,8 +1012,8 @@ static void plan_print(const struct snapshot *s, const struct plan *pl,
 		json_u64(&j, "version", JSON_SCHEMA_VERSION);
 		json_open(&j, "plan", '[');
 	} else {
-		printf("%-5s %-24s %-16s %-12s %10s %12s %-6s %10s\n", "ORDER",
-		       "VM_ID", "DEVICE", "POOL", "DIRTY", "RATE/s", "BASIS",
+		printf("%-5s %-24s %-16s %-12s %-6s %10s %12s %10s\n", "ORDER",
+		       "VM_ID", "DEVICE", "POOL", "BASIS", "DIRTY", "RATE/s",
 		       "EST.FLUSH");
 	}
 	for (i = 0; i < n; i++) {
@@ -1042,9 +1042,9 @@ static void plan_print(const struct snapshot *s, const struct plan *pl,
 		else
 			snprintf(rate, sizeof(rate), "-");
 		ctl_fmt_secs(eta, sizeof(eta), pl[i].eta);
-		printf("%-5d %-24s %-16s %-12s %10s %12s %-6s %10s\n", i + 1,
-		       v->tbl.vm_id, v->dm.name, vm_pool_name(s, v), dirty,
-		       rate, pl[i].basis, eta);
+		printf("%-5d %-24s %-16s %-12s %-6s %10s %12s %10s\n", i + 1,
+		       v->tbl.vm_id, v->dm.name, vm_pool_name(s, v),
+		       pl[i].basis, dirty, rate, eta);
 	}
 	if (json) {
 		json_close(&j, ']');
