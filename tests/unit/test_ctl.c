@@ -409,6 +409,7 @@ static void fake_snapshot(struct snapshot *s)
 			   &vms[0].tbl);
 	vms[0].read_bytes = (struct sval){ true, 4096000 };
 	vms[0].flush_eta_ms = (struct sval){ true, 1500 };
+	ctl_parse_hist("16 3\n32 4\n64 0\n", &vms[0].read_lat);
 	strcpy(vms[1].dm.name, "vm2");
 	vms[1].dm.minor = 4;
 	ctl_parse_vm_status("writethrough migrating 8 5 0 0 0 0 0 0 0",
@@ -479,6 +480,11 @@ static void test_outputs(void)
 	CHECK(strstr(out, "vwcache_vm_state{pool=\"vw\\\"pool\",vm_id=\"db-01.vda\",state=\"ok\"} 0\n"));
 	CHECK(strstr(out, "vwcache_vm_setting{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",key=\"weight\"} 300\n"));
 	CHECK(strstr(out, "vwcache_pool_state{pool=\"vw\\\"pool\",state=\"ok\"} 1\n"));
+	CHECK(strstr(out, "# TYPE vwcache_vm_read_latency_microseconds histogram\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"32\"} 7\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"+Inf\"} 7\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_count{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 7\n"));
+	CHECK(!strstr(out, "vwcache_vm_write_latency"));
 	CHECK(prom_lines_ok(out));
 	free(out);
 

@@ -462,6 +462,51 @@ static void prom_settings(FILE *f, const struct snapshot *s, int only_pool,
 	}
 }
 
+/*
+ * A latency histogram from sysfs as a Prometheus histogram: cumulative
+ * buckets by upper bound in microseconds, +Inf and _count.  The module
+ * keeps no sum of latencies, so there is no _sum.
+ */
+static void prom_hist(FILE *f, const struct snapshot *s, int only_pool,
+		      int only_vm, bool write)
+{
+	const char *name = write ? "vm_write_latency_microseconds" :
+			   "vm_read_latency_microseconds";
+	const struct metric m = {
+		name, "histogram", write ?
+		"Write latency, log2 buckets (no _sum: the module keeps none)." :
+		"Read latency, log2 buckets (no _sum: the module keeps none)."
+	};
+	char metric[64], le[32];
+	bool head = false;
+	int i, b;
+
+	for (i = 0; i < s->nr_vms; i++) {
+		const struct vm_dev *v = &s->vms[i];
+		const struct ctl_hist *h = write ? &v->write_lat : &v->read_lat;
+		uint64_t cum = 0;
+
+		if (!h->n || !wanted(s, i, only_pool, only_vm))
+			continue;
+		if (!head)
+			prom_head(f, &m);
+		head = true;
+		snprintf(metric, sizeof(metric), "%s_bucket", name);
+		for (b = 0; b < h->n; b++) {
+			cum += h->count[b];
+			snprintf(le, sizeof(le), "%llu",
+				 (unsigned long long)h->bucket[b]);
+			prom_vm_sample(f, metric, vm_pool_name(s, v),
+				       v->tbl.vm_id, "le", le, cum);
+		}
+		prom_vm_sample(f, metric, vm_pool_name(s, v), v->tbl.vm_id,
+			       "le", "+Inf", cum);
+		snprintf(metric, sizeof(metric), "%s_count", name);
+		prom_vm_sample(f, metric, vm_pool_name(s, v), v->tbl.vm_id,
+			       NULL, NULL, cum);
+	}
+}
+
 static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 		     int only_vm)
 {
@@ -503,6 +548,8 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 				       s->vms[i].tbl.vm_id, NULL, NULL, v->v);
 		}
 	}
+	prom_hist(f, s, only_pool, only_vm, false);
+	prom_hist(f, s, only_pool, only_vm, true);
 	prom_states(f, s, only_pool, only_vm);
 	prom_settings(f, s, only_pool, only_vm);
 }
