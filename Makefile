@@ -39,7 +39,7 @@ TEST_KVER := $(if $(USER_KVER),$(USER_KVER),all)
 all: modules tools
 
 help:
-	@echo "targets: all modules tools check check-full demo install"
+	@echo "targets: all modules tools check check-full demo bench install"
 	@echo "         dkms-install dkms-remove lint unit clean"
 	@echo "KVER=$(KVER) KDIR=$(KDIR)"
 
@@ -67,6 +67,13 @@ demo:
 	@tests/deps.sh demo
 	@tests/vm/run --kver "$(if $(USER_KVER),$(USER_KVER),newest)" \
 		--demo tests/vm/demo.sh
+
+# make bench: dm-vwcache against the raw devices, dm-writecache, dm-cache and
+# bcache in one QEMU boot per kernel (KVER, 6.1 by default); BENCH_QUICK=1,
+# BENCH_DELAY=ms, BENCH_SYSTEMS, BENCH_WORKLOADS: see bench/run.
+bench:
+	@tests/deps.sh bench
+	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"
 
 install: modules tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install

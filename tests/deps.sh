@@ -74,9 +74,14 @@ collect() {
 		need dkms have_cmd dkms
 		need clang have_cmd clang
 	fi
-	[ "$what" = bench ] && need gnuplot-nox have_cmd gnuplot
+	if [ "$what" = bench ]; then
+		need gnuplot-nox have_cmd gnuplot
+		need python3 have_cmd python3
+		# make-bcache goes into the guest's initramfs to format bcache.
+		need bcache-tools have_file /usr/sbin/make-bcache
+	fi
 	have_kernel 6.1 || missing+=(linux-image-amd64 linux-headers-amd64)
-	if [ "$what" != demo ] && ! have_kernel 6.12; then
+	if [ "$what" != demo ] && [ "$what" != bench ] && ! have_kernel 6.12; then
 		missing+=(@backports-6.12)
 	fi
 	# /bin/busybox may be the dynamic one: the initramfs needs it static.

@@ -1,0 +1,531 @@
+#!/bin/sh
+# make bench, guest side: the same two virtio disks, an "SSD" (vda) and an
+# origin (vdb) slowed by dm-delay, become in turn the raw SSD, the raw slow
+# origin, dm-vwcache, dm-writecache (ssd mode), dm-cache (writeback, smq) and
+# bcache (writeback); each runs the same fio workloads on fresh devices.
+# One "VWBENCH-CSV: ..." line per system and workload goes to the console;
+# bench/run (host) turns them into results, ratios and plots.
+#
+# Kernel arguments (run passes $VW_APPEND): vwbench_quick=1 (2-3 s runs,
+# small sets), vwbench_delay=MS (origin delay, default 10),
+# vwbench_systems=a,b  vwbench_workloads=a,b (subsets, for development).
+#
+# Method, per system and workload (each on freshly built devices):
+#   window      fio's run; for zipf and flush on the caches it extends to
+#               the end of a flush (so "origin writes" include the eventual
+#               writeback, and coalescing shows); elsewhere dirty data left
+#               at the end is dropped with the devices
+#   vm_writes   write I/Os completed by the top device(s) (/sys/block/X/stat)
+#   origin_w    write I/Os completed by vdb, the origin's own disk
+#   ssd_bpv     sectors written to vda / sectors written to the top device(s)
+#   ram         (MemTotal-MemFree-Buffers-Cached-AnonPages) after the
+#               4 KiB random write run, system still loaded, minus the same
+#               right after its teardown, both after sync + drop_caches,
+#               over the cache's capacity in 4 KiB blocks; slabvm: the same
+#               with Slab+VmallocUsed
+#   cpu         busy jiffies of /proc/stat (all but idle and iowait) during
+#               fio, in microseconds per I/O completed by the top device(s)
+# vwtest-disks: 1x1G 1x2G
+# vwtest-timeout: 2700
+# vwtest-mem: 2048
+# vwtest-smp: 2
+. /lib/vwcache/lib.sh
+. /lib/vwcache/lib-vwcache.sh
+
+arg() {
+	for _a in $(cat /proc/cmdline); do
+		case $_a in "$1"=*) echo "${_a#*=}"; return 0 ;; esac
+	done
+	echo "$2"
+}
+
+QUICK=$(arg vwbench_quick 0)
+DELAY=$(arg vwbench_delay 10)
+SYSTEMS=$(arg vwbench_systems "raw-ssd,raw-origin,dm-vwcache,dm-writecache,dm-cache,bcache" | tr , ' ')
+WORKLOADS=$(arg vwbench_workloads "randwrite,hotread,zipf,seqwrite,mixed,fsync,8vm,qd32,flush" | tr , ' ')
+KVER=$(uname -r)
+
+if [ "$QUICK" = 1 ]; then
+	RT=3 REGION=64 HOT=8 MIXREG=16 SEQREG=128 FLUSHMB=16 FLUSHWAIT=60
+else
+	RT=10 REGION=256 HOT=16 MIXREG=32 SEQREG=512 FLUSHMB=32 FLUSHWAIT=240
+fi
+NV=8
+SSD=/dev/vda
+ODISK=/dev/vdb
+ORIGIN=/dev/mapper/origin
+
+# Long flushes are expected here; a 30 s hung-task report is not a bug.
+sysctl -q -w kernel.hung_task_timeout_secs=600
+
+P() { echo "[bench] $*"; }
+
+now_cs() {
+	read -r _up _rest </proc/uptime
+	echo "${_up%.*}${_up#*.}"
+}
+
+# kname DEV: its name under /sys/block (dmsetup makes real nodes here, not
+# symlinks, so /dev/mapper/X is looked up by its dm name).
+kname() {
+	_n=$(basename "$(readlink -f "$1")")
+	[ -e "/sys/block/$_n" ] && { echo "$_n"; return; }
+	for _x in /sys/block/dm-*; do
+		[ "$(cat "$_x/dm/name")" = "$_n" ] && { basename "$_x"; return; }
+	done
+	fail "no /sys/block entry for $1"
+}
+
+# stat_sum FIELD DEV...: sum of a /sys/block/X/stat field over devices.
+stat_sum() {
+	_f=$1
+	shift
+	_s=0
+	for _d in "$@"; do
+		_v=$(awk -v f="$_f" '{ print $f }' "/sys/block/$(kname "$_d")/stat")
+		_s=$((_s + _v))
+	done
+	echo "$_s"
+}
+
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# kmem: "kernel-used-KiB slab+vmalloc-KiB", after dropping caches.
+kmem() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
+	     /^Cached:/ { c = $2 } /^AnonPages:/ { a = $2 } /^Slab:/ { s = $2 }
+	     /^VmallocUsed:/ { v = $2 } END { print t - f - b - c - a, s + v }' /proc/meminfo
+}
+
+zero_mib() { dd if=/dev/zero of="$1" bs=1M count="$2" oflag=direct 2>/dev/null; }
+
+linear() { # NAME DEV START LEN
+	dmsetup create "$1" --table "0 $4 linear $2 $3" || fail "linear $1"
+	dm_dev_of "$1" >/dev/null
+}
+
+rm_dev() {
+	_i=0
+	while dmsetup info "$1" >/dev/null 2>&1; do
+		dmsetup remove "$1" 2>/dev/null && return 0
+		_i=$((_i + 1))
+		[ $_i -gt 50 ] && { P "cannot remove $1"; return 1; }
+		sleep 0.2
+	done
+}
+
+SSD_SECT=$(sectors $SSD)
+vw_load_module
+# Slow origin: every read and write delayed by DELAY ms.
+dmsetup create origin --table "0 $(sectors $ODISK) delay $ODISK 0 $DELAY" || fail "dm-delay"
+dm_dev_of origin >/dev/null
+ORIG_SECT=$(sectors $ORIGIN)
+SLICE_O=$((ORIG_SECT / NV))
+SLICE_S=$((SSD_SECT / NV))
+
+# slices: origin slices os1..os8 and SSD slices ss1..ss8 (multi-device runs).
+slices() {
+	for i in $(seq 1 $NV); do
+		linear "os$i" $ORIGIN $(((i - 1) * SLICE_O)) $SLICE_O
+		linear "ss$i" $SSD $(((i - 1) * SLICE_S)) $SLICE_S
+	done
+}
+rm_slices() {
+	for i in $(seq 1 $NV); do
+		rm_dev "os$i"
+		rm_dev "ss$i"
+	done
+}
+
+# --- systems -------------------------------------------------------------
+# setup_SYS single|multi: builds it, sets DEVS (top devices) and CACHE_SECT
+# (SSD sectors given to caching, 0 for raw). teardown_SYS removes it.
+# flush_SYS: writes back every dirty block, returns once clean (or gives up
+# after FLUSHWAIT s, setting FLUSH_NOTE). dirty_SYS: dirty bytes now.
+
+setup_raw_ssd() {
+	CACHE_SECT=0
+	if [ "$1" = multi ]; then
+		slices
+		DEVS=$(for i in $(seq 1 $NV); do echo /dev/mapper/ss$i; done)
+	else
+		DEVS=$SSD
+	fi
+}
+teardown_raw_ssd() { [ "$1" = multi ] && rm_slices; true; }
+flush_raw_ssd() { true; }
+dirty_raw_ssd() { echo 0; }
+
+setup_raw_origin() {
+	CACHE_SECT=0
+	if [ "$1" = multi ]; then
+		slices
+		DEVS=$(for i in $(seq 1 $NV); do echo /dev/mapper/os$i; done)
+	else
+		DEVS=$ORIGIN
+	fi
+}
+teardown_raw_origin() { [ "$1" = multi ] && rm_slices; true; }
+flush_raw_origin() { true; }
+dirty_raw_origin() { echo 0; }
+
+setup_dm_vwcache() {
+	zero_mib $SSD 1
+	pool_create pool $SSD 4096
+	CACHE_SECT=$SSD_SECT
+	if [ "$1" = multi ]; then
+		slices
+		for i in $(seq 1 $NV); do
+			vm_create "vm$i" pool "/dev/mapper/os$i" "bench-$i.vda"
+		done
+		DEVS=$(for i in $(seq 1 $NV); do echo /dev/mapper/vm$i; done)
+	else
+		vm_create vm1 pool $ORIGIN bench-1.vda
+		DEVS=/dev/mapper/vm1
+	fi
+}
+teardown_dm_vwcache() {
+	for i in $(seq 1 $NV); do rm_dev "vm$i"; done
+	rm_dev pool
+	[ "$1" = multi ] && rm_slices
+	true
+}
+flush_dm_vwcache() {
+	for _d in $DEVS; do dmsetup message "$_d" 0 flush; done
+	_t0=$(now_cs)
+	for _d in $DEVS; do
+		while :; do
+			set -- $(dmsetup status "$_d")
+			[ "$7" = 0 ] && [ "$5" != flushing ] && break
+			[ $(($(now_cs) - _t0)) -gt $((FLUSHWAIT * 100)) ] && { FLUSH_NOTE="flush-timeout"; return; }
+			sleep 0.05
+		done
+	done
+}
+dirty_dm_vwcache() {
+	_s=0
+	for _d in $DEVS; do _s=$((_s + $(field 4 "$_d") * 4096)); done
+	echo $_s
+}
+
+setup_dm_writecache() {
+	if [ "$1" = multi ]; then
+		slices
+		CACHE_SECT=$SSD_SECT
+		for i in $(seq 1 $NV); do
+			zero_mib "/dev/mapper/ss$i" 1
+			dmsetup create "wc$i" --table "0 $SLICE_O writecache s /dev/mapper/os$i /dev/mapper/ss$i 4096 0" ||
+				fail "writecache $i"
+			dm_dev_of "wc$i" >/dev/null
+		done
+		DEVS=$(for i in $(seq 1 $NV); do echo /dev/mapper/wc$i; done)
+	else
+		zero_mib $SSD 1
+		CACHE_SECT=$SSD_SECT
+		dmsetup create wc1 --table "0 $ORIG_SECT writecache s $ORIGIN $SSD 4096 0" || fail "writecache"
+		dm_dev_of wc1 >/dev/null
+		DEVS=/dev/mapper/wc1
+	fi
+}
+teardown_dm_writecache() {
+	for i in $(seq 1 $NV); do rm_dev "wc$i"; done
+	[ "$1" = multi ] && rm_slices
+	true
+}
+flush_dm_writecache() {
+	for _d in $DEVS; do dmsetup message "$_d" 0 flush & done
+	wait
+}
+# Status: error total_blocks free_blocks writeback_blocks ...: in ssd mode a
+# used block is dirty until written back, so this is an upper bound.
+dirty_dm_writecache() {
+	_s=0
+	for _d in $DEVS; do
+		set -- $(dmsetup status "$_d")
+		_s=$((_s + ($5 - $6) * 4096))
+	done
+	echo $_s
+}
+
+# dm-cache: 32 KiB blocks (its smallest), metadata on the first 16 MiB
+# (4 MiB per slice) of the SSD.
+DMC_BS=64
+dmc_create() { # NAME SSDDEV SSDSECT META_SECT ORIGIN ORIGSECT
+	linear "$1m" "$2" 0 "$4"
+	linear "$1d" "$2" "$4" $(($3 - $4))
+	zero_mib "/dev/mapper/$1m" 1
+	dmsetup create "$1" --table "0 $6 cache /dev/mapper/$1m /dev/mapper/$1d $5 $DMC_BS 1 writeback smq 0" ||
+		fail "dm-cache $1"
+	dm_dev_of "$1" >/dev/null
+}
+setup_dm_cache() {
+	if [ "$1" = multi ]; then
+		slices
+		CACHE_SECT=$((SSD_SECT - NV * 8192))
+		for i in $(seq 1 $NV); do
+			dmc_create "dmc$i" "/dev/mapper/ss$i" $SLICE_S 8192 "/dev/mapper/os$i" $SLICE_O
+		done
+		DEVS=$(for i in $(seq 1 $NV); do echo /dev/mapper/dmc$i; done)
+	else
+		CACHE_SECT=$((SSD_SECT - 32768))
+		dmc_create dmc1 $SSD $SSD_SECT 32768 $ORIGIN $ORIG_SECT
+		DEVS=/dev/mapper/dmc1
+	fi
+}
+teardown_dm_cache() {
+	for i in $(seq 1 $NV); do rm_dev "dmc$i"; rm_dev "dmc${i}m"; rm_dev "dmc${i}d"; done
+	[ "$1" = multi ] && rm_slices
+	true
+}
+# The documented way to clean a dm-cache: reload it with the cleaner policy.
+flush_dm_cache() {
+	for _d in $DEVS; do
+		_t=$(dmsetup table "$_d" | sed 's/ smq 0$/ cleaner 0/')
+		dmsetup suspend "$_d" && dmsetup reload "$_d" --table "$_t" && dmsetup resume "$_d" ||
+			{ FLUSH_NOTE="cleaner-reload-failed"; return; }
+	done
+	_t0=$(now_cs)
+	for _d in $DEVS; do
+		while [ "$(dmsetup status "$_d" | awk '{ print $14 }')" != 0 ]; do
+			[ $(($(now_cs) - _t0)) -gt $((FLUSHWAIT * 100)) ] && { FLUSH_NOTE="flush-timeout"; return; }
+			sleep 0.05
+		done
+	done
+}
+dirty_dm_cache() {
+	_s=0
+	for _d in $DEVS; do _s=$((_s + $(dmsetup status "$_d" | awk '{ print $14 }') * DMC_BS * 512)); done
+	echo $_s
+}
+
+# bcache: make-bcache formats both (4 KiB blocks, 512 KiB buckets) so they
+# attach when registered; defaults otherwise (writeback_percent 10,
+# writeback_delay 30 s, sequential_cutoff 4 MiB).
+BCACHE_DEVS=
+bcache_pair() { # BACKING CACHE
+	zero_mib "$1" 1
+	zero_mib "$2" 1
+	make-bcache --wipe-bcache -w 4k -b 512k --writeback -B "$1" -C "$2" >/tmp/mkbcache.out 2>&1 ||
+		{ cat /tmp/mkbcache.out; fail "make-bcache $1 $2"; }
+	echo "$2" >/sys/fs/bcache/register 2>/dev/null
+	echo "$1" >/sys/fs/bcache/register 2>/dev/null
+	_k=$(kname "$1")
+	_i=0
+	while [ ! -e "/sys/block/$_k/bcache/dev" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && fail "bcache on $1 did not appear"
+		sleep 0.1
+	done
+	_b=$(basename "$(readlink -f "/sys/block/$_k/bcache/dev")")
+	_i=0
+	while [ ! -b "/dev/$_b" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 50 ] && fail "/dev/$_b did not appear"
+		sleep 0.1
+	done
+	# Attached to its cache set, in writeback mode.
+	grep -q '\[writeback\]' "/sys/block/$_b/bcache/cache_mode" || fail "bcache $_b not in writeback mode"
+	echo "/dev/$_b"
+}
+setup_bcache() {
+	command -v make-bcache >/dev/null || return 1
+	modprobe bcache 2>/dev/null
+	[ -w /sys/fs/bcache/register ] || return 1
+	CACHE_SECT=$SSD_SECT
+	if [ "$1" = multi ]; then
+		slices
+		DEVS=$(for i in $(seq 1 $NV); do bcache_pair "/dev/mapper/os$i" "/dev/mapper/ss$i" || exit 1; done) ||
+			fail "bcache setup"
+	else
+		DEVS=$(bcache_pair $ORIGIN $SSD) || fail "bcache setup"
+	fi
+}
+teardown_bcache() {
+	for _b in /sys/block/bcache*; do
+		[ -e "$_b/bcache/stop" ] && echo 1 >"$_b/bcache/stop"
+	done
+	for _s in /sys/fs/bcache/*-*-*; do
+		[ -e "$_s/stop" ] && echo 1 >"$_s/stop"
+	done
+	_i=0
+	while ls -d /sys/block/bcache* /sys/fs/bcache/*-*-* >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -gt 300 ] && { P "bcache did not stop"; break; }
+		sleep 0.1
+	done
+	# The backing device may still be held for a moment after stop.
+	sleep 0.5
+	if [ "$1" = multi ]; then
+		for i in $(seq 1 $NV); do zero_mib "/dev/mapper/os$i" 1; done
+		rm_slices
+	else
+		zero_mib $ORIGIN 1
+	fi
+	zero_mib $SSD 1
+	true
+}
+flush_bcache() {
+	for _d in $DEVS; do
+		_q=/sys/block/$(kname "$_d")/bcache
+		echo 0 >"$_q/writeback_delay"
+		echo 0 >"$_q/writeback_percent"
+	done
+	_t0=$(now_cs)
+	for _d in $DEVS; do
+		_q=/sys/block/$(kname "$_d")/bcache
+		while [ "$(cat "$_q/state")" = dirty ]; do
+			[ $(($(now_cs) - _t0)) -gt $((FLUSHWAIT * 100)) ] && { FLUSH_NOTE="flush-timeout"; return; }
+			sleep 0.05
+		done
+	done
+}
+# bcache_note: states of the bcache devices and what bypassed the cache
+# (bcache sends I/O around a cache it finds congested or sequential).
+bcache_note() {
+	_st=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/state"; done | sort | uniq -c |
+		awk '{ $1 = $1; printf "%s%s", NR > 1 ? "/" : "", $0 }')
+	_by=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/stats_total/bypassed"; done | tr '\n' ' ')
+	echo "bcache state: $_st; bypassed: $_by"
+}
+# dirty_data is human readable (512 units, "1.2M"); bytes, roughly.
+dirty_bcache() {
+	for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/dirty_data"; done |
+		awk '{ v = $1; u = substr(v, length(v)); n = v + 0
+		       m = (u == "k") ? 1024 : (u == "M") ? 1048576 : (u == "G") ? 1073741824 : 1
+		       s += n * m } END { printf "%d\n", s }'
+}
+
+# --- one run --------------------------------------------------------------
+
+# fio_run ARGS...: jobs from the global args (before "--"), then one job per
+# device of DEVS; sets F_IOPS F_LAT F_P99 (aggregate; latency in us).
+fio_run() {
+	_jobs=
+	_j=0
+	for _d in $DEVS; do
+		_j=$((_j + 1))
+		_jobs="$_jobs --name=j$_j --filename=$_d"
+	done
+	# shellcheck disable=SC2086
+	fio --direct=1 --ioengine=libaio --group_reporting --output-format=terse \
+		--lat_percentiles=1 --percentile_list=50:99 --randseed=1234 "$@" $_jobs \
+		>/tmp/fio.terse 2>/tmp/fio.err || { cat /tmp/fio.err; F_IOPS= F_LAT= F_P99=; return 1; }
+	eval "$(awk -F';' 'NR == 1 {
+		ri = $8; wi = $49; io = ri + wi
+		rp = $19; sub(/.*=/, "", rp); wp = $60; sub(/.*=/, "", wp)
+		p = (ri > 0 && rp + 0 > wp + 0) ? rp : wp; if (wi == 0) p = rp
+		lat = io > 0 ? (ri * $40 + wi * $81) / io : 0
+		printf "F_IOPS=%d F_LAT=%.1f F_P99=%d\n", io, lat, p }' /tmp/fio.terse)"
+}
+
+# warm: one pass of random reads over each device's first MIB MiB.
+warm() {
+	fio_run --rw=randread --bs=4k --iodepth=16 --size="${1}m" >/dev/null
+}
+
+ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN { if (b > 0) printf f, a / b }'; }
+
+# bench SYS WORKLOAD: one (system, workload) pair on fresh devices.
+bench() {
+	_sys=$1 _w=$2 _fn=$(echo "$1" | tr - _)
+	_mode=single
+	case $_w in 8vm) _mode=multi ;; esac
+	FLUSH_NOTE= NOTE= RAM= SLABVM= FLUSH_S= DIRTY_MIB=
+	# Fresh state: heads zeroed by each setup; the origin disk is never
+	# read back except through the cache under test.
+	if ! "setup_$_fn" "$_mode"; then
+		P "$_sys: cannot be built here"
+		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
+		return
+	fi
+	[ -n "$DEVS" ] || fail "$_sys: no devices"
+	_write=1
+	case $_w in
+	randwrite) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --time_based --runtime=$RT" ;;
+	hotread)
+		warm $HOT
+		warm $HOT
+		warm $HOT
+		_write=0
+		_args="--rw=randread --bs=4k --iodepth=16 --size=${HOT}m --time_based --runtime=$RT"
+		;;
+	zipf) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --random_distribution=zipf:1.2 --time_based --runtime=$RT" ;;
+	seqwrite) _args="--rw=write --bs=64k --iodepth=16 --size=${SEQREG}m --time_based --runtime=$RT" ;;
+	mixed)
+		warm $MIXREG
+		_args="--rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --size=${MIXREG}m --time_based --runtime=$RT"
+		;;
+	fsync) _args="--rw=randwrite --bs=4k --iodepth=16 --fsync=32 --size=${REGION}m --time_based --runtime=$RT" ;;
+	8vm)
+		_sz=$((REGION / 2))
+		_args="--rw=randwrite --bs=4k --iodepth=4 --size=${_sz}m --time_based --runtime=$RT"
+		;;
+	qd32) _args="--rw=randwrite --bs=4k --iodepth=32 --size=${REGION}m --time_based --runtime=$RT" ;;
+	flush) _args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
+	*) fail "unknown workload $_w" ;;
+	esac
+	# shellcheck disable=SC2086
+	_vw0=$(stat_sum 5 $DEVS) _vs0=$(stat_sum 7 $DEVS) _vr0=$(stat_sum 1 $DEVS)
+	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _c0=$(cpu_busy)
+	# shellcheck disable=SC2086
+	fio_run $_args || NOTE="fio-failed"
+	_c1=$(cpu_busy)
+	# shellcheck disable=SC2086
+	_vw1=$(stat_sum 5 $DEVS) _vs1=$(stat_sum 7 $DEVS) _vr1=$(stat_sum 1 $DEVS)
+	_ios=$((_vw1 - _vw0 + _vr1 - _vr0))
+	_cpu=$(ratio $(((_c1 - _c0) * 10000)) $_ios %.1f)
+	# Kernel RAM: the system loaded with the data of this run, then
+	# (below) torn down; both readings seconds apart, after drop_caches.
+	_ram=0
+	if [ "$_w" = randwrite ] && [ "$CACHE_SECT" -gt 0 ]; then
+		_ram=1
+		set -- $(kmem)
+		_k1=$1 _s1=$2
+	fi
+	# Flush (timed, origin writes counted) after the workloads that are
+	# about the data's way to the origin; elsewhere dirty data is dropped
+	# with the devices (a flush of minutes under TCG would blow the budget).
+	case $_w in zipf | flush) _flush=$_write ;; *) _flush=0 ;; esac
+	if [ $_flush = 1 ] && [ "$CACHE_SECT" -gt 0 ]; then
+		DIRTY_MIB=$(awk -v b="$("dirty_$_fn")" 'BEGIN { printf "%.1f", b / 1048576 }')
+		_t0=$(now_cs)
+		"flush_$_fn"
+		_t1=$(now_cs)
+		FLUSH_S=$(awk -v t=$((_t1 - _t0)) 'BEGIN { printf "%.2f", t / 100 }')
+	fi
+	_ow1=$(stat_sum 5 $ODISK) _ss1=$(stat_sum 7 $SSD)
+	_vw=$((_vw1 - _vw0))
+	_ow=$((_ow1 - _ow0))
+	_owpv=$(ratio $_ow $_vw %.4f)
+	_sbpv=$(ratio $((_ss1 - _ss0)) $((_vs1 - _vs0)) %.4f)
+	[ "$_sys" = bcache ] && NOTE="$NOTE $(bcache_note)"
+	NOTE=$(echo "$NOTE $FLUSH_NOTE" | sed 's/^ *//; s/ *$//')
+	"teardown_$_fn" "$_mode"
+	if [ $_ram = 1 ]; then
+		set -- $(kmem)
+		RAM=$(ratio $(((_k1 - ${1}) * 1024)) $((CACHE_SECT / 8)) %.1f)
+		SLABVM=$(ratio $(((_s1 - ${2}) * 1024)) $((CACHE_SECT / 8)) %.1f)
+	fi
+	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$NOTE"
+	P "$_sys $_w: $F_IOPS IOPS, mean ${F_LAT} us, p99 ${F_P99} us, origin w/vm w $_owpv, ssd B/vm B $_sbpv${RAM:+, RAM $RAM B/block}${FLUSH_S:+, flush ${FLUSH_S}s of ${DIRTY_MIB} MiB} ($((($(now_cs) - BENCH_T0) / 100)) s)"
+	[ -z "$(dmsetup ls 2>/dev/null | grep -v '^origin' | grep -v 'No devices')" ] ||
+		{ dmsetup ls; fail "$_sys $_w: devices left behind"; }
+}
+
+BENCH_T0=$(now_cs)
+P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
+P "systems: $SYSTEMS"
+P "workloads: $WORKLOADS"
+echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo)"
+for s in $SYSTEMS; do
+	for w in $WORKLOADS; do
+		# The raw devices have nothing to flush.
+		case $s:$w in raw-*:flush) continue ;; esac
+		bench "$s" "$w"
+	done
+done
+P "done in $((($(now_cs) - BENCH_T0) / 100)) s"
+echo "VWBENCH-DONE"
