@@ -18,7 +18,7 @@ FIELDS = ["kernel", "system", "workload", "iops", "lat_mean_us", "p99_us",
           "vm_writes", "origin_writes", "origin_w_per_vm_w",
           "ssd_bytes_per_vm_byte", "ram_bytes_per_block",
           "slabvm_bytes_per_block", "cpu_us_per_io", "flush_s", "dirty_mib",
-          "note"]
+          "meminfo_bytes_per_block", "note"]
 SYSTEMS = ["raw-ssd", "raw-origin", "dm-vwcache", "dm-writecache",
            "dm-cache", "bcache"]
 WORKLOADS = ["randwrite", "hotread", "zipf", "seqwrite", "mixed", "fsync",
@@ -32,7 +32,7 @@ WDESC = {
     "fsync": "4 KiB random write, QD16, fsync every 32 writes",
     "8vm": "8 VM devices at once, 4 KiB random write, QD4 each",
     "qd32": "1 VM device, 4 KiB random write, QD32 (8 x the 8vm depth)",
-    "flush": "write N MiB of distinct random 4 KiB blocks, then flush them",
+    "flush": "write N MiB of distinct random 4 KiB blocks (IOPS: of that fill), then flush them",
 }
 ME = "dm-vwcache"
 BEGIN = "<!-- bench-results begin: written by make bench (bench/report.py) -->"
@@ -134,9 +134,12 @@ def goals(res):
                 % (show(a), show(b), show(da, 1), show(db, 1))))
     v = res.get(ME, "randwrite", "ram_bytes_per_block")
     s = res.get(ME, "randwrite", "slabvm_bytes_per_block")
+    m = res.get(ME, "randwrite", "meminfo_bytes_per_block")
+    w = res.get("dm-writecache", "randwrite", "ram_bytes_per_block")
     out.append(("<= 32 bytes of kernel RAM per cached block",
                 None if v is None else v <= 32,
-                "%s B (Slab+Vmalloc alone: %s B)" % (show(v, 1), show(s, 1))))
+                "%s B of Slab+Vmalloc+dm-bufio (Slab+Vmalloc alone %s B, all of "
+                "/proc/meminfo %s B; dm-writecache %s B)" % (show(v, 1), show(s, 1), show(m, 1), show(w, 1))))
     return out
 
 
@@ -170,6 +173,8 @@ def table_md(res, systems, w):
             ("flush s", "flush_s", 2), ("dirty MiB", "dirty_mib", 1)]
     if w == "randwrite":
         cols.insert(6, ("RAM B / block", "ram_bytes_per_block", 1))
+        cols.insert(7, ("Slab+Vmalloc", "slabvm_bytes_per_block", 1))
+        cols.insert(8, ("meminfo", "meminfo_bytes_per_block", 1))
     lines = ["| system | " + " | ".join(c[0] for c in cols) + " | note |",
              "| --- |" + " ---: |" * len(cols) + " --- |"]
     for s in systems:
@@ -246,6 +251,7 @@ def main():
     systems = [s for s in SYSTEMS if any(x["system"] == s for x in rows)]
     workloads = [w for w in WORKLOADS if any(x["workload"] == w for x in rows)]
     gl = goals(res)
+    nofl = [w for w in workloads if w != "flush"]
     has_iops = plot(res, systems, [w for w in workloads if w != "flush"], "iops",
                     base + "-iops.png", "IOPS", "IOPS per workload, %s (higher is better)" % kernel)
     has_p99 = plot(res, systems, [w for w in workloads if w != "flush"], "p99_us",
@@ -264,14 +270,15 @@ def main():
           % (params.get("delay_ms", "?"), params.get("ssd_mib", "?"),
              params.get("runtime_s", "?"), params.get("cpus", "?"),
              "" if done else "; **the run did not finish: results are partial**"),
+          "Module: %s." % os.environ.get("BENCH_REV", "unknown"),
           "",
           "## Goals (issue 7), computed from the numbers below", ""]
     md += goal_md(gl)
     md += ["", "## dm-vwcache against each other system", ""]
-    md += summary_md(res, systems, workloads, "iops", "IOPS ratio, dm-vwcache / other",
+    md += summary_md(res, systems, nofl, "iops", "IOPS ratio, dm-vwcache / other",
                      "above 1: dm-vwcache faster")
     md += [""]
-    md += summary_md(res, systems, workloads, "p99_us", "p99 latency ratio, dm-vwcache / other",
+    md += summary_md(res, systems, nofl, "p99_us", "p99 latency ratio, dm-vwcache / other",
                      "below 1: dm-vwcache better")
     md += [""]
     md += summary_md(res, systems, ["flush"], "flush_s", "Flush time ratio, dm-vwcache / other",
@@ -298,23 +305,26 @@ def main():
            "  (submission + completion); for mixed workloads IOPS is reads + writes,",
            "  the mean is weighted by IOPS and p99 is the larger of the two directions.",
            "- Origin writes per VM write: write I/Os completed by the origin disk",
-           "  (/sys/block/vdb/stat) over write I/Os completed by the device(s) fio",
-           "  wrote to. For zipf and flush the window runs from the start of fio to",
+           "  (/sys/block/vdb/stat) over the write I/Os fio completed (KiB written /",
+           "  block size; a dm device's own stat may count the pieces of split bios).",
+           "  For zipf and flush the window runs from the start of fio to",
            "  the end of a flush that follows it (caches), so the eventual writeback",
            "  is counted and coalescing shows; for the other workloads it is fio's run",
            "  alone (writeback started by watermarks or age during the run), and",
            "  dirty data left at the end is dropped with the devices.",
-           "- SSD bytes per VM byte: sectors written to the SSD disk over sectors",
-           "  written to the top device(s), same window.",
-           "- Kernel RAM per cached block: (MemTotal - MemFree - Buffers - Cached -",
-           "  AnonPages) after the randwrite run with the system still loaded, minus",
-           "  the same right after its teardown (seconds apart, both after sync and",
-           "  drop_caches), over the SSD capacity given to the",
-           "  cache in 4 KiB blocks (all blocks are preallocated by dm-vwcache,",
-           "  dm-writecache and dm-cache). \"Slab+Vmalloc\" is the same with",
-           "  Slab + VmallocUsed only (no page allocations such as dm-bufio's).",
+           "- SSD bytes per VM byte: sectors written to the SSD disk over bytes fio",
+           "  wrote, same window.",
+           "- Kernel RAM per cached block: kernel memory after the randwrite run with",
+           "  the system still loaded, minus the same right after its teardown",
+           "  (seconds apart, both after sync and drop_caches), over the SSD capacity",
+           "  given to the cache in 4 KiB blocks (dm-vwcache, dm-writecache and",
+           "  dm-cache preallocate per block). \"RAM\" counts Slab + VmallocUsed +",
+           "  dm-bufio's current_allocated_bytes (metadata pages: dm-vwcache and",
+           "  dm-cache use dm-bufio), \"Slab+Vmalloc\" leaves dm-bufio out, and",
+           "  \"meminfo\" is MemTotal - MemFree - Buffers - Cached - AnonPages (every",
+           "  page allocation too, e.g. bcache's btree cache, but noisier).",
            "- CPU per I/O: busy jiffies of the guest's /proc/stat (user, nice,",
-           "  system, irq, softirq, steal) during the fio run over I/Os completed,",
+           "  system, irq, softirq, steal) during the fio run over fio's I/Os,",
            "  fio's own CPU included (the same for every system).",
            "- Flush: dm-vwcache `flush` message until dirty 0; dm-writecache `flush`",
            "  message (synchronous); dm-cache reloaded with the cleaner policy until",
@@ -339,7 +349,11 @@ def update_readme(readme, base, date, kernel, res, systems, workloads, gl):
            % (date, kernel, rel),
            "are dm-vwcache / other, taken in one QEMU/TCG run on the same disks:",
            "only ratios within one run mean anything.", ""]
-    sec += summary_md(res, systems, workloads, "iops", "IOPS ratio", "above 1: dm-vwcache faster")
+    nofl = [w for w in workloads if w != "flush"]
+    sec += summary_md(res, systems, nofl, "iops", "IOPS ratio", "above 1: dm-vwcache faster")
+    sec += [""]
+    sec += summary_md(res, systems, ["flush"], "flush_s", "Flush time ratio",
+                      "below 1: dm-vwcache faster")
     sec += [""]
     sec += goal_md(gl)
     sec += ["", END]

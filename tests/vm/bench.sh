@@ -15,16 +15,18 @@
 #               the end of a flush (so "origin writes" include the eventual
 #               writeback, and coalescing shows); elsewhere dirty data left
 #               at the end is dropped with the devices
-#   vm_writes   write I/Os completed by the top device(s) (/sys/block/X/stat)
+#   vm_writes   write I/Os fio completed (its KiB written / block size)
 #   origin_w    write I/Os completed by vdb, the origin's own disk
-#   ssd_bpv     sectors written to vda / sectors written to the top device(s)
-#   ram         (MemTotal-MemFree-Buffers-Cached-AnonPages) after the
+#   ssd_bpv     sectors written to vda (/sys/block/vda/stat) / fio's sectors
+#   ram         kernel memory after the
 #               4 KiB random write run, system still loaded, minus the same
 #               right after its teardown, both after sync + drop_caches,
-#               over the cache's capacity in 4 KiB blocks; slabvm: the same
-#               with Slab+VmallocUsed
+#               over the cache's capacity in 4 KiB blocks: ram counts
+#               Slab + VmallocUsed + dm-bufio's current_allocated_bytes,
+#               slabvm Slab + VmallocUsed, meminfo MemTotal - MemFree -
+#               Buffers - Cached - AnonPages (everything, noisier)
 #   cpu         busy jiffies of /proc/stat (all but idle and iowait) during
-#               fio, in microseconds per I/O completed by the top device(s)
+#               fio, in microseconds per I/O fio completed
 # vwtest-disks: 1x1G 1x2G
 # vwtest-timeout: 2700
 # vwtest-mem: 2048
@@ -90,14 +92,16 @@ stat_sum() {
 
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
-# kmem: "kernel-used-KiB slab+vmalloc-KiB", after dropping caches.
+# kmem: "kernel-used-KiB slab+vmalloc-KiB dm-bufio-KiB", after dropping
+# caches (dm-bufio's pages are neither slab nor vmalloc: its own counter).
 kmem() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	sleep 1
-	awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
+	_bf=$(cat /sys/module/dm_bufio/parameters/current_allocated_bytes 2>/dev/null || echo 0)
+	awk -v bf="$_bf" '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
 	     /^Cached:/ { c = $2 } /^AnonPages:/ { a = $2 } /^Slab:/ { s = $2 }
-	     /^VmallocUsed:/ { v = $2 } END { print t - f - b - c - a, s + v }' /proc/meminfo
+	     /^VmallocUsed:/ { v = $2 } END { print t - f - b - c - a, s + v, int(bf / 1024) }' /proc/meminfo
 }
 
 zero_mib() { dd if=/dev/zero of="$1" bs=1M count="$2" oflag=direct 2>/dev/null; }
@@ -209,6 +213,15 @@ dirty_dm_vwcache() {
 	_s=0
 	for _d in $DEVS; do _s=$((_s + $(field 4 "$_d") * 4096)); done
 	echo $_s
+}
+
+# vw_counts: "reads read_hits writes coalesced" summed over DEVS.
+vw_counts() {
+	for _d in $DEVS; do dmsetup status "$_d"; done |
+		awk '{ r += $8; h += $9; w += $10; c += $12 } END { print r + 0, h + 0, w + 0, c + 0 }'
+}
+vw_note() { # BEFORE AFTER (vw_counts)
+	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes", $6 - $2, $5 - $1, $8 - $4, $7 - $3 }'
 }
 
 setup_dm_writecache() {
@@ -412,13 +425,13 @@ fio_run() {
 	# shellcheck disable=SC2086
 	fio --direct=1 --ioengine=libaio --group_reporting --output-format=terse \
 		--lat_percentiles=1 --percentile_list=50:99 --randseed=1234 "$@" $_jobs \
-		>/tmp/fio.terse 2>/tmp/fio.err || { cat /tmp/fio.err; F_IOPS= F_LAT= F_P99=; return 1; }
+		>/tmp/fio.terse 2>/tmp/fio.err || { cat /tmp/fio.err; F_IOPS= F_LAT= F_P99= F_RKB=0 F_WKB=0; return 1; }
 	eval "$(awk -F';' 'NR == 1 {
 		ri = $8; wi = $49; io = ri + wi
 		rp = $19; sub(/.*=/, "", rp); wp = $60; sub(/.*=/, "", wp)
 		p = (ri > 0 && rp + 0 > wp + 0) ? rp : wp; if (wi == 0) p = rp
 		lat = io > 0 ? (ri * $40 + wi * $81) / io : 0
-		printf "F_IOPS=%d F_LAT=%.1f F_P99=%d\n", io, lat, p }' /tmp/fio.terse)"
+		printf "F_IOPS=%d F_LAT=%.1f F_P99=%d F_RKB=%d F_WKB=%d\n", io, lat, p, $6, $47 }' /tmp/fio.terse)"
 }
 
 # warm: one pass of random reads over each device's first MIB MiB.
@@ -433,12 +446,12 @@ bench() {
 	_sys=$1 _w=$2 _fn=$(echo "$1" | tr - _)
 	_mode=single
 	case $_w in 8vm) _mode=multi ;; esac
-	FLUSH_NOTE= NOTE= RAM= SLABVM= FLUSH_S= DIRTY_MIB=
+	FLUSH_NOTE= NOTE= RAM= SLABVM= MEMINFO= FLUSH_S= DIRTY_MIB=
 	# Fresh state: heads zeroed by each setup; the origin disk is never
 	# read back except through the cache under test.
 	if ! "setup_$_fn" "$_mode"; then
 		P "$_sys: cannot be built here"
-		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
+		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
 		return
 	fi
 	[ -n "$DEVS" ] || fail "$_sys: no devices"
@@ -468,14 +481,18 @@ bench() {
 	*) fail "unknown workload $_w" ;;
 	esac
 	# shellcheck disable=SC2086
-	_vw0=$(stat_sum 5 $DEVS) _vs0=$(stat_sum 7 $DEVS) _vr0=$(stat_sum 1 $DEVS)
 	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _c0=$(cpu_busy)
 	# shellcheck disable=SC2086
+	[ "$_sys" = dm-vwcache ] && _vc0=$(vw_counts)
 	fio_run $_args || NOTE="fio-failed"
+	[ "$_sys" = dm-vwcache ] && NOTE="$NOTE $(vw_note "$_vc0" "$(vw_counts)")"
 	_c1=$(cpu_busy)
 	# shellcheck disable=SC2086
-	_vw1=$(stat_sum 5 $DEVS) _vs1=$(stat_sum 7 $DEVS) _vr1=$(stat_sum 1 $DEVS)
-	_ios=$((_vw1 - _vw0 + _vr1 - _vr0))
+	# I/Os and bytes as fio issued them: a dm device's own stat may count
+	# the pieces of a split bio.
+	_bsk=4
+	[ "$_w" = seqwrite ] && _bsk=64
+	_ios=$(((F_RKB + F_WKB) / _bsk))
 	_cpu=$(ratio $(((_c1 - _c0) * 10000)) $_ios %.1f)
 	# Kernel RAM: the system loaded with the data of this run, then
 	# (below) torn down; both readings seconds apart, after drop_caches.
@@ -483,7 +500,7 @@ bench() {
 	if [ "$_w" = randwrite ] && [ "$CACHE_SECT" -gt 0 ]; then
 		_ram=1
 		set -- $(kmem)
-		_k1=$1 _s1=$2
+		_k1=$1 _s1=$2 _b1=$3
 	fi
 	# Flush (timed, origin writes counted) after the workloads that are
 	# about the data's way to the origin; elsewhere dirty data is dropped
@@ -497,19 +514,20 @@ bench() {
 		FLUSH_S=$(awk -v t=$((_t1 - _t0)) 'BEGIN { printf "%.2f", t / 100 }')
 	fi
 	_ow1=$(stat_sum 5 $ODISK) _ss1=$(stat_sum 7 $SSD)
-	_vw=$((_vw1 - _vw0))
+	_vw=$((F_WKB / _bsk))
 	_ow=$((_ow1 - _ow0))
 	_owpv=$(ratio $_ow $_vw %.4f)
-	_sbpv=$(ratio $((_ss1 - _ss0)) $((_vs1 - _vs0)) %.4f)
+	_sbpv=$(ratio $((_ss1 - _ss0)) $((F_WKB * 2)) %.4f)
 	[ "$_sys" = bcache ] && NOTE="$NOTE $(bcache_note)"
 	NOTE=$(echo "$NOTE $FLUSH_NOTE" | sed 's/^ *//; s/ *$//')
 	"teardown_$_fn" "$_mode"
 	if [ $_ram = 1 ]; then
 		set -- $(kmem)
-		RAM=$(ratio $(((_k1 - ${1}) * 1024)) $((CACHE_SECT / 8)) %.1f)
+		MEMINFO=$(ratio $(((_k1 - ${1}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 		SLABVM=$(ratio $(((_s1 - ${2}) * 1024)) $((CACHE_SECT / 8)) %.1f)
+		RAM=$(ratio $(((_s1 - ${2} + _b1 - ${3}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 	fi
-	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$NOTE"
+	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$NOTE"
 	P "$_sys $_w: $F_IOPS IOPS, mean ${F_LAT} us, p99 ${F_P99} us, origin w/vm w $_owpv, ssd B/vm B $_sbpv${RAM:+, RAM $RAM B/block}${FLUSH_S:+, flush ${FLUSH_S}s of ${DIRTY_MIB} MiB} ($((($(now_cs) - BENCH_T0) / 100)) s)"
 	[ -z "$(dmsetup ls 2>/dev/null | grep -v '^origin' | grep -v 'No devices')" ] ||
 		{ dmsetup ls; fail "$_sys $_w: devices left behind"; }
