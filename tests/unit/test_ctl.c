@@ -680,7 +680,7 @@ static void test_check(void)
 	flip(vmt + 3 * 128 + 1);
 	CHECK(check_says(1, "VM record 3: checksum mismatch"));
 	/* ...which orphans that slot's entries too */
-	CHECK(check_says(1, "entry 2: block 100 of VM slot 3, which holds no vm_id"));
+	CHECK(check_says(1, "2 entries belong to VM slot 3, whose record is damaged"));
 	flip(vmt + 3 * 128 + 1);
 
 	/* two committed entries for one block; an entry of an unused slot */

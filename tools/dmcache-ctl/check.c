@@ -35,6 +35,7 @@ struct image {
 
 struct vm_count {
 	uint64_t cached, dirty;
+	uint64_t orphans;	/* entries of a slot whose record is damaged */
 };
 
 struct scan {
@@ -42,6 +43,7 @@ struct scan {
 	u32 seed;
 	struct vwc_vm_record *vms;	/* max_vms */
 	bool *vm_ok;
+	bool *vm_bad;			/* the slot's record is damaged */
 	struct vm_count *counts;
 	uint64_t vm_used, vm_empty, vm_uncommitted, vm_damaged;
 	uint64_t valid, dirty, empty, uncommitted, damaged, orphans, dups;
@@ -262,13 +264,15 @@ static int check_vms(struct image *im, struct scan *s)
 		return ctl_fail("cannot read the VM table: %s", strerror(-r));
 	s->vms = calloc(l->max_vms, sizeof(*s->vms));
 	s->vm_ok = calloc(l->max_vms, sizeof(*s->vm_ok));
+	s->vm_bad = calloc(l->max_vms, sizeof(*s->vm_bad));
 	s->counts = calloc(l->max_vms, sizeof(*s->counts));
-	if (!s->vms || !s->vm_ok || !s->counts)
+	if (!s->vms || !s->vm_ok || !s->vm_bad || !s->counts)
 		return ctl_fail("out of memory");
 	for (i = 0; i < l->max_vms; i++) {
 		switch (vwc_vm_decode(&d[i], i, U64_MAX, s->seed, &s->vms[i])) {
 		case VWC_REC_CORRUPT:
 			s->vm_damaged++;
+			s->vm_bad[i] = true;
 			problem(s, "VM record %u: %s", i,
 				vm_damage(&d[i], i, s->seed));
 			break;
@@ -343,6 +347,11 @@ static void scan_entry(struct scan *s, const struct vwc_disk_entry *d,
 		s->empty++;
 		return;
 	}
+	if (s->vm_bad[e.vm]) {
+		s->orphans++;
+		s->counts[e.vm].orphans++;	/* one line for them all */
+		return;
+	}
 	if (!s->vm_ok[e.vm]) {
 		s->orphans++;
 		problem(s, "entry %llu: block %llu of VM slot %u, which holds no vm_id",
@@ -404,6 +413,11 @@ static int check_entries(struct image *im, struct scan *s)
 			scan_entry(s, (const struct vwc_disk_entry *)im->buf + i,
 				   cb + i);
 	}
+	for (i = 0; i < l->max_vms; i++)
+		if (s->counts[i].orphans)
+			problem(s, "%llu entries belong to VM slot %llu, whose record is damaged",
+				(unsigned long long)s->counts[i].orphans,
+				(unsigned long long)i);
 	find_dups(s);
 	return 0;
 }
@@ -412,6 +426,7 @@ static void scan_free(struct scan *s)
 {
 	free(s->vms);
 	free(s->vm_ok);
+	free(s->vm_bad);
 	free(s->counts);
 	free(s->keys);
 }

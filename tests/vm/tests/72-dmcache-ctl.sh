@@ -206,7 +206,7 @@ refuse 1 "no VM device or vm_id \"nosuch\"" set nosuch weight 1
 refuse 2 "missing arguments" set vm1 weight
 
 # --- top and migrate-plan without a terminal ------------------------------------------------
-fio --name=bg --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
+fio --eta=never --name=bg --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
 	--size=8m --offset=16m --time_based --runtime=4 --rate_iops=50 \
 	--output=/dev/null &
 bg=$!
@@ -247,7 +247,7 @@ refuse 2 "--timeout goes with --wait" flush vm1 --timeout 5
 refuse 1 "is a pool, not a VM device" detach pool
 
 # --- migrate-prepare, migrate-abort ------------------------------------------------------------
-fio --name=w --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
+fio --eta=never --name=w --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
 	--size=32m --number_ios=300 --iodepth=16 --ioengine=libaio \
 	--output=/dev/null || fail "fio vm2"
 log "vm2 dirty blocks before migrate-prepare: $(field 4 vm2)"
@@ -330,6 +330,7 @@ log "check report: $(cat /tmp/out)"
 has "DAMAGED: VM record $slot: checksum mismatch"
 has "DAMAGED: entry 0: "
 has "DAMAGED: entry 10: "
+has "entries belong to VM slot $slot, whose record is damaged"
 has "the module refuses to load this pool"
 refuse 1 "the kernel refused: Pool VM table is damaged" pool-create "$ssd" --name pool
 ctl pool-create "$ssd" --name pool --format --force
