@@ -1,7 +1,8 @@
 #!/bin/sh
 # dmcache-ctl against the real module: every subcommand (pool-create with
 # --format/--force, pool-status, attach, list, stats in all three formats,
-# set, top and migrate-plan without a terminal, flush --wait, migrate-prepare
+# set, top and migrate-plan without a terminal, flush --wait of a VM and
+# of a pool, migrate-prepare
 # --wait with and without a timeout, migrate-abort, detach with and without
 # --flush, pool-remove, check and dump), the kernel's own reason when it
 # refuses, check on a pool damaged on purpose (superblock copy, VM record,
@@ -276,6 +277,11 @@ dd if=/dev/urandom of=/dev/mapper/vm2 bs=4096 count=32 oflag=direct 2>/dev/null
 ctl detach vm2 --flush --timeout 120
 has "detached db-01.vda (/dev/mapper/vm2) from pool pool"
 dmsetup info vm2 >/dev/null 2>&1 && fail "vm2 still there"
+dd if=/dev/urandom of=/dev/mapper/vm1 bs=4096 count=16 oflag=direct 2>/dev/null
+[ "$(field 5 pool)" -gt 0 ] || fail "pool not dirty"
+ctl flush pool --wait --timeout 60
+has "pool: flushed after"
+assert_eq "$(field 5 pool)" 0 "pool dirty after flush pool --wait"
 dd if=/dev/urandom of=/dev/mapper/vm1 bs=4096 count=100 oflag=direct 2>/dev/null
 d1=$(field 4 vm1)
 [ "$d1" -gt 0 ] || fail "vm1 not dirty"
