@@ -1,14 +1,14 @@
 #!/bin/sh
 # dmcache-ctl against the real module: every subcommand (pool-create with
 # --format/--force, pool-status, attach, list, stats in all three formats,
-# set, top and migrate-plan without a terminal, flush --wait of a VM and
-# of a pool, migrate-prepare
-# --wait with and without a timeout, migrate-abort, detach with and without
-# --flush, pool-remove, check and dump), the kernel's own reason when it
-# refuses, check on a pool damaged on purpose (superblock copy, VM record,
-# entries) and more than 20 bad invocations, each refused with exit status
-# 1 or 2, one line "dmcache-ctl: CMD: ..." on stderr, and nothing changed.
-# The sysfs-based outputs are checked when the module has the sysfs tree.
+# set, top and migrate-plan without a terminal, flush --wait of a VM and of
+# a pool, migrate-prepare --wait with and without a timeout, migrate-abort,
+# detach with and without --flush, pool-remove, check and dump), the
+# kernel's own reason when it refuses, check on a pool damaged on purpose
+# (superblock copy, VM record, entries) and more than 20 bad invocations,
+# each refused with exit status 1 or 2, one line "dmcache-ctl: ..." on
+# stderr, and nothing changed.  The sysfs-based outputs are checked when
+# the module has the sysfs tree.
 # vwtest-disks: 1x128M 2x64M
 # vwtest-timeout: 240
 . /lib/vwcache/lib.sh
