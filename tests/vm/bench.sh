@@ -323,8 +323,8 @@ bcache_pair() { # BACKING CACHE
 	zero_mib "$2" 1
 	make-bcache --wipe-bcache -w 4k -b 512k --writeback -B "$1" -C "$2" >/tmp/mkbcache.out 2>&1 ||
 		{ cat /tmp/mkbcache.out; fail "make-bcache $1 $2"; }
-	echo "$2" >/sys/fs/bcache/register 2>/dev/null
-	echo "$1" >/sys/fs/bcache/register 2>/dev/null
+	echo "$2" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
+	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
 	_k=$(kname "$1")
 	_i=0
 	while [ ! -e "/sys/block/$_k/bcache/dev" ]; do
@@ -339,7 +339,13 @@ bcache_pair() { # BACKING CACHE
 		[ $_i -gt 50 ] && fail "/dev/$_b did not appear"
 		sleep 0.1
 	done
-	# Attached to its cache set, in writeback mode.
+	# Attached to its cache set (else attach it by the set's UUID), in
+	# writeback mode.
+	if [ "$(cat "/sys/block/$_b/bcache/state")" = "no cache" ]; then
+		_u=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
+		echo "$_u" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
+		echo "[bench] bcache: $_b had no cache after registration, attach $_u: $(cat "/sys/block/$_b/bcache/state"); $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2
+	fi
 	grep -q '\[writeback\]' "/sys/block/$_b/bcache/cache_mode" || fail "bcache $_b not in writeback mode"
 	echo "/dev/$_b"
 }
@@ -399,7 +405,7 @@ flush_bcache() {
 # (bcache sends I/O around a cache it finds congested or sequential).
 bcache_note() {
 	_st=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/state"; done | sort | uniq -c |
-		awk '{ $1 = $1; printf "%s%s", NR > 1 ? "/" : "", $0 }')
+		awk '{ $1 = $1; printf "%s%s", (NR > 1 ? "/" : ""), $0 }')
 	_by=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/stats_total/bypassed"; done | tr '\n' ' ')
 	echo "bcache state: $_st; bypassed: $_by"
 }
