@@ -231,6 +231,38 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 }
 
 /*
+ * Room for one more block of @slot within its cache quota.  At the quota,
+ * some of the slot's own clean blocks are evicted, never another slot's.
+ * False when that is not enough: the slot's writeback then runs urgently
+ * (quota_full) and drops its blocks as it writes them back.
+ */
+bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+	unsigned int n;
+	u32 cb;
+
+	if (!s->quota)
+		return true;
+	for (n = 0; s->nr_cached >= s->quota && n < VWC_QUOTA_EVICT; n++) {
+		cb = vwc_policy_victim_of(&pool->policy, slot, VWC_QUOTA_SCAN);
+		if (cb == VWC_NIL)
+			break;
+		vwc_drop_block_locked(pool, cb);
+	}
+	if (s->nr_cached < s->quota)
+		return true;
+	s->quota_full = true;
+	return false;
+}
+
+/* Below this, a slot at its quota has room again (hysteresis). */
+u64 vwc_quota_low(const struct vwc_slot *s)
+{
+	return s->quota - max_t(u64, s->quota / 16, 1);
+}
+
+/*
  * Evict up to @nr clean blocks to free_pending; returns how many.  They
  * become allocatable after the next commit (I2).
  */
@@ -499,31 +531,4 @@ int vwc_cache_load(struct vwc_pool *pool, const char **error)
 		spin_unlock_irq(&pool->cache_lock);
 	}
 	return 0;
-}
-
-void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum)
-{
-	int cpu;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		struct vwc_stats *s = per_cpu_ptr(stats, cpu);
-
-		sum->reads += READ_ONCE(s->reads);
-		sum->writes += READ_ONCE(s->writes);
-		sum->read_bytes += READ_ONCE(s->read_bytes);
-		sum->write_bytes += READ_ONCE(s->write_bytes);
-		sum->read_hits += READ_ONCE(s->read_hits);
-		sum->write_hits += READ_ONCE(s->write_hits);
-		sum->coalesced += READ_ONCE(s->coalesced);
-		sum->throttled += READ_ONCE(s->throttled);
-	}
-}
-
-void vwc_stats_clear(struct vwc_stats __percpu *stats)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		memset(per_cpu_ptr(stats, cpu), 0, sizeof(struct vwc_stats));
 }

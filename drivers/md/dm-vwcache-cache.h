@@ -7,9 +7,11 @@
 #define DM_VWCACHE_CACHE_H
 
 #define VWC_WRITE_EPOCHS	4096	/* promotion guard slots, power of 2 */
+#define VWC_QUOTA_SCAN		256	/* policy blocks looked at per level */
+#define VWC_QUOTA_EVICT		8	/* own blocks evicted per allocation */
 
 struct vwc_pool;
-struct vwc_stats;
+struct vwc_slot;
 
 u32 vwc_now_s(void);
 int vwc_cache_init(struct vwc_pool *pool);
@@ -26,13 +28,12 @@ void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb);
 void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb);
 u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock);
 u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr);
+bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot);
+u64 vwc_quota_low(const struct vwc_slot *s);
 void vwc_drop_clean(struct vwc_pool *pool, u32 slot);
 int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out);
 void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot);
 void vwc_slots_freeze_locked(struct vwc_pool *pool);
 void vwc_slots_reap_locked(struct vwc_pool *pool);
-
-void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum);
-void vwc_stats_clear(struct vwc_stats __percpu *stats);
 
 #endif /* DM_VWCACHE_CACHE_H */

@@ -92,36 +92,51 @@ static bool vwc_may_dirty(struct vwc_vm *vm)
 
 static void vwc_count(struct vwc_vm *vm, struct bio *bio, bool write)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->stats);
+	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
 	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
 
 	if (write) {
 		s->writes++;
 		s->write_bytes += bio->bi_iter.bi_size;
 		p->writes++;
+		p->write_bytes += bio->bi_iter.bi_size;
 	} else {
 		s->reads++;
 		s->read_bytes += bio->bi_iter.bi_size;
 		p->reads++;
+		p->read_bytes += bio->bi_iter.bi_size;
 	}
-	put_cpu_ptr(vm->stats);
+	put_cpu_ptr(vm->acct->pcpu);
 }
 
 static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->stats);
+	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
 	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
 
 	if (write) {
 		s->write_hits++;
 		p->write_hits++;
-		if (coalesced)
+		if (coalesced) {
 			s->coalesced++;
+			p->coalesced++;
+		}
 	} else {
 		s->read_hits++;
 		p->read_hits++;
 	}
-	put_cpu_ptr(vm->stats);
+	put_cpu_ptr(vm->acct->pcpu);
+}
+
+/* A counted bio completes: its latency, from its arrival. */
+static void vwc_count_done(struct vwc_vm *vm, struct vwc_io *io)
+{
+	u64 ns = ktime_get_ns() - io->start_ns;
+
+	if (!io->counted)
+		return;
+	vwc_stats_latency(vm->acct->pcpu, io->write, ns);
+	vwc_stats_latency(vm->pool->stats, io->write, ns);
 }
 
 /* Hold @bio until the block it waits for changes state. */
@@ -240,6 +255,10 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 
 	if (b)
 		vwc_drop_block_locked(pool, cb);
+	if (!vwc_quota_room_locked(pool, vm->slot)) {
+		io->kind = VWC_IO_ORIGIN;
+		return DM_MAPIO_REMAPPED;
+	}
 	cb = vwc_alloc_locked(pool, vm->slot, oblock);
 	if (cb == VWC_NIL)
 		return vwc_wait_space_locked(pool, bio, io);
@@ -320,16 +339,30 @@ static int vwc_map_discard(struct vwc_vm *vm, struct bio *bio,
 	return DM_MAPIO_REMAPPED;
 }
 
+/* A bio arrives at the VM device: stamp it for accounting. */
+void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
+{
+	struct vwc_io *io = vwc_io_of(bio);
+
+	io->vm = vm;
+	io->start_ns = ktime_get_ns();
+	io->counted = false;
+}
+
 /*
- * Map one bio; @again when it comes back from the deferred list (its
- * counters were taken the first time).
+ * Map one bio; @again when it comes back from the deferred list.  It is
+ * counted the first time it is mapped (after any throttling).
  */
 int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 {
 	struct vwc_io *io = vwc_io_of(bio);
+	u64 start_ns = io->start_ns;
+	bool counted = io->counted;
 
 	memset(io, 0, sizeof(*io));
 	io->vm = vm;
+	io->start_ns = start_ns;
+	io->counted = counted;
 	io->cb = VWC_NIL;
 	io->iter = bio->bi_iter;
 	if (bio->bi_opf & REQ_PREFLUSH) {
@@ -349,8 +382,10 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 		vwc_remap_origin(vm, bio);
 		return DM_MAPIO_REMAPPED;
 	}
-	if (!again)
+	if (!io->counted) {
 		vwc_count(vm, bio, io->write);
+		io->counted = true;
+	}
 	/*
 	 * A pool whose metadata cannot be committed takes no more writes: an
 	 * origin moving ahead of blocks that durable metadata still calls
@@ -376,6 +411,30 @@ static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 	dm_submit_bio_remap(bio, NULL);
 }
 
+/*
+ * Map @bio (again, when it waited for a block) and send it on, in process
+ * context: for the deferred list and for throttled bios.
+ */
+void vwc_map_and_submit(struct bio *bio, bool again)
+{
+	struct vwc_vm *vm = vwc_io_of(bio)->vm;
+
+	if (vwc_io_of(bio)->retry) {
+		vwc_retry_at_origin(vm, bio);
+		return;
+	}
+	switch (vwc_map_bio(vm, bio, again)) {
+	case DM_MAPIO_REMAPPED:
+		dm_submit_bio_remap(bio, NULL);
+		break;
+	case DM_MAPIO_KILL:
+		bio_io_error(bio);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Map again the bios that waited for a block, in process context. */
 void vwc_deferred_work(struct work_struct *ws)
 {
@@ -389,24 +448,8 @@ void vwc_deferred_work(struct work_struct *ws)
 	bio_list_init(&pool->deferred);
 	spin_unlock_irq(&pool->cache_lock);
 
-	while ((bio = bio_list_pop(&bios))) {
-		struct vwc_vm *vm = vwc_io_of(bio)->vm;
-
-		if (vwc_io_of(bio)->retry) {
-			vwc_retry_at_origin(vm, bio);
-			continue;
-		}
-		switch (vwc_map_bio(vm, bio, true)) {
-		case DM_MAPIO_REMAPPED:
-			dm_submit_bio_remap(bio, NULL);
-			break;
-		case DM_MAPIO_KILL:
-			bio_io_error(bio);
-			break;
-		default:
-			break;
-		}
-	}
+	while ((bio = bio_list_pop(&bios)))
+		vwc_map_and_submit(bio, true);
 }
 
 void vwc_kick_deferred(struct vwc_pool *pool)
@@ -482,7 +525,8 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	if (io->epoch != pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)] ||
-	    vwc_lookup(&pool->blocks, vm->slot, oblock) != VWC_NIL)
+	    vwc_lookup(&pool->blocks, vm->slot, oblock) != VWC_NIL ||
+	    !vwc_quota_room_locked(pool, vm->slot))
 		p->cb = VWC_NIL;
 	else
 		p->cb = vwc_alloc_locked(pool, vm->slot, oblock);
@@ -587,8 +631,10 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 	struct vwc_io *io = vwc_io_of(bio);
 	unsigned long flags;
 
-	if (io->committed)
+	if (io->committed) {
+		vwc_count_done(vm, io);
 		return DM_ENDIO_DONE;
+	}
 	switch (io->kind) {
 	case VWC_IO_FILL:
 		if (*error)
@@ -634,5 +680,6 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		vwc_wait_commit(pool, bio);
 		return DM_ENDIO_INCOMPLETE;
 	}
+	vwc_count_done(vm, io);
 	return DM_ENDIO_DONE;
 }

@@ -152,6 +152,30 @@ u32 vwc_policy_victim(struct vwc_policy *p)
 	return VWC_NIL;
 }
 
+/*
+ * The oldest evictable block of VM @vm among the first @scan blocks of
+ * each level, lowest level first, taken off the policy; or VWC_NIL.  For
+ * a VM at its cache quota: it evicts its own blocks, never another's.
+ * Blocks passed over stay where they are.
+ */
+u32 vwc_policy_victim_of(struct vwc_policy *p, u32 vm, u32 scan)
+{
+	struct vwc_blocks *t = p->t;
+	u32 l, n, cb;
+
+	for (l = 0; l < p->nr_levels; l++) {
+		cb = p->q[l].head;
+		for (n = 0; n < scan && cb != VWC_NIL; n++, cb = t->b[cb].next) {
+			if (vwc_block_vm(&t->b[cb]) == vm &&
+			    vwc_evictable(&t->b[cb])) {
+				vwc_policy_remove(p, cb);
+				return cb;
+			}
+		}
+	}
+	return VWC_NIL;
+}
+
 /* Every level is a sound list of blocks that say they are on it. O(n). */
 bool vwc_policy_valid(const struct vwc_policy *p)
 {

@@ -29,6 +29,9 @@
  * - vwc_policy_victim() never returns a pinned, dirty, in-writeback or
  *   invalid block: it moves such a block to the tail of its level and
  *   goes on.  The victim is taken off the policy, ready to be released.
+ * - vwc_policy_victim_of() returns only a block of the VM it is asked
+ *   for, looking at a bounded number of blocks per level (a cache quota
+ *   evicts a VM's own blocks and no other's).
  * - vwc_policy_hit() and vwc_policy_remove() are no-ops on a block that
  *   is not on the policy (a dirty one, say), so callers need not check.
  * - The filter answers "has this read miss been seen at least threshold
@@ -70,6 +73,7 @@ void vwc_policy_add(struct vwc_policy *p, u32 cb);
 void vwc_policy_hit(struct vwc_policy *p, u32 cb);
 void vwc_policy_remove(struct vwc_policy *p, u32 cb);
 u32 vwc_policy_victim(struct vwc_policy *p);
+u32 vwc_policy_victim_of(struct vwc_policy *p, u32 vm, u32 scan);
 bool vwc_policy_valid(const struct vwc_policy *p);
 
 #define VWC_FILTER_THRESHOLD	2

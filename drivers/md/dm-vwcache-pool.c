@@ -24,7 +24,8 @@ struct vwc_pool_c {
 	struct dm_target *ti;
 	struct vwc_pool *pool;
 	struct dm_dev *cache_dev;
-	struct vwc_pool_settings settings;	/* applied at resume */
+	struct vwc_pool_settings settings;	/* applied at first resume */
+	bool applied;
 };
 
 static const char * const vwc_pool_state_names[] = {
@@ -47,6 +48,10 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 	INIT_WORK(&pool->wb_work, vwc_wb_work);
 	INIT_WORK(&pool->deferred_work, vwc_deferred_work);
 	INIT_DELAYED_WORK(&pool->tick_work, vwc_tick_work);
+	INIT_DELAYED_WORK(&pool->throttle_work, vwc_throttle_work);
+	spin_lock_init(&pool->share_lock);
+	INIT_LIST_HEAD(&pool->backlogged);
+	vwc_share_init(&pool->share, 0, 0, ktime_get_ns());
 	refcount_set(&pool->ref, 1);
 	pool->md = md;
 	pool->cache_dev = dev;
@@ -112,6 +117,7 @@ static void vwc_pool_stop(struct vwc_pool *pool)
 {
 	WRITE_ONCE(pool->suspended, true);
 	cancel_delayed_work_sync(&pool->tick_work);
+	cancel_delayed_work_sync(&pool->throttle_work);
 	flush_workqueue(pool->wq);
 	wait_event(pool->wb_wait, !READ_ONCE(pool->wb_inflight));
 	flush_workqueue(pool->wq);
@@ -161,6 +167,7 @@ void vwc_pool_destroy(struct vwc_pool *pool)
 	int r;
 
 	WARN_ON(!list_empty(&pool->vms));
+	vwc_sysfs_pool_del(pool);
 	vwc_pool_stop(pool);
 	r = vwc_commit(pool);
 	if (r)
@@ -300,13 +307,29 @@ static int vwc_pool_map(struct dm_target *ti, struct bio *bio)
 	return DM_MAPIO_KILL;
 }
 
+static int vwc_pool_preresume(struct dm_target *ti)
+{
+	struct vwc_pool_c *pc = ti->private;
+
+	return vwc_sysfs_pool_add(pc->pool);
+}
+
+/*
+ * A table's settings take effect when it is first resumed; later changes
+ * (messages, sysfs) live in the pool and outlast suspend and resume.
+ */
 static void vwc_pool_resume(struct dm_target *ti)
 {
 	struct vwc_pool_c *pc = ti->private;
 
 	mutex_lock(&pc->pool->lock);
-	pc->pool->settings = pc->settings;
+	if (!pc->applied) {
+		pc->pool->settings = pc->settings;
+		pc->applied = true;
+	}
 	mutex_unlock(&pc->pool->lock);
+	vwc_throttle_changed(pc->pool);
+	vwc_kick_writeback(pc->pool);
 }
 
 static void vwc_pool_postsuspend(struct dm_target *ti)
@@ -374,6 +397,35 @@ static void vwc_pool_status(struct dm_target *ti, status_type_t type,
 	mutex_unlock(&pool->lock);
 }
 
+const char *vwc_pool_state_name(enum vwc_pool_state state)
+{
+	return vwc_pool_state_names[state];
+}
+
+/*
+ * set <key> <value>, from a message or sysfs: all or nothing, in force at
+ * once.  Under pool->lock.
+ */
+int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
+			const char *value, const char **error)
+{
+	struct vwc_pool_settings new = pool->settings;
+	int r = vwc_pool_set(&new, key, value, error);
+
+	if (r)
+		return r;
+	WRITE_ONCE(pool->settings.high_watermark, new.high_watermark);
+	WRITE_ONCE(pool->settings.low_watermark, new.low_watermark);
+	WRITE_ONCE(pool->settings.max_age, new.max_age);
+	WRITE_ONCE(pool->settings.commit_interval, new.commit_interval);
+	WRITE_ONCE(pool->settings.writeback_iops, new.writeback_iops);
+	WRITE_ONCE(pool->settings.io_capacity_iops, new.io_capacity_iops);
+	WRITE_ONCE(pool->settings.io_capacity_bw, new.io_capacity_bw);
+	vwc_throttle_changed(pool);
+	vwc_kick_writeback(pool);
+	return 0;
+}
+
 /* "flush": every attached VM's dirty blocks, in the background. */
 static void vwc_pool_flush_all(struct vwc_pool *pool)
 {
@@ -408,11 +460,7 @@ static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 		pool->commits = 0;
 		r = 0;
 	} else if (argc == 3 && !strcmp(argv[0], "set")) {
-		r = vwc_pool_set(&pool->settings, argv[1], argv[2], &error);
-		if (!r) {
-			pc->settings = pool->settings;
-			vwc_kick_writeback(pool);
-		}
+		r = vwc_pool_set_locked(pool, argv[1], argv[2], &error);
 	} else {
 		error = "unknown message";
 	}
@@ -439,6 +487,7 @@ struct target_type vwc_pool_target = {
 	.dtr = vwc_pool_dtr,
 	.map = vwc_pool_map,
 	.postsuspend = vwc_pool_postsuspend,
+	.preresume = vwc_pool_preresume,
 	.resume = vwc_pool_resume,
 	.status = vwc_pool_status,
 	.message = vwc_pool_message,

@@ -98,7 +98,7 @@ static int vwc_vm_check_origin(struct vwc_vm *vm, const char **error)
 
 static void vwc_vm_free(struct vwc_vm *vm)
 {
-	free_percpu(vm->stats);
+	vwc_acct_free(vm->acct_new);
 	kfree(vm);
 }
 
@@ -127,7 +127,12 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	if (fresh) {
 		s->generation++;
 		s->meta = true;
+		s->acct = vm->acct_new;
+		vm->acct_new = NULL;
+		s->acct->v[0][VWC_RATE_WB_BLOCKS] = s->writeback_blocks;
 	}
+	vm->acct = s->acct;
+	s->quota = vm->settings.cache_quota;
 	s->nr_attached++;
 	spin_unlock_irq(&pool->cache_lock);
 	if (fresh)
@@ -179,6 +184,10 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	s->flushing = false;
 	s->flush_all = false;
 	s->drain = false;
+	s->quota = 0;
+	s->quota_full = false;
+	vm->acct_new = s->acct;		/* freed with the VM device */
+	s->acct = NULL;
 	vwc_slot_put_locked(pool, vm->slot);
 	spin_unlock_irq(&pool->cache_lock);
 }
@@ -191,8 +200,8 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (vm)
-		vm->stats = alloc_percpu(struct vwc_stats);
-	if (!vm || !vm->stats) {
+		vm->acct_new = vwc_acct_alloc();
+	if (!vm || !vm->acct_new) {
 		kfree(vm);
 		ti->error = "Cannot allocate VM device context";
 		return -ENOMEM;
@@ -227,6 +236,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		error = "Cannot set the target's I/O size";
 		goto bad_origin;
 	}
+	vwc_throttle_init(vm);
 	r = vwc_pool_attach_vm(vm->pool, vm, &error);
 	if (r)
 		goto bad_origin;
@@ -262,6 +272,8 @@ static void vwc_vm_dtr(struct dm_target *ti)
 {
 	struct vwc_vm *vm = ti->private;
 
+	vwc_sysfs_vm_leave(vm);
+	WARN_ON_ONCE(!bio_list_empty(&vm->throttle.queue));
 	vwc_vm_detach_slot(vm);
 	vwc_pool_detach_vm(vm->pool, vm);
 	dm_put_device(ti, vm->origin_dev);
@@ -272,13 +284,33 @@ static void vwc_vm_dtr(struct dm_target *ti)
 
 static int vwc_vm_map(struct dm_target *ti, struct bio *bio)
 {
-	return vwc_map_bio(ti->private, bio, false);
+	struct vwc_vm *vm = ti->private;
+
+	vwc_io_start(vm, bio);
+	if (vwc_throttle_bio(vm, bio))
+		return DM_MAPIO_SUBMITTED;
+	return vwc_map_bio(vm, bio, false);
 }
 
 static int vwc_vm_end_io(struct dm_target *ti, struct bio *bio,
 			 blk_status_t *error)
 {
 	return vwc_end_io(ti->private, bio, error);
+}
+
+/* Nothing waits for tokens while suspending. */
+static void vwc_vm_presuspend(struct dm_target *ti)
+{
+	vwc_throttle_drain(ti->private);
+}
+
+/* Throttling again, and the sysfs directory (the disk exists by now). */
+static int vwc_vm_preresume(struct dm_target *ti)
+{
+	struct vwc_vm *vm = ti->private;
+
+	vwc_throttle_undrain(vm);
+	return vwc_sysfs_vm_join(vm);
 }
 
 /* Suspend makes everything written so far durable. */
@@ -335,6 +367,21 @@ static enum vwc_vm_state vwc_vm_state_locked(struct vwc_vm *vm)
 	return vm->state;
 }
 
+enum vwc_vm_state vwc_vm_state(struct vwc_vm *vm)
+{
+	enum vwc_vm_state state;
+
+	spin_lock_irq(&vm->pool->cache_lock);
+	state = vwc_vm_state_locked(vm);
+	spin_unlock_irq(&vm->pool->cache_lock);
+	return state;
+}
+
+const char *vwc_vm_state_name(enum vwc_vm_state state)
+{
+	return vwc_vm_state_names[state];
+}
+
 static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
@@ -351,7 +398,7 @@ static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 	mutex_lock(&pool->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		vwc_stats_sum(vm->stats, &st);
+		vwc_stats_sum(vm->acct->pcpu, &st);
 		spin_lock_irq(&pool->cache_lock);
 		state = vwc_vm_state_locked(vm);
 		cached = s->nr_cached;
@@ -412,6 +459,42 @@ static int vwc_vm_migrate_abort(struct vwc_vm *vm)
 	return 0;
 }
 
+/*
+ * set <key> <value>, from a message or sysfs: all or nothing, in force
+ * for the next bio (and for the bios waiting for tokens).  Under
+ * pool->lock.
+ */
+int vwc_vm_set_locked(struct vwc_vm *vm, const char *key, const char *value,
+		      const char **error)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_vm_settings new = vm->settings;
+	int r;
+
+	if (!strcmp(key, "mode") &&
+	    (vm->state == VWC_VM_MIGRATING || vm->state == VWC_VM_CLEAN)) {
+		*error = "mode cannot change during a migration: migrate_abort first";
+		return -EINVAL;
+	}
+	r = vwc_vm_set(&new, key, value, error);
+	if (r)
+		return r;
+	WRITE_ONCE(vm->settings.mode, new.mode);
+	WRITE_ONCE(vm->settings.iops_limit, new.iops_limit);
+	WRITE_ONCE(vm->settings.bw_limit, new.bw_limit);
+	WRITE_ONCE(vm->settings.cache_quota, new.cache_quota);
+	WRITE_ONCE(vm->settings.weight, new.weight);
+	spin_lock_irq(&pool->cache_lock);
+	if (pool->slots[vm->slot].vm == vm) {
+		pool->slots[vm->slot].quota = new.cache_quota;
+		pool->slots[vm->slot].quota_full = false;
+	}
+	spin_unlock_irq(&pool->cache_lock);
+	vwc_throttle_changed(pool);
+	vwc_kick_writeback(pool);
+	return 0;
+}
+
 static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 			  char **argv, char *result, unsigned int maxlen)
 {
@@ -429,13 +512,13 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 		r = vwc_vm_migrate_abort(vm);
 		error = "no migration to abort";
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
-		vwc_stats_clear(vm->stats);
 		spin_lock_irq(&vm->pool->cache_lock);
 		vm->pool->slots[vm->slot].writeback_blocks = 0;
 		spin_unlock_irq(&vm->pool->cache_lock);
+		vwc_acct_clear(vm->acct, 0);
 		r = 0;
 	} else if (argc == 3 && !strcmp(argv[0], "set")) {
-		r = vwc_vm_set(&vm->settings, argv[1], argv[2], &error);
+		r = vwc_vm_set_locked(vm, argv[1], argv[2], &error);
 	}
 	mutex_unlock(&vm->pool->lock);
 	if (r)
@@ -460,7 +543,9 @@ struct target_type vwc_vm_target = {
 	.dtr = vwc_vm_dtr,
 	.map = vwc_vm_map,
 	.end_io = vwc_vm_end_io,
+	.presuspend = vwc_vm_presuspend,
 	.postsuspend = vwc_vm_postsuspend,
+	.preresume = vwc_vm_preresume,
 	.io_hints = vwc_vm_io_hints,
 	.status = vwc_vm_status,
 	.message = vwc_vm_message,

@@ -68,6 +68,18 @@ static void vwc_update_high_locked(struct vwc_pool *pool)
 		pool->wb_high = false;
 }
 
+/*
+ * A slot at its cache quota with no clean block of its own to evict
+ * writes back, until it is below the quota's low mark again.
+ */
+static bool vwc_slot_quota_wb_locked(struct vwc_slot *s)
+{
+	if (s->quota_full && (!s->quota || s->nr_cached <= vwc_quota_low(s) ||
+			      vwc_list_empty(&s->dirty)))
+		s->quota_full = false;
+	return s->quota_full;
+}
+
 /* Should @s be written back now, and is someone waiting for it? */
 static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 				     struct vwc_slot *s, bool *urgent)
@@ -77,7 +89,7 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 		return false;
 	/* Not in writeback mode: nothing new gets dirty, drain what is. */
 	*urgent = s->flushing || s->drain || pool->wb_high ||
-		  pool->alloc_failed ||
+		  pool->alloc_failed || vwc_slot_quota_wb_locked(s) ||
 		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
 	return *urgent || vwc_slot_expired_locked(pool, s);
 }
@@ -99,6 +111,21 @@ static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
 	}
 	s->flushing = false;
 	s->flush_all = false;
+}
+
+/*
+ * A block is written back: clean now, or gone when its slot is over the
+ * low mark of its cache quota (it makes room for the slot's own writes).
+ */
+static void vwc_wb_done_block_locked(struct vwc_pool *pool,
+				     struct vwc_slot *s, u32 cb)
+{
+	if (s->quota && s->nr_cached > vwc_quota_low(s))
+		vwc_drop_block_locked(pool, cb);
+	else
+		vwc_make_clean_locked(pool, cb);
+	s->writeback_blocks++;
+	pool->wb_total++;
 }
 
 static void vwc_wb_finish(struct vwc_wb_job *job)
@@ -123,9 +150,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 				b->flags &= ~VWC_B_REDIRTY;
 				vwc_make_dirty_locked(pool, cb);
 			} else {
-				vwc_make_clean_locked(pool, cb);
-				s->writeback_blocks++;
-				pool->wb_total++;
+				vwc_wb_done_block_locked(pool, s, cb);
 			}
 		} else if (ours) {
 			b->flags &= ~VWC_B_REDIRTY;
@@ -401,12 +426,29 @@ static bool vwc_commit_due_locked(struct vwc_pool *pool)
 	       !bio_list_empty(&pool->commit_waiters);
 }
 
+/* Samples for the rates of every VM device (skipped when busy). */
+static void vwc_sample_rates(struct vwc_pool *pool)
+{
+	struct vwc_vm *vm;
+
+	if (!mutex_trylock(&pool->lock))
+		return;
+	list_for_each_entry(vm, &pool->vms, list) {
+		struct vwc_acct *a = READ_ONCE(vm->acct); /* NULL: attaching */
+
+		if (a)
+			vwc_acct_sample(a, READ_ONCE(pool->slots[vm->slot].writeback_blocks));
+	}
+	mutex_unlock(&pool->lock);
+}
+
 void vwc_tick_work(struct work_struct *ws)
 {
 	struct vwc_pool *pool = container_of(to_delayed_work(ws),
 					     struct vwc_pool, tick_work);
 	bool commit;
 
+	vwc_sample_rates(pool);
 	spin_lock_irq(&pool->cache_lock);
 	commit = vwc_reclaim_locked(pool) || vwc_commit_due_locked(pool);
 	spin_unlock_irq(&pool->cache_lock);

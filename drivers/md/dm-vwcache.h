@@ -11,12 +11,17 @@
  *
  * Lock order (outermost first):
  *   vwc_registry_lock (mutex, dm-vwcache-registry.c)
+ *   vwc_sysfs_lock (mutex, dm-vwcache-sysfs.c): the sysfs directories
+ *   and the VM device each VM directory shows
  *     pool->commit_lock (mutex): one metadata commit at a time
  *       pool->lock (mutex): pool settings, VM list
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
  *         policy, slots, deferred bios; the only lock of the I/O path,
  *         never held across I/O or a sleeping allocation
- * Counters are per CPU and lockless.
+ * Leaves, under which no other lock of ours is taken: pool->share_lock
+ * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
+ * accounting's sample lock (dm-vwcache-stats.c).  Counters are per CPU
+ * and lockless.
  */
 #ifndef DM_VWCACHE_H
 #define DM_VWCACHE_H
@@ -31,13 +36,18 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/refcount.h>
+#include <linux/kobject.h>
+#include <linux/completion.h>
 
 #include "dm-vwcache-args.h"
 #include "dm-vwcache-compat.h"
 #include "dm-vwcache-format.h"
 #include "dm-vwcache-blocks.h"
 #include "dm-vwcache-policy.h"
+#include "dm-vwcache-share.h"
+#include "dm-vwcache-stats.h"
 #include "dm-vwcache-tbucket.h"
+#include "dm-vwcache-throttle.h"
 #include "dm-vwcache-wbplan.h"
 
 #define DM_MSG_PREFIX "vwcache"
@@ -66,18 +76,6 @@ enum vwc_vm_state {
 #define VWC_B_META1	0x0800	/* ... in generation 1 (see the commit) */
 #define VWC_B_META(gen)	(VWC_B_META0 << (gen))
 
-/* Counters, per CPU; summed when read. */
-struct vwc_stats {
-	u64 reads;
-	u64 writes;
-	u64 read_bytes;
-	u64 write_bytes;
-	u64 read_hits;
-	u64 write_hits;
-	u64 coalesced;
-	u64 throttled;
-};
-
 /*
  * A VM slot: one record of the pool's VM table.  It outlives the VM
  * devices attached to it: dirty blocks of a removed VM device stay with
@@ -104,6 +102,15 @@ struct vwc_slot {
 	unsigned long wb_backoff;
 	u64 wb_errors;
 	u64 writeback_blocks;
+	struct vwc_acct *acct;		/* accounting while attached */
+	u64 quota;			/* cache_quota of the VM, 0 = none */
+	bool quota_full;		/* at its quota: write back, drop */
+};
+
+/* A sysfs directory and what it waits for when it goes. */
+struct vwc_kobj {
+	struct kobject kobj;
+	struct completion released;
 };
 
 struct vwc_pool {
@@ -156,6 +163,14 @@ struct vwc_pool {
 
 	struct vwc_stats __percpu *stats;
 
+	/* Throttling (dm-vwcache-throttle.c), under share_lock. */
+	spinlock_t share_lock;
+	struct vwc_share share;
+	struct list_head backlogged;	/* VMs with bios waiting */
+	struct delayed_work throttle_work;
+
+	struct vwc_kobj *kobj;		/* vwcache_pool/ in sysfs */
+
 	struct workqueue_struct *wq;
 	struct work_struct commit_work;
 	struct work_struct wb_work;
@@ -166,6 +181,8 @@ struct vwc_pool {
 	unsigned long last_commit;	/* jiffies */
 	bool suspended;
 };
+
+struct vwc_vm_dir;
 
 struct vwc_vm {
 	struct list_head list;		/* in pool->vms, under pool->lock */
@@ -180,7 +197,10 @@ struct vwc_vm {
 	struct vwc_vm_settings settings;	/* under pool->lock */
 	u64 mode_before_migrate;
 	enum vwc_vm_state state;
-	struct vwc_stats __percpu *stats;
+	struct vwc_acct *acct;		/* the slot's (shared on reload) */
+	struct vwc_acct *acct_new;	/* ours until attached */
+	struct vwc_throttle throttle;
+	struct vwc_vm_dir *dir;		/* sysfs, once resumed */
 };
 
 struct vwc_commit;
@@ -197,6 +217,7 @@ enum vwc_io_kind {
 
 struct vwc_io {
 	struct vwc_vm *vm;
+	u64 start_ns;		/* arrival, for the latency */
 	struct bvec_iter iter;	/* as mapped: for a retry or a promotion */
 	u64 oblock;
 	u32 cb;
@@ -209,6 +230,7 @@ struct vwc_io {
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
 	bool committed;		/* the commit it waited for is done */
+	bool counted;		/* in the counters: once, when mapped */
 };
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
@@ -222,11 +244,24 @@ int vwc_pool_attach_vm(struct vwc_pool *pool, struct vwc_vm *vm,
 		       const char **error);
 void vwc_pool_detach_vm(struct vwc_pool *pool, struct vwc_vm *vm);
 
+/* dm-vwcache-vm.c */
+extern struct target_type vwc_vm_target;
+enum vwc_vm_state vwc_vm_state(struct vwc_vm *vm);
+const char *vwc_vm_state_name(enum vwc_vm_state state);
+int vwc_vm_set_locked(struct vwc_vm *vm, const char *key, const char *value,
+		      const char **error);
+
 /* dm-vwcache-pool.c */
 extern struct target_type vwc_pool_target;
 void vwc_pool_destroy(struct vwc_pool *pool);
+const char *vwc_pool_state_name(enum vwc_pool_state state);
+int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
+			const char *value, const char **error);
 
-/* dm-vwcache-vm.c */
-extern struct target_type vwc_vm_target;
+/* dm-vwcache-sysfs.c */
+int vwc_sysfs_vm_join(struct vwc_vm *vm);
+void vwc_sysfs_vm_leave(struct vwc_vm *vm);
+int vwc_sysfs_pool_add(struct vwc_pool *pool);
+void vwc_sysfs_pool_del(struct vwc_pool *pool);
 
 #endif /* DM_VWCACHE_H */

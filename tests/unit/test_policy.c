@@ -377,6 +377,36 @@ static void test_filter(void)
 	vwc_filter_exit(&f);
 }
 
+/* victim_of: only the asked VM's blocks, oldest first, within the scan. */
+static void test_victim_of(void)
+{
+	struct vwc_blocks t;
+	struct vwc_policy p;
+	u32 i, cb, n = 0;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	CHECK(vwc_policy_init(&p, &t, 4, 0) == 0);
+	/* 40 blocks: VM 1 holds every fourth, VM 0 the rest. */
+	for (i = 0; i < 40; i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, i % 4 == 3, i);
+		vwc_policy_add(&p, cb);
+	}
+	t.b[3].pins = 1;	/* in flight: not evictable */
+	CHECK(vwc_policy_victim_of(&p, 2, 64) == VWC_NIL);
+	CHECK(vwc_policy_victim_of(&p, 1, 3) == VWC_NIL);
+	CHECK(vwc_policy_victim_of(&p, 1, 64) == 7);
+	while ((cb = vwc_policy_victim_of(&p, 1, 64)) != VWC_NIL) {
+		CHECK(vwc_block_vm(&t.b[cb]) == 1);
+		n++;
+	}
+	CHECK(n == 8);
+	CHECK(p.count == 31);
+	CHECK(vwc_policy_valid(&p));
+	vwc_policy_exit(&p);
+	vwc_blocks_exit(&t);
+}
+
 int main(void)
 {
 	unit_seed(0x2545f4914f6cdd1dULL);
@@ -386,5 +416,6 @@ int main(void)
 	test_adapt();
 	test_never_evicted();
 	test_filter();
+	test_victim_of();
 	return unit_report("test_policy");
 }

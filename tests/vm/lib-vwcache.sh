@@ -17,6 +17,7 @@
 #                              may have changed
 #   expect_msg_refused DEV MSG...  "dmsetup message DEV 0 MSG" must fail and
 #                              change no table
+#   dm_sys NAME                /sys/block/dm-N of dm device NAME
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
 #                              flushing (fails after SECONDS, default 120)
 
@@ -94,6 +95,12 @@ expect_msg_refused() {
 	fi
 	[ "$(dm_state)" = "$_before" ] || fail "refused message changed a table: $*"
 	REFUSED=$((${REFUSED:-0} + 1))
+}
+
+dm_sys() {
+	_m=$(dmsetup info -c --noheadings -o minor "$1") ||
+		fail "dm_sys: no dm device $1"
+	echo "/sys/block/dm-$(echo $_m)"
 }
 
 wait_clean() {
