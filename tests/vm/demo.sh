@@ -78,7 +78,7 @@ run dmcache-ctl pool-status pool
 dmcache-ctl stats --prometheus | grep -E '^vwcache_vm_(dirty_bytes|writes_total)'
 
 say "web-01 migrates away: migrate_prepare flushes its dirty data while it runs"
-fio --name=bg --filename=/dev/mapper/vm1 --direct=1 --rw=randwrite --bs=4k \
+fio --eta=never --name=bg --filename=/dev/mapper/vm1 --direct=1 --rw=randwrite --bs=4k \
 	--size=64m --time_based --runtime=15 --output=/dev/null &
 bg=$!
 sleep 1

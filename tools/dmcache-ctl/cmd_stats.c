@@ -52,7 +52,7 @@ static void list_pool(const struct snapshot *s, int p)
 
 	ctl_fmt_bytes(size, sizeof(size),
 		      (double)pd->st.total_blocks * pd->st.block_size);
-	printf("%-20s %-8s %-26s %-12s %9s %5.1f%% used %5.1f%% dirty\n",
+	printf("%-20s %-12s %-26s %-9s %10s %5.1f%% used %5.1f%% dirty\n",
 	       pd->dm.name, "pool", pd->tbl.cache_dev, pd->st.state, size,
 	       pct(pd->st.total_blocks - pd->st.free_blocks,
 		   pd->st.total_blocks),
@@ -65,7 +65,7 @@ static void list_pool(const struct snapshot *s, int p)
 			continue;
 		ctl_fmt_bytes(size, sizeof(size), v->dm.length * 512.0);
 		ctl_fmt_bytes(dirty, sizeof(dirty), vm_dirty_bytes(s, v));
-		printf("  %-18s %-8s %-26s %-12s %9s %s dirty, %llu blocks cached\n",
+		printf("  %-18s %-12s %-26s %-9s %10s  %s dirty, %llu blocks cached\n",
 		       v->dm.name, v->st.mode, v->tbl.vm_id, v->st.state,
 		       size, dirty, (unsigned long long)v->st.cached_blocks);
 	}
@@ -84,13 +84,13 @@ int cmd_list(struct ctl_args *a)
 		snapshot_free(&s);
 		return r;
 	}
-	printf("%-20s %-8s %-26s %-12s %9s\n", "DEVICE", "MODE",
+	printf("%-20s %-12s %-26s %-9s %10s\n", "DEVICE", "MODE",
 	       "VM_ID / CACHE_DEV", "STATE", "SIZE");
 	for (i = 0; i < s.nr_pools; i++)
 		list_pool(&s, i);
 	for (i = 0; i < s.nr_vms; i++)
 		if (s.vms[i].pool < 0)
-			printf("  %-18s %-8s %-26s (pool %s not found)\n",
+			printf("  %-18s %-12s %-26s (pool %s not found)\n",
 			       s.vms[i].dm.name, s.vms[i].st.mode,
 			       s.vms[i].tbl.vm_id, s.vms[i].tbl.pool_dev);
 	snapshot_free(&s);
