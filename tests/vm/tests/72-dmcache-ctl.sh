@@ -170,7 +170,8 @@ refuse 2 "--output goes with --json or --prometheus" stats --output /tmp/x
 refuse 1 "no VM device or vm_id \"nosuch\"" stats nosuch
 
 # sysfs-based values, once the module has the sysfs tree
-sysdir=/sys/block/$(basename "$(readlink -f /dev/mapper/vm1)")/vwcache
+# (without udev, /dev/mapper/vm1 is a node, not a link to /dev/dm-N)
+sysdir=/sys/block/dm-$(dmsetup info -c --noheadings -o minor vm1)/vwcache
 if [ -r "$sysdir/dirty_bytes" ] && [ -r "$sysdir/stats/write_bytes" ]; then
 	ctl stats vm1 --json
 	has "\"dirty_bytes\": $(cat "$sysdir/dirty_bytes"),"
