@@ -247,6 +247,9 @@ assert_eq "$(field 4 vm1)" 0 "vm1 dirty after flush --wait"
 assert_eq "$(field 4 vm2)" "$d2" "vm2 dirty untouched by vm1's flush"
 refuse 2 "--timeout goes with --wait" flush vm1 --timeout 5
 refuse 1 "is a pool, not a VM device" detach pool
+exec 3</dev/mapper/vm1	# as a running VM holds its disk open
+refuse 1 "cannot detach web-01.vda: /dev/mapper/vm1 is open (a running VM?)" detach vm1
+exec 3<&-
 
 # --- migrate-prepare, migrate-abort ------------------------------------------------------------
 fio --eta=never --name=w --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
