@@ -1,0 +1,77 @@
+#!/bin/sh
+# Weights and the pool's capacity: two VMs of weights 100 and 300 that
+# together ask for more than io_capacity_iops get it in a 1:3 ratio
+# (within 10 %), with a third, idle VM of a large weight attached costing
+# them nothing (their sum is the capacity); a VM alone gets the whole
+# capacity; below capacity nobody is held back.
+# vwtest-disks: 1x256M 1x128M 1x128M 1x128M
+# vwtest-timeout: 240
+# shellcheck disable=SC2086 # lists of words
+. /lib/vwcache/lib.sh
+. /lib/vwcache/lib-vwcache.sh
+
+CAP=1000
+ssd=$(disk 0)
+vw_load_module
+zero_head "$ssd"
+pool_create pool "$ssd" 4096 io_capacity_iops $CAP
+vm_create vm1 pool "$(disk 1)" guest-1.vda weight 100
+vm_create vm2 pool "$(disk 2)" guest-2.vda weight 300
+vm_create vm3 pool "$(disk 3)" guest-3.vda weight 1000
+
+# pair SECONDS [ARGS1] [ARGS2]: 4 KiB random writes, QD32, in vm1 and vm2
+# at once, as two jobs of one fio (they start and stop together; the
+# first 2 s are not measured); IOPS in $a and $b.
+pair() {
+	fio --direct=1 --ioengine=libaio --iodepth=32 --rw=randwrite --bs=4k \
+		--size=100m --time_based --runtime="$1" --ramp_time=2 \
+		--output-format=terse \
+		--name=vm1 --filename=/dev/mapper/vm1 ${2:-} \
+		--name=vm2 --filename=/dev/mapper/vm2 ${3:-} \
+		>/tmp/pair 2>&1 || { cat /tmp/pair; fail "fio pair"; }
+	a=$(awk -F';' '$3 == "vm1" { printf "%d", $49 }' /tmp/pair)
+	b=$(awk -F';' '$3 == "vm2" { printf "%d", $49 }' /tmp/pair)
+}
+within() { # GOT WANT PCT
+	awk -v g="$1" -v w="$2" -v p="$3" \
+		'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
+}
+
+pair 10
+log "capacity $CAP IOPS, weights 100:300 (idle vm3 of weight 1000): $a + $b IOPS"
+[ "$a" -gt 0 ] || fail "vm1 got nothing"
+ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
+within "$ratio" 3 10 || fail "ratio $ratio, not 3 within 10 %"
+within $((a + b)) $CAP 7 || fail "together $((a + b)) IOPS, capacity $CAP"
+assert_eq "$(field 5 vm3)" 0
+assert_eq "$(field 7 vm3)" 0
+[ "$(field 11 vm1)" -gt 0 ] || fail "vm1: nothing counted as throttled"
+
+# Alone, a VM takes the whole capacity whatever its weight.
+fio --name=vm1 --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
+	--iodepth=32 --rw=randwrite --bs=4k --size=100m --time_based \
+	--runtime=5 --ramp_time=1 --output-format=terse >/tmp/vm1 2>&1 ||
+	fail "fio vm1"
+a=$(awk -F';' '{ printf "%d", $49 }' /tmp/vm1)
+log "vm1 alone: $a IOPS"
+within "$a" $CAP 7 || fail "vm1 alone got $a IOPS of $CAP"
+
+# Below capacity nobody is held back: 300 + 500 offered of 1000.
+pair 8 --rate_iops=,300 --rate_iops=,500
+log "below capacity, 300 and 500 offered: $a and $b IOPS"
+within "$a" 300 5 || fail "vm1 held back: $a of 300"
+within "$b" 500 5 || fail "vm2 held back: $b of 500"
+
+# A changed capacity applies at once (sysfs), shared the same way.
+echo 600 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
+	fail "io_capacity_iops write"
+pair 8
+log "capacity 600, weights 100:300: $a + $b IOPS"
+within $((a + b)) 600 7 || fail "together $((a + b)) IOPS, capacity 600"
+ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
+within "$ratio" 3 10 || fail "ratio $ratio at capacity 600"
+
+for v in vm1 vm2 vm3; do
+	dmsetup remove $v || fail "remove $v"
+done
+dmsetup remove pool || fail "remove pool"
