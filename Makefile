@@ -80,6 +80,7 @@ install: modules tools
 	depmod -a $(KVER)
 	$(MAKE) -C tools/dmcache-ctl install DESTDIR=$(DESTDIR) \
 		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
+	$(MAKE) -C tools/libvirt-hook install DESTDIR=$(DESTDIR)
 
 dkms-install:
 	scripts/dkms-stage /usr/src/dm-vwcache-$(VERSION)
