@@ -142,6 +142,25 @@ int ctl_dev_holds_pool(int fd, bool *holds)
 	return r;
 }
 
+/* The block size of the pool on @fd (0 when its superblocks are bad). */
+int ctl_dev_pool_block_size(int fd, uint32_t *bs)
+{
+	struct image im = { .fd = fd };
+	const char *error;
+	struct vwc_sb sb;
+	void *buf;
+	int r;
+
+	*bs = 0;
+	if (posix_memalign(&buf, 4096, 2 * VWC_SB_SIZE))
+		return -ENOMEM;
+	r = img_read(&im, 0, buf, 2 * VWC_SB_SIZE);
+	if (!r && !vwc_sb_choose(buf, (char *)buf + VWC_SB_SIZE, &sb, &error))
+		*bs = sb.layout.block_size;
+	free(buf);
+	return r;
+}
+
 /* A problem: counted, and listed while the list is short. */
 static void problem(struct scan *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

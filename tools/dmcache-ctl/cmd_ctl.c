@@ -191,6 +191,21 @@ static int zero_head(int fd, const char *path)
 	return 0;
 }
 
+/* Loading a pool: its own block size, unless --block-size says otherwise. */
+static int pool_block_size(struct ctl_args *a, int fd, const char *dev,
+			   uint64_t *bs)
+{
+	uint32_t have;
+
+	if (ctl_dev_pool_block_size(fd, &have) || !have)
+		return 0;	/* damaged: the kernel will say why */
+	if (ctl_opt(a, "--block-size") && have != *bs)
+		return ctl_fail("%s holds a pool of %u-byte blocks, not %llu (--format makes a new one)",
+				dev, have, (unsigned long long)*bs);
+	*bs = have;
+	return 0;
+}
+
 static int parse_block_size(struct ctl_args *a, uint64_t *bs)
 {
 	int r = ctl_opt_size(a, "--block-size", 4096, bs);
@@ -206,7 +221,8 @@ static int parse_block_size(struct ctl_args *a, uint64_t *bs)
 
 /* Check the device and the options; format it when asked to. */
 static int prepare_cache_dev(struct ctl_args *a, const char *dev,
-			     uint64_t *bytes, char *mm, size_t mmlen)
+			     uint64_t *bytes, char *mm, size_t mmlen,
+			     uint64_t *bs)
 {
 	bool format = ctl_opt(a, "--format"), force = ctl_opt(a, "--force");
 	enum dev_content c = DEV_FOREIGN;
@@ -225,6 +241,8 @@ static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 			     dev);
 	else if (!r && format)
 		r = zero_head(fd, dev);
+	else if (!r && c == DEV_POOL)
+		r = pool_block_size(a, fd, dev, bs);
 	close(fd);
 	return r;
 }
@@ -249,7 +267,7 @@ int cmd_pool_create(struct ctl_args *a)
 	if (!r)
 		r = dm_name_taken(name);
 	if (!r)
-		r = prepare_cache_dev(a, dev, &bytes, mm, sizeof(mm));
+		r = prepare_cache_dev(a, dev, &bytes, mm, sizeof(mm), &bs);
 	if (r)
 		return r;
 	snprintf(params, sizeof(params), "%s %llu %d%s", mm,

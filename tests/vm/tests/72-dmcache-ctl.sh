@@ -317,6 +317,8 @@ refuse 1 "cannot open /nonexistent" check /nonexistent
 # the module loads it again, dirty data kept; --format refuses it
 refuse 1 "holds a pool: --format would destroy its cached data (add --force)" \
 	pool-create "$ssd" --format --name pool
+refuse 1 "holds a pool of 4096-byte blocks, not 65536" \
+	pool-create "$ssd" --name pool --block-size 64K
 ctl pool-create "$ssd" --name pool
 assert_eq "$(field 5 pool)" "$d1" "dirty blocks kept over remove and create"
 ctl pool-remove pool
