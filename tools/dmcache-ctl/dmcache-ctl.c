@@ -18,7 +18,7 @@
 
 static const struct ctl_opt o_pool_create[] = {
 	{ "--name", "NAME", "device-mapper name of the pool (default vwpool)" },
-	{ "--block-size", "SIZE", "cache block size, a power of two from 4K to 64K (default 4K)" },
+	{ "--block-size", "SIZE", "cache block size, 4K to 64K (default 4K, or the loaded pool's)" },
 	{ "--format", NULL, "zero the head of CACHE_DEV so that a new pool is formatted" },
 	{ "--force", NULL, "with --format: format even a device that holds a pool" },
 	{ "--high-watermark", "PCT", "dirty share of the pool that starts writeback (default 50)" },
