@@ -129,6 +129,36 @@ static const struct ctl_cmd test_cmd = {
 	CTL_C_NONE
 };
 
+static char err_line[512];
+
+/* ctl_parse_cmdline with stderr caught in err_line. */
+static int with_stderr(const struct ctl_cmd *c, int argc, char **argv,
+		       struct ctl_args *a)
+{
+	char path[512];
+	int saved, fd, r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/err.txt", tmpdir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	r = ctl_parse_cmdline(c, argc, argv, a);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	err_line[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(err_line, sizeof(err_line), f))
+			err_line[0] = '\0';
+		fclose(f);
+	}
+	return r;
+}
+
 /* Parse a space separated command line; returns ctl_parse_cmdline's. */
 static int parse(const char *line, struct ctl_args *a)
 {
@@ -140,9 +170,7 @@ static int parse(const char *line, struct ctl_args *a)
 	snprintf(buf, sizeof(buf), "%s", line);
 	for (p = strtok(buf, " "); p; p = strtok(NULL, " "))
 		argv[argc++] = p;
-	/* usage errors print one line on stderr: keep the log readable */
-	fflush(stderr);
-	r = ctl_parse_cmdline(&test_cmd, argc, argv, a);
+	r = with_stderr(&test_cmd, argc, argv, a);
 	return r;
 }
 
@@ -164,7 +192,15 @@ static void test_cmdline(void)
 	      !strcmp(a.argv[1], "--wait") && !ctl_opt(&a, "--wait"));
 	CHECK(parse("- x", &a) == 0 && !strcmp(a.argv[0], "-"));
 	CHECK(parse("x --name=", &a) == 0 && !strcmp(ctl_opt(&a, "--name"), ""));
-	/* refusals: all usage errors */
+	/* refusals: all usage errors, one line each */
+	ctl_cmd_name = "test";
+	CHECK(parse("x --bogus", &a) == EXIT_USAGE);
+	CHECK(!strcmp(err_line, "dmcache-ctl: test: unknown option --bogus (see 'dmcache-ctl help test')\n"));
+	CHECK(parse("x --timeout", &a) == EXIT_USAGE);
+	CHECK(!strcmp(err_line, "dmcache-ctl: test: option --timeout needs a value (S)\n"));
+	CHECK(parse("x y z", &a) == EXIT_USAGE);
+	CHECK(!strcmp(err_line, "dmcache-ctl: test: unexpected argument \"z\" (usage: test A [B])\n"));
+	CHECK(parse("x", &a) == 0 && !err_line[0]);
 	CHECK(parse("", &a) == EXIT_USAGE);
 	CHECK(parse("x y z", &a) == EXIT_USAGE);
 	CHECK(parse("x --bogus", &a) == EXIT_USAGE);
@@ -638,6 +674,7 @@ static void test_check(void)
 	char *out;
 	int r;
 
+	ctl_cmd_name = "check";
 	img_build();
 	entries = img_sb.layout.entries_start * 512;
 	vmt = img_sb.layout.vm_table_start * 512;
