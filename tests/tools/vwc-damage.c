@@ -431,7 +431,7 @@ static int cmd_tag_check(uint64_t first, uint64_t count, char *allowed)
 	char tags[16][64], found[64];
 	uint64_t counts[17] = { 0 }, i, blk;
 	int nt = 0, t, bad = 0;
-	char *tok;
+	char *tok, *all = strdup(allowed);
 
 	for (tok = strtok(allowed, ","); tok && nt < 16; tok = strtok(NULL, ","))
 		snprintf(tags[nt++], 64, "%s", tok);
@@ -454,7 +454,7 @@ static int cmd_tag_check(uint64_t first, uint64_t count, char *allowed)
 		if (t == nt) {
 			if (bad++ < 10)
 				printf("block %" PRIu64 ": %s block %" PRIu64 " (allowed: %s)\n",
-				       i, found, blk == UINT64_MAX ? 0 : blk, allowed);
+				       i, found, blk == UINT64_MAX ? 0 : blk, all);
 		}
 	}
 	for (t = 0; t < nt; t++)
