@@ -33,13 +33,13 @@ KVER ?= $(DEFAULT_KVER)
 KDIR ?= /lib/modules/$(KVER)/build
 TEST_KVER := $(if $(USER_KVER),$(USER_KVER),all)
 
-.PHONY: all modules tools unit check check-full demo bench install \
+.PHONY: all modules tools unit check check-full check-debug demo bench install \
 	dkms-install dkms-remove lint clean help deps
 
 all: modules tools
 
 help:
-	@echo "targets: all modules tools check check-full demo bench install"
+	@echo "targets: all modules tools check check-full check-debug demo bench install"
 	@echo "         dkms-install dkms-remove lint unit clean"
 	@echo "KVER=$(KVER) KDIR=$(KDIR)"
 
@@ -62,6 +62,12 @@ check:
 
 check-full:
 	@tests/run-check --kver "$(TEST_KVER)" --suite full
+
+# make check-debug: build once (cached in build/debug-kernel/) a kernel from
+# Debian's linux-source-6.1 with KASAN, lockdep, kmemleak, UBSAN and more,
+# and run the VM tests on it (TESTS="40-fio-verify 50-model" picks some).
+check-debug:
+	@tests/debug/check $(TESTS)
 
 demo:
 	@tests/deps.sh demo

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# deps.sh [check|demo|bench|lint]: make sure this machine has what the
+# deps.sh [check|demo|bench|lint|debug]: make sure this machine has what the
 # target needs.  As root, missing Debian packages are installed with
 # apt-get (the 6.12 kernel comes from bookworm-backports, whose apt source
 # is added if absent).  Otherwise it names exactly what to install, and
@@ -74,6 +74,17 @@ collect() {
 		need dkms have_cmd dkms
 		need clang have_cmd clang
 	fi
+	if [ "$what" = debug ]; then
+		# make check-debug builds a kernel from Debian's source package.
+		need linux-source-6.1 have_file /usr/src/linux-source-6.1.tar.xz
+		need bc have_cmd bc
+		need flex have_cmd flex
+		need bison have_cmd bison
+		need libelf-dev have_file /usr/include/libelf.h
+		need libssl-dev have_file /usr/include/openssl/ssl.h
+		need dwarves have_cmd pahole
+		need xz-utils have_cmd xz
+	fi
 	if [ "$what" = bench ]; then
 		need gnuplot-nox have_cmd gnuplot
 		need python3 have_cmd python3
@@ -81,7 +92,7 @@ collect() {
 		need bcache-tools have_file /usr/sbin/make-bcache
 	fi
 	have_kernel 6.1 || missing+=(linux-image-amd64 linux-headers-amd64)
-	if [ "$what" != demo ] && [ "$what" != bench ] && ! have_kernel 6.12; then
+	if [ "$what" != demo ] && [ "$what" != bench ] && [ "$what" != debug ] && ! have_kernel 6.12; then
 		missing+=(@backports-6.12)
 	fi
 	# /bin/busybox may be the dynamic one: the initramfs needs it static.

@@ -19,7 +19,8 @@
 #                              change no table
 #   dm_sys NAME                /sys/block/dm-N of dm device NAME
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
-#                              flushing (fails after SECONDS, default 120)
+#                              flushing (fails after SECONDS, default 120,
+#                              times VW_TIMEOUT_SCALE)
 
 zero_head() {
 	dd if=/dev/zero of="$1" bs=4096 count=1 conv=fsync 2>/dev/null ||
@@ -105,13 +106,14 @@ dm_sys() {
 
 wait_clean() {
 	_i=0
+	_wc_max=$((${2:-120} * 10 * ${VW_TIMEOUT_SCALE:-1}))
 	while :; do
 		_st=$(dmsetup status "$1") || fail "status $1"
 		set -- "$1" "${2:-120}" $_st
 		# $3.. = start len target mode state cached dirty ...
 		[ "$9" = 0 ] && [ "$7" != flushing ] && [ "$7" != migrating ] && return 0
 		_i=$((_i + 1))
-		[ $_i -le $((${2:-120} * 10)) ] || fail "$1 not clean: $_st"
+		[ $_i -le $_wc_max ] || fail "$1 not clean: $_st"
 		sleep 0.1
 	done
 }

@@ -18,14 +18,19 @@
 #   dm_dev_of NAME        /dev/mapper/NAME, once the node exists (2 s max)
 #   mk_null_blk NAME MiB  create a memory-backed null_blk through configfs;
 #                         prints its /dev path (rm_null_blk NAME removes it)
+#   scaled SECONDS        SECONDS times VW_TIMEOUT_SCALE (1, or more on the
+#                         slow make check-debug kernel): for waits in tests
 #
 # init exports DM_DISABLE_UDEV=1 (dmsetup makes the /dev/mapper nodes itself),
 # VWTEST (the test name) and VWDEMO (non-empty under run --demo).
 
 VW_KO=/lib/vwcache/dm-vwcache.ko
+VW_TIMEOUT_SCALE=${VW_TIMEOUT_SCALE:-1}
 VW_MODNAME=dm_vwcache
 
 log() { echo "[$VWTEST] $*"; }
+
+scaled() { echo $(($1 * VW_TIMEOUT_SCALE)); }
 
 fail() {
 	echo "FAIL: $*"
