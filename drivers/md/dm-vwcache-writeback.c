@@ -12,8 +12,10 @@
  *    than max_age, when it flushes (flush, migrate_prepare) or drains (a
  *    write waits for one of its dirty blocks);
  *  - only attached slots: the origin of a removed VM device is unknown;
- *  - in flight: up to VWC_WB_MAX_JOBS runs when something waits on it,
- *    else one (it yields to VM I/O); writeback_iops caps the rate;
+ *  - in flight: up to VWC_WB_MAX_JOBS runs and VWC_WB_MAX_BYTES when
+ *    something waits on it (a slow origin needs many writes in flight:
+ *    random dirty blocks make one-block runs), else one run (it yields
+ *    to VM I/O); writeback_iops caps the rate;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
  * A block becomes clean in RAM at once; it becomes clean on disk at the
@@ -28,7 +30,8 @@
 #include "dm-vwcache-wbplan.h"
 #include "dm-vwcache-writeback.h"
 
-#define VWC_WB_MAX_JOBS		8
+#define VWC_WB_MAX_JOBS		256
+#define VWC_WB_MAX_BYTES	(16U << 20)
 #define VWC_WB_RUN_BYTES	(1U << 20)
 #define VWC_WB_BACKOFF_MAX	(30 * HZ)
 #define VWC_TICK		(HZ / 10)
@@ -128,6 +131,17 @@ static void vwc_wb_done_block_locked(struct vwc_pool *pool,
 	pool->wb_total++;
 }
 
+static u64 vwc_wb_run_bytes(struct vwc_pool *pool,
+			    const struct vwc_wb_run *run)
+{
+	return (u64)run->count << (pool->block_shift + SECTOR_SHIFT);
+}
+
+static u64 vwc_wb_job_bytes(const struct vwc_wb_job *job)
+{
+	return (u64)job->count << (job->pool->block_shift + SECTOR_SHIFT);
+}
+
 static void vwc_wb_finish(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
@@ -171,6 +185,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	vwc_slot_check_flushed_locked(pool, s);
 	vwc_update_high_locked(pool);
 	pool->wb_inflight--;
+	pool->wb_inflight_bytes -= vwc_wb_job_bytes(job);
 	s->wb_jobs--;
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 
@@ -321,7 +336,10 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		const struct vwc_wb_run *run = &pool->wb_runs[i];
 		struct vwc_wb_job *job = NULL;
 
-		if (started < budget) {
+		if (started < budget &&
+		    (!pool->wb_inflight_bytes ||
+		     pool->wb_inflight_bytes + vwc_wb_run_bytes(pool, run) <=
+		     VWC_WB_MAX_BYTES)) {
 			spin_unlock_irq(&pool->cache_lock);
 			job = vwc_wb_job_alloc(pool, slot, run, pool->wb_cbs);
 			spin_lock_irq(&pool->cache_lock);
@@ -332,6 +350,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 			continue;
 		}
 		pool->wb_inflight++;
+		pool->wb_inflight_bytes += vwc_wb_job_bytes(job);
 		pool->slots[slot].wb_jobs++;
 		started++;
 		spin_unlock_irq(&pool->cache_lock);
@@ -354,8 +373,9 @@ static bool vwc_wb_take_tokens(struct vwc_pool *pool)
 
 /*
  * Start writeback where it is wanted, round robin over the slots, within
- * the in-flight bound.  The pool's writeback work item; it is never run
- * twice at once, which the scratch arrays rely on.
+ * the in-flight bound; a slot with urgent writeback plans batch after
+ * batch while there is room.  The pool's writeback work item; it is never
+ * run twice at once, which the scratch arrays rely on.
  */
 void vwc_wb_work(struct work_struct *ws)
 {
@@ -384,8 +404,12 @@ void vwc_wb_work(struct work_struct *ws)
 			break;
 		}
 		spin_lock_irq(&pool->cache_lock);
-		vwc_wb_start_slot_locked(pool, slot,
-					 limit - pool->wb_inflight);
+		if (vwc_wb_start_slot_locked(pool, slot,
+					     limit - pool->wb_inflight) &&
+		    urgent && pool->wb_inflight_bytes < VWC_WB_MAX_BYTES) {
+			pool->wb_cursor = slot;	/* more of it */
+			tried--;
+		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
 }

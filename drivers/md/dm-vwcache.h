@@ -147,6 +147,7 @@ struct vwc_pool {
 	u32 nr_dirty;
 	u32 nr_valid;
 	u32 wb_inflight;		/* writeback runs in flight */
+	u64 wb_inflight_bytes;		/* ... and their bytes */
 	u32 wb_cursor;			/* next slot to consider */
 	bool wb_high;			/* above high watermark: until low */
 	bool meta_marked[2];		/* any META in that generation */

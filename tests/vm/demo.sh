@@ -62,6 +62,31 @@ v1=$(cat /tmp/vm1.iops)
 v2=$(cat /tmp/vm2.iops)
 echo "web-01: $v1 IOPS, db-01: $v2 IOPS (the slow origin alone: $raw IOPS)"
 
+say "Per-VM limits side by side: web-01 capped at 300 IOPS, db-01 at 2 MiB/s"
+run dmcache-ctl set web-01.vda iops_limit 300
+run dmcache-ctl set db-01.vda bw_limit 2097152
+fio_iops lim1 /dev/mapper/vm1 --rw=randwrite --iodepth=16 --size=64m \
+	--time_based --runtime=8 >/tmp/lim1.iops &
+fio_iops lim2 /dev/mapper/vm2 --rw=randwrite --iodepth=16 --size=64m \
+	--time_based --runtime=8 >/tmp/lim2.iops &
+wait
+echo "web-01: $(cat /tmp/lim1.iops) IOPS (limit 300), db-01: $(($(cat /tmp/lim2.iops) * 4)) KiB/s (limit 2048 KiB/s)"
+echo "throttled bios: web-01 $(vstat web-01.vda throttled), db-01 $(vstat db-01.vda throttled)"
+
+say "The SSD's capacity shared by weight: 1200 IOPS, web-01 weight 100, db-01 weight 300"
+run dmcache-ctl set web-01.vda iops_limit 0
+run dmcache-ctl set db-01.vda bw_limit 0
+run dmcache-ctl set db-01.vda weight 300
+run dmcache-ctl set pool io_capacity_iops 1200
+# (rewrites of blocks already dirty: both run at SSD speed, so the share
+# decides)
+fio --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite --bs=4k \
+	--size=16m --time_based --runtime=8 --ramp_time=1 --output-format=terse \
+	--name=web --filename=/dev/mapper/vm1 --name=db --filename=/dev/mapper/vm2 \
+	>/tmp/share.terse 2>/dev/null || fail "fio share"
+awk -F';' '{ printf "%s: %d IOPS\n", $3 == "web" ? "web-01" : "db-01", $49 }' /tmp/share.terse
+run dmcache-ctl set pool io_capacity_iops 0
+
 say "A journal-like workload: the same 256 blocks rewritten again and again"
 fio_iops zipf /dev/mapper/vm2 --rw=randwrite --iodepth=4 --size=1m \
 	--offset=128m --number_ios=8000 >/dev/null
