@@ -25,9 +25,9 @@
  * first snapshot every 200 inputs and at the end.  Any kernel log record
  * matching an oops/WARN/BUG pattern stops the run at once.
  *
- * Prints "RESULT hostile_table_lines=N", "RESULT hostile_messages=N",
- * "RESULT hostile_sysfs_writes=N" and exits 0 only if every input was
- * refused cleanly.  A failure prints the input (escaped) and exits 1.
+ * Ends with "vwc-hostile: refused table_lines=N messages=N sysfs_writes=N"
+ * and exits 0 only if every input was refused cleanly.  A failure prints
+ * the input (escaped) and exits 1.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -1476,9 +1476,8 @@ int main(int argc, char **argv)
 			die("remove %s: %s", SCRATCH, strerror(errno));
 	}
 	kmsg_drain(NULL);
-	printf("RESULT hostile_table_lines=%ld\n", n_table);
-	printf("RESULT hostile_messages=%ld\n", n_msg);
-	printf("RESULT hostile_sysfs_writes=%ld\n", n_sysfs);
+	printf("vwc-hostile: refused table_lines=%ld messages=%ld sysfs_writes=%ld\n",
+	       n_table, n_msg, n_sysfs);
 	printf("vwc-hostile: %ld inputs refused, nothing changed\n",
 	       n_table + n_msg + n_sysfs);
 	return 0;
