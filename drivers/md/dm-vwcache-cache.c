@@ -282,8 +282,11 @@ u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr)
 
 /*
  * Drop every clean block of @slot (on a fresh attach the origin may have
- * changed behind them; on detach they are not needed).  O(blocks), but
- * only at attach, detach and load; takes cache_lock in chunks.
+ * changed behind them; on detach they are not needed), promotions still
+ * being copied in included.  Only while no VM device of the slot does
+ * I/O (a first write in flight is PENDING and not yet dirty).  O(blocks),
+ * but only at attach, detach, load and an origin change; takes
+ * cache_lock in chunks.
  */
 void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
 {
@@ -294,8 +297,8 @@ void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
 	for (cb = 0; cb < t->nr; cb++) {
 		struct vwc_block *b = vwc_block(t, cb);
 
-		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY | VWC_B_PENDING)) ==
-		    VWC_B_VALID && vwc_block_vm(b) == slot)
+		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY)) == VWC_B_VALID &&
+		    vwc_block_vm(b) == slot)
 			vwc_drop_block_locked(pool, cb);
 		if (cb % 4096 == 4095) {
 			spin_unlock_irq(&pool->cache_lock);
@@ -505,6 +508,41 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
  * Rebuild the cache state from the committed records: every VM's dirty
  * data is kept.  Called before the pool is registered.
  */
+/*
+ * Two in-use records of one vm_id: a crash can leave a freed record (no
+ * blocks) beside the vm_id's new one, since records are written whatever
+ * the commit.  The one without blocks is freed; two with blocks refuse the
+ * load (whose data would the vm_id see?).
+ */
+static int vwc_load_dedup_slots(struct vwc_pool *pool, const char **error)
+{
+	u32 i, j, max = pool->sb.layout.max_vms;
+
+	for (i = 0; i < max; i++) {
+		struct vwc_slot *a = &pool->slots[i];
+
+		for (j = i + 1; a->in_use && j < max; j++) {
+			struct vwc_slot *b = &pool->slots[j];
+
+			if (!b->in_use || strcmp(a->vm_id, b->vm_id))
+				continue;
+			if (a->nr_cached && b->nr_cached) {
+				DMERR("VM slots %u and %u both hold blocks of %s",
+				      i, j, a->vm_id);
+				*error = "Pool VM table has two records of one vm_id";
+				return -EINVAL;
+			}
+			if (!a->nr_cached)
+				swap(a, b);
+			b->in_use = false;
+			b->meta = true;
+			b->vm_id[0] = '\0';
+			a = &pool->slots[i];
+		}
+	}
+	return 0;
+}
+
 int vwc_cache_load(struct vwc_pool *pool, const char **error)
 {
 	void *page = kmalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
@@ -518,6 +556,8 @@ int vwc_cache_load(struct vwc_pool *pool, const char **error)
 	r = vwc_load_slots(pool, page, error);
 	if (!r)
 		r = vwc_load_entries(pool, page, error);
+	if (!r)
+		r = vwc_load_dedup_slots(pool, error);
 	kfree(page);
 	if (r)
 		return r;

@@ -130,6 +130,7 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 		s->acct = vm->acct_new;
 		vm->acct_new = NULL;
 		s->acct->v[0][VWC_RATE_WB_BLOCKS] = s->writeback_blocks;
+		s->origin = vm->origin_dev->bdev->bd_dev;
 	}
 	vm->acct = s->acct;
 	s->quota = vm->settings.cache_quota;
@@ -304,12 +305,36 @@ static void vwc_vm_presuspend(struct dm_target *ti)
 	vwc_throttle_drain(ti->private);
 }
 
-/* Throttling again, and the sysfs directory (the disk exists by now). */
+/*
+ * A reload onto another origin: the slot's clean blocks are copies of the
+ * old one, so they go (its dirty blocks are the VM's data and stay).  At
+ * preresume the old table is suspended, so no I/O of the slot is in
+ * flight.
+ */
+static void vwc_vm_origin_changed(struct vwc_vm *vm)
+{
+	struct vwc_pool *pool = vm->pool;
+	dev_t dev = vm->origin_dev->bdev->bd_dev;
+	bool changed;
+
+	spin_lock_irq(&pool->cache_lock);
+	changed = pool->slots[vm->slot].origin != dev;
+	pool->slots[vm->slot].origin = dev;
+	spin_unlock_irq(&pool->cache_lock);
+	if (changed)
+		vwc_drop_clean(pool, vm->slot);
+}
+
+/*
+ * Throttling again, the clean blocks of an old origin gone, and the sysfs
+ * directory (the disk exists by now).
+ */
 static int vwc_vm_preresume(struct dm_target *ti)
 {
 	struct vwc_vm *vm = ti->private;
 
 	vwc_throttle_undrain(vm);
+	vwc_vm_origin_changed(vm);
 	return vwc_sysfs_vm_join(vm);
 }
 

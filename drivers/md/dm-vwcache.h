@@ -103,6 +103,7 @@ struct vwc_slot {
 	u64 wb_errors;
 	u64 writeback_blocks;
 	struct vwc_acct *acct;		/* accounting while attached */
+	dev_t origin;			/* clean blocks are copies of it */
 	u64 quota;			/* cache_quota of the VM, 0 = none */
 	bool quota_full;		/* at its quota: write back, drop */
 };
