@@ -1,14 +1,17 @@
 #!/bin/sh
 # A live migration between two hosts on shared storage, as three boots on
 # the same disks: vda is host A's SSD, vdb the VM's origin on shared
-# storage, vdc a note pad between the boots.
+# storage, vdc a note pad between the boots, vdd the origin of another VM
+# of host A.
 #  boot 1, host A: pool + VM device, a verified pattern written and read
-#    (clean copies cached), migrate_prepare under a writer reaches clean,
-#    VM device and origin read back identical, removal leaves no block;
+#    (clean copies cached), migrate_prepare under a writer reaches clean
+#    while another VM writes too (none of its dirty blocks is written
+#    back), VM device and origin read back identical, removal leaves no
+#    block;
 #  boot 2, host B: the origin alone holds A's data; B overwrites part;
 #  boot 3, host A again: the pool recovers, the same vm_id attaches and
 #    reads B's data, never its own old cached copies.
-# vwtest-disks: 1x256M 1x128M 1x1M
+# vwtest-disks: 1x256M 1x128M 1x1M 1x64M
 # vwtest-boots: 3
 # vwtest-timeout: 240
 . /lib/vwcache/lib.sh
@@ -31,6 +34,7 @@ case $boot in
 	zero_head "$ssd"
 	pool_create pool "$ssd" 4096 max_age 0
 	vm_create vm1 pool "$origin" web-01.vda
+	vm_create vm2 pool "$(disk 3)" db-01.vda
 	fio --name=a --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
 		--iodepth=8 --rw=randwrite --bs=4k --size=${MB}m \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
@@ -46,9 +50,15 @@ case $boot in
 		--iodepth=4 --rw=randwrite --bs=4k --size=$((MB / 2))m --offset=0 \
 		--time_based --runtime=6 --randseed=3 >/dev/null 2>&1 &
 	wpid=$!
+	# So does another VM, whose dirty data must stay where it is.
+	fio --name=o --filename=/dev/mapper/vm2 --direct=1 --ioengine=libaio \
+		--iodepth=4 --rw=randwrite --bs=4k --size=16m \
+		--time_based --runtime=6 >/dev/null 2>&1 &
+	opid=$!
 	sleep 1
 	assert_ok dmsetup message vm1 0 migrate_prepare
 	wait $wpid || fail "writer during migrate_prepare"
+	wait $opid || fail "the other VM's writer"
 	i=0
 	while [ "$(field 2 vm1)" != clean ]; do
 		i=$((i + 1))
@@ -60,8 +70,17 @@ case $boot in
 	[ "$(field 3 vm1)" -gt 0 ] || fail "no clean copies cached: the test proves nothing"
 	a=$(sum_of /dev/mapper/vm1)
 	assert_eq "$(sum_of "$origin")" "$a" "origin after clean"
+	log "the other VM: $(dmsetup status vm2)"
+	[ "$(field 4 vm2)" -gt 0 ] || fail "the other VM has nothing dirty"
+	assert_eq "$(field 10 vm2)" 0 "blocks of the other VM written back"
+	others=$(field 3 vm2)
 	assert_ok dmsetup remove vm1
-	assert_eq "$(field 4 pool)" "$(field 3 pool)" "free blocks after removing a clean VM"
+	assert_eq "$(field 4 pool)" $(($(field 3 pool) - others)) \
+		"free blocks after removing a clean VM"
+	assert_ok dmsetup message vm2 0 flush
+	wait_clean vm2
+	assert_ok dmsetup remove vm2
+	assert_eq "$(field 4 pool)" "$(field 3 pool)" "free blocks at the end"
 	assert_ok dmsetup remove pool
 	note_put "$a"
 	;;

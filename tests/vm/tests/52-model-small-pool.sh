@@ -84,6 +84,10 @@ assert_eq "$(field 1 vm2)" writethrough "vm2 mode while migrating"
 assert_ok dmsetup message vm2 0 migrate_abort
 assert_eq "$(field 1 vm2)" writeback "vm2 mode after migrate_abort"
 assert_eq "$(field 2 vm2)" ok "vm2 state after migrate_abort"
+# ... and write-back again: a new write is dirty.
+dd if=/dev/urandom of=/dev/mapper/vm2 bs=4096 count=1 seek=4000 \
+	oflag=direct 2>/dev/null || fail "write after migrate_abort"
+[ "$(field 4 vm2)" -gt 0 ] || fail "no dirty block after migrate_abort: $(dmsetup status vm2)"
 
 # The model is out of date for vm2 (fio wrote it): check vm1 and vm3
 # after a full reload of everything.
