@@ -590,7 +590,7 @@ static int wait_done(const char *label, const char *name, bool pool,
 	for (;;) {
 		if (!strcmp(n.state, "error") || !strcmp(n.state, "failed"))
 			return ctl_fail("%s is in state %s with %llu bytes dirty",
-					name, n.state,
+					label, n.state,
 					(unsigned long long)n.dirty);
 		done = want_clean ? !strcmp(n.state, "clean") :
 		       !n.dirty && strcmp(n.state, "flushing");
@@ -601,8 +601,8 @@ static int wait_done(const char *label, const char *name, bool pool,
 		if (timeout > 0 && ctl_now() - pr.start >= timeout) {
 			if (pr.tty)
 				putchar('\n');
-			return ctl_fail("timed out after %.0f s: %s still has %llu bytes dirty (state %s)",
-					timeout, name,
+			return ctl_fail("timed out after %g s: %s still has %llu bytes dirty (state %s)",
+					timeout, label,
 					(unsigned long long)n.dirty, n.state);
 		}
 		usleep(200000);

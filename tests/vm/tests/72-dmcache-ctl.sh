@@ -58,7 +58,7 @@ json_num() {
 }
 
 vw_load_module
-# A slow origin (dm-delay) for vm2, so its flush takes measurable time.
+# A slow origin (dm-delay) for vm2.
 dmsetup create o2 --table "0 $(sectors "$o2raw") delay $o2raw 0 50" ||
 	fail "dm-delay"
 o2=$(dm_dev_of o2)
@@ -259,9 +259,13 @@ fio --eta=never --name=w --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --
 	--output=/dev/null || fail "fio vm2"
 log "vm2 dirty blocks before migrate-prepare: $(field 4 vm2)"
 refuse 1 "db-01.vda is not migrating (state ok): nothing to abort" migrate-abort vm2
-dmcache-ctl migrate-prepare vm2 --wait --timeout 0.01 >/tmp/out 2>/tmp/err &&
-	fail "migrate-prepare --timeout 0.01 succeeded: $(cat /tmp/out)"
-grep -q "timed out after" /tmp/err || fail "no timeout message: $(cat /tmp/err)"
+# the origin suspended, writeback cannot finish: the wait times out
+dmsetup suspend o2 || fail "suspend o2"
+dmcache-ctl migrate-prepare vm2 --wait --timeout 1 >/tmp/out 2>/tmp/err &&
+	fail "migrate-prepare --timeout 1 succeeded: $(cat /tmp/out)"
+dmsetup resume o2 || fail "resume o2"
+grep -q "timed out after 1 s: db-01.vda still has [1-9][0-9]* bytes dirty (state migrating)" /tmp/err ||
+	fail "no timeout message: $(cat /tmp/err)"
 has "db-01.vda: migrating,"
 assert_eq "$(field 1 vm2)" writethrough "mode while migrating"
 ctl migrate-prepare db-01.vda --wait --timeout 120
