@@ -377,18 +377,22 @@ static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,
 	}
 }
 
-/* The state, from the slot: called with cache_lock held. */
+/*
+ * The state, from the slot: called with cache_lock held.  "error" while
+ * the pool is failed or the slot's last writeback failed (it is retried,
+ * backing off; the kernel log says why).
+ */
 static enum vwc_vm_state vwc_vm_state_locked(struct vwc_vm *vm)
 {
 	struct vwc_slot *s = &vm->pool->slots[vm->slot];
 
 	if (vm->state == VWC_VM_MIGRATING && vwc_list_empty(&s->dirty))
 		vm->state = VWC_VM_CLEAN;
+	if (vm->state == VWC_VM_OK && (READ_ONCE(vm->pool->state) ==
+				       VWC_POOL_FAILED || s->wb_backoff))
+		return VWC_VM_ERROR;
 	if (vm->state == VWC_VM_OK && s->flushing)
 		return VWC_VM_FLUSHING;
-	if (vm->state == VWC_VM_OK && READ_ONCE(vm->pool->state) ==
-	    VWC_POOL_FAILED)
-		return VWC_VM_ERROR;
 	return vm->state;
 }
 

@@ -224,6 +224,13 @@ while [ $i -lt 50 ] && [ "$(field 4 vma)" -gt 2 ]; do
 	i=$((i + 1))
 done
 log "past the end, after a flush: pool $(dmsetup status pool | cut -d' ' -f4-9); vma $(dmsetup status vma | cut -d' ' -f4-7)"
+# The writeback that cannot succeed shows: the VM's state is "error".
+i=0
+while [ $i -lt 50 ] && [ "$(field 2 vma)" != error ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+assert_eq "$(field 2 vma)" error "vm-a's state while its writeback fails"
 if ! $D tag-check "$oa" 0 $N a1 >/tmp/ca; then
 	cat /tmp/ca
 	BROKEN="$BROKEN
