@@ -66,8 +66,20 @@ kmem() {
 	awk '/^(SUnreclaim|VmallocUsed):/ { s += $2 } END { print s }' /proc/meminfo
 }
 
+# slab_bytes FILE: bytes per slab cache (num_objs * objsize) into FILE.
+slab_bytes() {
+	awk 'NR > 2 { print $1, $3 * $4 }' /proc/slabinfo 2>/dev/null | sort >"$1"
+}
+
+# slab_growth OLD NEW: the 6 caches that grew most, in KiB.
+slab_growth() {
+	awk 'NR == FNR { old[$1] = $2; next }
+	     { d = ($2 - old[$1]) / 1024; if (d >= 64) printf "%d %s\n", d, $1 }' "$1" "$2" |
+		sort -rn | head -n 6 | awk '{ printf "%s +%d kB  ", $2, $1 }'
+}
+
 meminfo_line() {
-	awk '/^(MemAvailable|Slab|SUnreclaim|VmallocUsed):/ { printf "%s %s kB  ", $1, $2 }' /proc/meminfo
+	awk '/^(MemAvailable|Slab|SUnreclaim|VmallocUsed|Percpu):/ { printf "%s %s kB  ", $1, $2 }' /proc/meminfo
 }
 
 # ev KIND CMD...: one injected command; a failure is recorded.
@@ -171,6 +183,8 @@ round() {
 vw_load_module
 sleep 1
 KMEM_NOPOOL=$(kmem)
+slab_bytes /tmp/slab.nopool
+log "before the pool: $(meminfo_line)"
 zero_head "$ssd"
 pool_create pool "$ssd" 4096 high_watermark 60 low_watermark 30 max_age 2000
 vms_create soak $N
@@ -181,6 +195,7 @@ ROUNDS=1
 round
 TOTAL_OPS=$ROUND_OPS
 KMEM_BASE=$(kmem)
+slab_bytes /tmp/slab.base
 log "warm-up: $ROUND_OPS ops in $ROUND_SECS s; $(meminfo_line)"
 
 t0=$(date +%s)
@@ -229,8 +244,10 @@ vwc-model --load $STATE --verify-only --report $devs >/tmp/v1.out 2>&1 ||
 	{ head -n 40 /tmp/v1.out; fail "full verify of the VM devices after the soak"; }
 grep -E "^(sectors-verified|mismatches):" /tmp/v1.out
 KMEM_END=$(kmem)
+slab_bytes /tmp/slab.end
 log "pool: $(dmsetup status pool)"
 log "end: $(meminfo_line)"
+log "slab caches grown since warm-up: $(slab_growth /tmp/slab.base /tmp/slab.end)"
 
 # Every VM device to clean, removed, then the origins alone must hold it all.
 for i in $(seq 1 $N); do
@@ -249,6 +266,9 @@ vwc-model --load $STATE --verify-only --report $origins >/tmp/v2.out 2>&1 ||
 	{ head -n 40 /tmp/v2.out; fail "origins after migrate_prepare and removal"; }
 grep -E "^(sectors-verified|mismatches):" /tmp/v2.out
 KMEM_GONE=$(kmem)
+slab_bytes /tmp/slab.gone
+log "after removal: $(meminfo_line)"
+log "slab caches grown since before the pool: $(slab_growth /tmp/slab.nopool /tmp/slab.gone)"
 vw_unload_module
 KMEM_NOMOD=$(kmem)
 
