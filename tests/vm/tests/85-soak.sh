@@ -80,6 +80,8 @@ slab_growth() {
 
 meminfo_line() {
 	awk '/^(MemAvailable|Slab|SUnreclaim|VmallocUsed|Percpu):/ { printf "%s %s kB  ", $1, $2 }' /proc/meminfo
+	# Idle kworkers (task_struct in the slab figures) go after 5 minutes.
+	echo "tasks $(ls -d /proc/[0-9]* | wc -l) kworkers $(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kworker')"
 }
 
 # ev KIND CMD...: one injected command; a failure is recorded.
