@@ -66,6 +66,12 @@ fio --name=w --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
 	--size=8m --time_based --runtime=20 --output=/tmp/fio.out &
 fpid=$!
 sleep 3
+# fio may take longer to start on a slow (debug) kernel.
+i=0
+while [ "$(field 4 vm2)" = 0 ] && [ $i -lt $(scaled 100) ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
 d=$(field 4 vm2)
 [ "$d" -gt 0 ] || fail "vm2 has no dirty data before migrate_prepare"
 assert_ok dmsetup message vm2 0 migrate_prepare
