@@ -164,6 +164,7 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_slot *s = &pool->slots[vm->slot];
+	struct vwc_acct *unused;
 	bool last;
 
 	mutex_lock(&pool->lock);
@@ -187,10 +188,17 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	s->drain = false;
 	s->quota = 0;
 	s->quota_full = false;
-	vm->acct_new = s->acct;		/* freed with the VM device */
+	/*
+	 * The slot's accounting goes with this VM device (the tick may still
+	 * sample it until the device leaves pool->vms); the one allocated by
+	 * our ctr was never used if we attached by a reload.
+	 */
+	unused = vm->acct_new;
+	vm->acct_new = s->acct;
 	s->acct = NULL;
 	vwc_slot_put_locked(pool, vm->slot);
 	spin_unlock_irq(&pool->cache_lock);
+	vwc_acct_free(unused);
 }
 
 static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
