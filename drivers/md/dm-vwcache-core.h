@@ -70,7 +70,7 @@ static inline void vwc_kvfree(void *p)
 	free(p);
 }
 
-/* Provided by tests/unit/crc32c.c and tools/dmcache-ctl. */
+/* Provided by tests/unit/crc32c.c (also linked into dmcache-ctl). */
 u32 crc32c(u32 crc, const void *address, unsigned int length);
 
 #endif /* __KERNEL__ */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "dm-vwcache-args.h"
 
 const char *ctl_cmd_name = "";
 
@@ -54,25 +55,10 @@ int ctl_fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-/* Plain decimal digits, no sign, no overflow. */
+/* Plain decimal digits, no sign, no overflow: the module's own rule. */
 int ctl_parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		unsigned int d;
-
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		d = *s - '0';
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return vwc_parse_u64(s, out);
 }
 
 /*
