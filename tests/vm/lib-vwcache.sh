@@ -18,6 +18,7 @@
 #   expect_msg_refused DEV MSG...  "dmsetup message DEV 0 MSG" must fail and
 #                              change no table
 #   dm_sys NAME                /sys/block/dm-N of dm device NAME
+#   within GOT WANT PCT        true when GOT is WANT within PCT percent
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
 #                              flushing (fails after SECONDS, default 120,
 #                              times VW_TIMEOUT_SCALE)
@@ -96,6 +97,11 @@ expect_msg_refused() {
 	fi
 	[ "$(dm_state)" = "$_before" ] || fail "refused message changed a table: $*"
 	REFUSED=$((${REFUSED:-0} + 1))
+}
+
+within() {
+	awk -v g="$1" -v w="$2" -v p="$3" \
+		'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
 }
 
 dm_sys() {

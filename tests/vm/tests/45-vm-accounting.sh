@@ -134,9 +134,6 @@ wait
 fr=$(awk -F';' '{ printf "%d", $8 }' /tmp/pw.terse)
 fw=$(awk -F';' '{ printf "%d", $49 }' /tmp/pw.terse)
 log "rates: read $ri/s ($rb B/s) write $wi/s ($wb B/s); fio: read $fr write $fw IOPS"
-within() { # within GOT WANT PCT
-	awk -v g="$1" -v w="$2" -v p="$3" 'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
-}
 within "$ri" "$fr" 10 || fail "read_iops $ri vs fio $fr"
 within "$wi" "$fw" 10 || fail "write_iops $wi vs fio $fw"
 within "$rb" $((fr * 4096)) 10 || fail "read_bw $rb vs fio $((fr * 4096))"

@@ -26,10 +26,6 @@ fio_job() {
 		--output-format=terse "$@" >"/tmp/$_n" 2>&1 ||
 		{ cat "/tmp/$_n"; fail "fio $_n"; }
 }
-within() { # GOT WANT PCT
-	awk -v g="$1" -v w="$2" -v p="$3" \
-		'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
-}
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 # ---- iops_limit 500 -----------------------------------------------------------

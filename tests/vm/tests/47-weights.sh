@@ -32,10 +32,6 @@ pair() {
 	a=$(awk -F';' '$3 == "vm1" { printf "%d", $49 }' /tmp/pair)
 	b=$(awk -F';' '$3 == "vm2" { printf "%d", $49 }' /tmp/pair)
 }
-within() { # GOT WANT PCT
-	awk -v g="$1" -v w="$2" -v p="$3" \
-		'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
-}
 
 pair 10
 log "capacity $CAP IOPS, weights 100:300 (idle vm3 of weight 1000): $a + $b IOPS"
