@@ -473,8 +473,11 @@ static void vwc_promote_endio(unsigned long error, void *context)
 	else if (vwc_block(&pool->blocks, p->cb)->flags & VWC_B_VALID)
 		vwc_make_clean_locked(pool, p->cb);
 	vwc_unpin_locked(pool, p->cb);
-	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vwc_kick_deferred(pool);
+	/* The last use of the pool: see vwc_pool_stop(). */
+	pool->promotions--;
+	wake_up_all(&pool->wb_wait);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	kfree(p->buf);
 	kfree(p);
 }
@@ -533,6 +536,7 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	if (p->cb != VWC_NIL) {
 		vwc_block(&pool->blocks, p->cb)->flags |= VWC_B_PENDING;
 		vwc_pin_locked(pool, p->cb);
+		pool->promotions++;
 	}
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	if (p->cb == VWC_NIL)

@@ -113,13 +113,28 @@ bad:
 	return r;
 }
 
+/*
+ * No writeback run or promotion copy in flight.  Read under cache_lock:
+ * their completions drop the counts last, in a hold of that lock, so
+ * after this sees zero none of them touches the pool again.
+ */
+static bool vwc_pool_io_idle(struct vwc_pool *pool)
+{
+	bool idle;
+
+	spin_lock_irq(&pool->cache_lock);
+	idle = !pool->wb_inflight && !pool->promotions;
+	spin_unlock_irq(&pool->cache_lock);
+	return idle;
+}
+
 static void vwc_pool_stop(struct vwc_pool *pool)
 {
 	WRITE_ONCE(pool->suspended, true);
 	cancel_delayed_work_sync(&pool->tick_work);
 	cancel_delayed_work_sync(&pool->throttle_work);
 	flush_workqueue(pool->wq);
-	wait_event(pool->wb_wait, !READ_ONCE(pool->wb_inflight));
+	wait_event(pool->wb_wait, vwc_pool_io_idle(pool));
 	flush_workqueue(pool->wq);
 }
 

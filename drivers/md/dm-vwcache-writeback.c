@@ -184,17 +184,17 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	s->drain = false;
 	vwc_slot_check_flushed_locked(pool, s);
 	vwc_update_high_locked(pool);
-	pool->wb_inflight--;
-	pool->wb_inflight_bytes -= vwc_wb_job_bytes(job);
-	s->wb_jobs--;
-	spin_unlock_irqrestore(&pool->cache_lock, flags);
-
 	if (job->error)
 		DMERR_LIMIT("%s: writeback of %u blocks of %s failed; kept dirty",
 			    dm_device_name(pool->md), job->count, s->vm_id);
+	/* The last use of the pool: see vwc_pool_stop(). */
+	pool->wb_inflight--;
+	pool->wb_inflight_bytes -= vwc_wb_job_bytes(job);
+	s->wb_jobs--;
 	wake_up_all(&pool->wb_wait);
 	vwc_kick_deferred(pool);
 	queue_work(pool->wq, &pool->wb_work);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vfree(job->buf);
 	kfree(job);
 }

@@ -18,6 +18,11 @@
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
  *         policy, slots, deferred bios; the only lock of the I/O path,
  *         never held across I/O or a sleeping allocation
+ * The pool's own asynchronous I/O (writeback runs, promotion copies) is
+ * counted under cache_lock, and its completion touches the pool only
+ * under cache_lock, in the same hold that drops the count:
+ * vwc_pool_stop() reads the counts under cache_lock, so once they are
+ * zero the pool may go.
  * Leaves, under which no other lock of ours is taken: pool->share_lock
  * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
  * accounting's sample lock (dm-vwcache-stats.c).  Counters are per CPU
@@ -149,6 +154,7 @@ struct vwc_pool {
 	u32 nr_valid;
 	u32 wb_inflight;		/* writeback runs in flight */
 	u64 wb_inflight_bytes;		/* ... and their bytes */
+	u32 promotions;			/* promotion copies in flight */
 	u32 wb_cursor;			/* next slot to consider */
 	bool wb_high;			/* above high watermark: until low */
 	bool meta_marked[2];		/* any META in that generation */

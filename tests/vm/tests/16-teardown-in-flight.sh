@@ -1,0 +1,100 @@
+#!/bin/sh
+# Teardown with the pool's own I/O in flight.  A hot read miss is copied
+# into the cache after the read completed (a promotion): nothing of the
+# VM device waits for that copy.  The SSD leg delays writes to the data
+# area by 400 ms (metadata and flushes pass at once), so the copy is
+# still in flight when:
+#  - the VM device and the pool are removed right after the reads (the
+#    copy completed into a freed pool: NULL dereference in dm-io's endio,
+#    seen by 60-crash-log-writes in CI; the pool now waits for it);
+#  - the VM device is removed and its vm_id comes back on another origin
+#    at once: reads must return the new origin's data, never the copy.
+# vwtest-disks: 1x64M 1x16M 1x16M
+# vwtest-timeout: 200
+# shellcheck disable=SC1091
+. /lib/vwcache/lib.sh
+. /lib/vwcache/lib-vwcache.sh
+
+ssd=$(disk 0)
+o1=$(disk 1)
+o2=$(disk 2)
+S=$(sectors "$ssd")
+ROUNDS=5
+DELAY_MS=400
+
+vw_load_module
+dmsetup targets | grep -q '^delay' || kmod_load dm-delay
+
+# Two origins with different contents: every byte 0xaa, and 0x55.
+printf '\252%.0s' $(seq 1 4096) >/tmp/aa
+printf '\125%.0s' $(seq 1 4096) >/tmp/55
+for i in $(seq 0 1023); do cat /tmp/aa; done >/tmp/o1.img
+for i in $(seq 0 1023); do cat /tmp/55; done >/tmp/o2.img
+dd if=/tmp/o1.img of="$o1" bs=1M oflag=direct 2>/dev/null || fail "filling $o1"
+dd if=/tmp/o2.img of="$o2" bs=1M oflag=direct 2>/dev/null || fail "filling $o2"
+
+# Where the data area starts: it ends at the end of the device.
+zero_head "$ssd"
+pool_create pool "$ssd" 4096
+data_start=$((S - $(field 3 pool) * 8))
+dmsetup remove pool || fail "removing the sizing pool"
+log "SSD data area from sector $data_start; its writes delayed $DELAY_MS ms"
+
+leg_create() {
+	printf '0 %d linear %s 0\n%d %d delay %s %d 0 %s %d %d %s %d 0\n' \
+		"$data_start" "$ssd" "$data_start" $((S - data_start)) \
+		"$ssd" "$data_start" "$ssd" "$data_start" "$DELAY_MS" \
+		"$ssd" "$data_start" | dmsetup create sd || fail "creating the delayed SSD leg"
+}
+
+# hot_read DEV BLOCK: two whole-block read misses, enough to promote.
+hot_read() {
+	for _r in 1 2; do
+		dd if="$1" of=/dev/null bs=4096 count=1 skip="$2" iflag=direct 2>/dev/null ||
+			fail "reading block $2 of $1"
+	done
+}
+
+# block_is DEV BLOCK REF: block BLOCK of DEV has REF's 4 KiB.
+block_is() {
+	dd if="$1" of=/tmp/blk bs=4096 count=1 skip="$2" iflag=direct 2>/dev/null ||
+		fail "reading block $2 of $1"
+	cmp -s /tmp/blk "$3"
+}
+
+zero_head "$ssd"
+promoted=0
+for i in $(seq 1 $ROUNDS); do
+	# The pool goes with a copy in flight.
+	leg_create
+	pool_create pool /dev/mapper/sd 4096
+	vm_create vm0 pool "$o1" guest-0
+	hot_read /dev/mapper/vm0 "$i"
+	c=$(field 3 vm0)
+	promoted=$((promoted + c))
+	t0=$(date +%s)
+	dmsetup remove vm0 pool || fail "round $i: removing the VM device and the pool"
+	log "round $i: $c block being promoted; VM device and pool removed in $(($(date +%s) - t0)) s"
+
+	# The vm_id comes back on another origin with a copy in flight.
+	pool_create pool /dev/mapper/sd 4096
+	vm_create vm0 pool "$o1" guest-0
+	hot_read /dev/mapper/vm0 $((i + 100))
+	c=$(field 3 vm0)
+	promoted=$((promoted + c))
+	dmsetup remove vm0 || fail "round $i: removing the VM device"
+	vm_create vm0 pool "$o2" guest-0
+	block_is /dev/mapper/vm0 $((i + 100)) /tmp/55 ||
+		fail "round $i: the new origin's block reads $(od -An -tx1 -N4 /tmp/blk) (copy of the old origin served)"
+	sleep 0.$((DELAY_MS / 100 + 1))
+	block_is /dev/mapper/vm0 $((i + 100)) /tmp/55 ||
+		fail "round $i: after the copy landed the block reads $(od -An -tx1 -N4 /tmp/blk)"
+	hot_read /dev/mapper/vm0 $((i + 100))
+	sleep 0.$((DELAY_MS / 100 + 1))
+	block_is /dev/mapper/vm0 $((i + 100)) /tmp/55 ||
+		fail "round $i: the new origin's own promoted block reads $(od -An -tx1 -N4 /tmp/blk)"
+	dmsetup remove vm0 pool sd || fail "round $i: removing the stack"
+done
+[ "$promoted" -ge $ROUNDS ] ||
+	fail "only $promoted promotions started in $((2 * ROUNDS)) tries: the test did not reach its window"
+log "$promoted promotions in flight at teardown or vm_id reuse: no oops, right data"
