@@ -142,6 +142,27 @@ static u64 vwc_wb_job_bytes(const struct vwc_wb_job *job)
 	return (u64)job->count << (job->pool->block_shift + SECTOR_SHIFT);
 }
 
+/*
+ * Count a run about to start, before cache_lock is dropped to allocate its
+ * job: a VM device detaching waits for the slot's jobs, and the pool's
+ * teardown for the pool's (see vwc_pool_stop()), so both must see it.
+ */
+static void vwc_wb_reserve_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
+{
+	pool->wb_inflight++;
+	pool->wb_inflight_bytes += bytes;
+	pool->slots[slot].wb_jobs++;
+}
+
+static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot,
+				    u64 bytes)
+{
+	pool->wb_inflight--;
+	pool->wb_inflight_bytes -= bytes;
+	pool->slots[slot].wb_jobs--;
+	wake_up_all(&pool->wb_wait);
+}
+
 static void vwc_wb_finish(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
@@ -187,13 +208,10 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	if (job->error)
 		DMERR_LIMIT("%s: writeback of %u blocks of %s failed; kept dirty",
 			    dm_device_name(pool->md), job->count, s->vm_id);
-	/* The last use of the pool: see vwc_pool_stop(). */
-	pool->wb_inflight--;
-	pool->wb_inflight_bytes -= vwc_wb_job_bytes(job);
-	s->wb_jobs--;
-	wake_up_all(&pool->wb_wait);
 	vwc_kick_deferred(pool);
 	queue_work(pool->wq, &pool->wb_work);
+	/* The last use of the pool: see vwc_pool_stop(). */
+	vwc_wb_unreserve_locked(pool, job->slot, vwc_wb_job_bytes(job));
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vfree(job->buf);
 	kfree(job);
@@ -289,6 +307,7 @@ static void vwc_wb_unplan_locked(struct vwc_pool *pool, const u32 *cbs,
 }
 
 static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
+					   struct block_device *origin,
 					   const struct vwc_wb_run *run,
 					   const u32 *cbs)
 {
@@ -305,7 +324,7 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 	}
 	job->pool = pool;
 	job->slot = slot;
-	job->origin = pool->slots[slot].vm->origin_dev->bdev;
+	job->origin = origin;
 	job->oblock = run->oblock;
 	job->count = run->count;
 	memcpy(job->cbs, cbs + run->first, run->count * sizeof(u32));
@@ -316,16 +335,21 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 /*
  * Plan one batch of @slot and start its runs; returns how many started.
  * Called with cache_lock held; drops and retakes it around allocation.
+ * The origin is the one of the slot's VM device at the time, read under
+ * cache_lock with the run counted: the device cannot go before the run
+ * completes.  A slot whose VM device went meanwhile starts nothing.
  */
 static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 				    u32 budget)
 {
+	struct vwc_slot *s = &pool->slots[slot];
 	u32 max_run = VWC_WB_RUN_BYTES >> (pool->block_shift + SECTOR_SHIFT);
 	u32 nr_runs = 0, planned, i, started = 0;
 
-	planned = vwc_wb_plan(&pool->blocks, &pool->slots[slot].dirty,
-			      VWC_WB_BATCH, max_run, pool->wb_cbs,
-			      pool->wb_runs, &nr_runs);
+	if (!s->vm)
+		return 0;
+	planned = vwc_wb_plan(&pool->blocks, &s->dirty, VWC_WB_BATCH, max_run,
+			      pool->wb_cbs, pool->wb_runs, &nr_runs);
 	if (!planned)
 		return 0;
 	for (i = 0; i < planned; i++) {
@@ -334,28 +358,31 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 	}
 	for (i = 0; i < nr_runs; i++) {
 		const struct vwc_wb_run *run = &pool->wb_runs[i];
-		struct vwc_wb_job *job = NULL;
+		u64 bytes = vwc_wb_run_bytes(pool, run);
+		struct block_device *origin;
+		struct vwc_wb_job *job;
 
-		if (started < budget &&
-		    (!pool->wb_inflight_bytes ||
-		     pool->wb_inflight_bytes + vwc_wb_run_bytes(pool, run) <=
-		     VWC_WB_MAX_BYTES)) {
-			spin_unlock_irq(&pool->cache_lock);
-			job = vwc_wb_job_alloc(pool, slot, run, pool->wb_cbs);
-			spin_lock_irq(&pool->cache_lock);
-		}
-		if (!job) {
+		if (!s->vm || started >= budget ||
+		    (pool->wb_inflight_bytes &&
+		     pool->wb_inflight_bytes + bytes > VWC_WB_MAX_BYTES)) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
 			continue;
 		}
-		pool->wb_inflight++;
-		pool->wb_inflight_bytes += vwc_wb_job_bytes(job);
-		pool->slots[slot].wb_jobs++;
-		started++;
+		origin = s->vm->origin_dev->bdev;
+		vwc_wb_reserve_locked(pool, slot, bytes);
 		spin_unlock_irq(&pool->cache_lock);
-		vwc_wb_submit(job);
+		job = vwc_wb_job_alloc(pool, slot, origin, run, pool->wb_cbs);
+		if (job)
+			vwc_wb_submit(job);
 		spin_lock_irq(&pool->cache_lock);
+		if (!job) {
+			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
+					     run->count);
+			vwc_wb_unreserve_locked(pool, slot, bytes);
+			continue;
+		}
+		started++;
 	}
 	return started;
 }

@@ -8,7 +8,12 @@
 #    copy completed into a freed pool: NULL dereference in dm-io's endio,
 #    seen by 60-crash-log-writes in CI; the pool now waits for it);
 #  - the VM device is removed and its vm_id comes back on another origin
-#    at once: reads must return the new origin's data, never the copy.
+#    at once: reads must return the new origin's data, never the copy;
+#  - the VM device is removed while a flush writes back thousands of
+#    scattered dirty blocks (one run each: the writeback work drops its
+#    lock between runs; it read the departed device's origin, a NULL
+#    dereference seen by 60-crash-log-writes in CI); the data comes back
+#    with the device and reaches the origin.
 # vwtest-disks: 1x64M 1x16M 1x16M
 # vwtest-timeout: 200
 # shellcheck disable=SC1091
@@ -95,6 +100,37 @@ for i in $(seq 1 $ROUNDS); do
 		fail "round $i: the new origin's own promoted block reads $(od -An -tx1 -N4 /tmp/blk)"
 	dmsetup remove vm0 pool sd || fail "round $i: removing the stack"
 done
+# Writeback in full swing when the VM device goes.
+WB_ROUNDS=6
+wb_fio() { # ARGS...: the scattered 4 KiB writes of round $i, or their check
+	fio --name=wb --filename=/dev/mapper/vm0 --direct=1 --ioengine=psync \
+		--rw=randwrite --bs=4k --size=16m --io_size=12m --randseed=$((1600 + i)) \
+		--verify=crc32c --verify_fatal=1 --eta=never "$@" --output=/tmp/fio.out ||
+		{ cat /tmp/fio.out; fail "round $i: fio $*"; }
+}
+zero_head "$ssd"
+pool_create pool "$ssd" 4096 max_age 0 high_watermark 100
+for i in $(seq 1 $WB_ROUNDS); do
+	vm_create vm0 pool "$o1" guest-wb
+	wb_fio --do_verify=0
+	d=$(field 4 vm0)
+	assert_ok dmsetup message vm0 0 flush
+	sleep "0.0$i"
+	dmsetup remove vm0 || fail "round $i: removing the VM device during its flush"
+	vm_create vm0 pool "$o1" guest-wb
+	log "wb round $i: $d dirty blocks, $(field 4 vm0) left when the device went"
+	wb_fio --verify_only=1
+	assert_ok dmsetup message vm0 0 flush
+	wait_clean vm0 120
+	dmsetup remove vm0 || fail "round $i: removing the VM device"
+	dd if="$o1" of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null
+	fio --name=wb --filename="$o1" --direct=1 --ioengine=psync --rw=randwrite \
+		--bs=4k --size=16m --io_size=12m --randseed=$((1600 + i)) --verify=crc32c \
+		--verify_fatal=1 --verify_only=1 --eta=never --output=/tmp/fio.out ||
+		{ cat /tmp/fio.out; fail "round $i: the origin after the writeback"; }
+done
+dmsetup remove pool || fail "removing the pool"
+
 [ "$promoted" -ge $ROUNDS ] ||
 	fail "only $promoted promotions started in $((2 * ROUNDS)) tries: the test did not reach its window"
 log "$promoted promotions in flight at teardown or vm_id reuse: no oops, right data"
