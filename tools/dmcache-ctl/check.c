@@ -121,44 +121,56 @@ static void img_close(struct image *im)
 	close(im->fd);
 }
 
-int ctl_dev_holds_pool(int fd, bool *holds)
+/* Both superblocks of @fd into a fresh aligned buffer (free it). */
+static int read_sbs(int fd, void **buf)
 {
 	struct image im = { .fd = fd };
+	int r;
+
+	if (posix_memalign(buf, 4096, 2 * VWC_SB_SIZE))
+		return -ENOMEM;
+	r = img_read(&im, 0, *buf, 2 * VWC_SB_SIZE);
+	if (r) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return r;
+}
+
+int ctl_dev_holds_pool(int fd, bool *holds)
+{
 	const char *error;
 	struct vwc_sb sb;
 	void *buf;
 	int r;
 
 	*holds = false;
-	if (posix_memalign(&buf, 4096, 2 * VWC_SB_SIZE))
-		return -ENOMEM;
-	r = img_read(&im, 0, buf, 2 * VWC_SB_SIZE);
-	if (!r)
-		*holds = le32_to_cpu(((struct vwc_disk_sb *)buf)->magic) ==
-			 VWC_SB_MAGIC ||
-			 !vwc_sb_decode((char *)buf + VWC_SB_SIZE, 1, &sb,
-					&error);
+	r = read_sbs(fd, &buf);
+	if (r)
+		return r;
+	*holds = le32_to_cpu(((struct vwc_disk_sb *)buf)->magic) ==
+		 VWC_SB_MAGIC ||
+		 !vwc_sb_decode((char *)buf + VWC_SB_SIZE, 1, &sb, &error);
 	free(buf);
-	return r;
+	return 0;
 }
 
 /* The block size of the pool on @fd (0 when its superblocks are bad). */
 int ctl_dev_pool_block_size(int fd, uint32_t *bs)
 {
-	struct image im = { .fd = fd };
 	const char *error;
 	struct vwc_sb sb;
 	void *buf;
 	int r;
 
 	*bs = 0;
-	if (posix_memalign(&buf, 4096, 2 * VWC_SB_SIZE))
-		return -ENOMEM;
-	r = img_read(&im, 0, buf, 2 * VWC_SB_SIZE);
-	if (!r && !vwc_sb_choose(buf, (char *)buf + VWC_SB_SIZE, &sb, &error))
+	r = read_sbs(fd, &buf);
+	if (r)
+		return r;
+	if (!vwc_sb_choose(buf, (char *)buf + VWC_SB_SIZE, &sb, &error))
 		*bs = sb.layout.block_size;
 	free(buf);
-	return r;
+	return 0;
 }
 
 /* A problem: counted, and listed while the list is short. */
