@@ -110,6 +110,19 @@ dm_sys() {
 	echo "/sys/block/dm-$(echo $_m)"
 }
 
+# wait_state DEV STATE SECONDS [WHAT]: until the VM device's state is
+# STATE (SECONDS times vwtimescale), else fail with WHAT and its status.
+# WAITED: tenths of a second it took.
+wait_state() {
+	WAITED=0
+	while [ "$(field 2 "$1")" != "$2" ]; do
+		WAITED=$((WAITED + 1))
+		[ $WAITED -le $(($3 * 10 * ${VW_TIMEOUT_SCALE:-1})) ] ||
+			fail "${4:-$1 not $2 after $3 s}: $(dmsetup status "$1")"
+		sleep 0.1
+	done
+}
+
 wait_clean() {
 	_i=0
 	_wc_max=$((${2:-120} * 10 * ${VW_TIMEOUT_SCALE:-1}))

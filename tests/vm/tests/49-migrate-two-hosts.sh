@@ -59,12 +59,7 @@ case $boot in
 	assert_ok dmsetup message vm1 0 migrate_prepare
 	wait $wpid || fail "writer during migrate_prepare"
 	wait $opid || fail "the other VM's writer"
-	i=0
-	while [ "$(field 2 vm1)" != clean ]; do
-		i=$((i + 1))
-		[ $i -le 600 ] || fail "not clean after 60 s: $(dmsetup status vm1)"
-		sleep 0.1
-	done
+	wait_state vm1 clean 60
 	log "clean: $(dmsetup status vm1)"
 	assert_eq "$(field 4 vm1)" 0
 	[ "$(field 3 vm1)" -gt 0 ] || fail "no clean copies cached: the test proves nothing"

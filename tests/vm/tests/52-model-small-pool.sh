@@ -75,13 +75,8 @@ done
 d=$(field 4 vm2)
 [ "$d" -gt 0 ] || fail "vm2 has no dirty data before migrate_prepare"
 assert_ok dmsetup message vm2 0 migrate_prepare
-i=0
-while [ "$(field 2 vm2)" != clean ]; do
-	i=$((i + 1))
-	[ $i -le 300 ] || fail "migrate_prepare did not converge: $(dmsetup status vm2)"
-	sleep 0.1
-done
-log "vm2: $d dirty blocks, clean under a writer after about $((i / 10)) s: $(dmsetup status vm2)"
+wait_state vm2 clean 30 "migrate_prepare did not converge"
+log "vm2: $d dirty blocks, clean under a writer after about $((WAITED / 10)) s: $(dmsetup status vm2)"
 kill -0 $fpid 2>/dev/null || fail "fio stopped before vm2 was clean: not a test under load"
 sleep 2
 assert_eq "$(field 4 vm2)" 0 "vm2 dirty blocks stay 0 once clean"

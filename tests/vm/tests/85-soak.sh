@@ -256,12 +256,7 @@ for i in $(seq 1 $N); do
 	assert_ok dmsetup message vm$i 0 migrate_prepare
 done
 for i in $(seq 1 $N); do
-	_j=0
-	while [ "$(field 2 vm$i)" != clean ]; do
-		_j=$((_j + 1))
-		[ $_j -le $(scaled 1200) ] || fail "vm$i not clean: $(dmsetup status vm$i)"
-		sleep 0.1
-	done
+	wait_state vm$i clean 120
 done
 remove_all $N
 vwc-model --load $STATE --verify-only --report $origins >/tmp/v2.out 2>&1 ||
