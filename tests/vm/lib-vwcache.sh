@@ -99,9 +99,12 @@ expect_msg_refused() {
 	REFUSED=$((${REFUSED:-0} + 1))
 }
 
+# within GOT WANT PCT: GOT is WANT within PCT percent.  On a slow kernel
+# (make check-debug's: vwtimescale > 1) only the upper bound holds: such a
+# kernel may fall short of a rate, but a limit must never be exceeded.
 within() {
-	awk -v g="$1" -v w="$2" -v p="$3" \
-		'BEGIN { exit !(g >= w * (1 - p / 100) && g <= w * (1 + p / 100)) }'
+	awk -v g="$1" -v w="$2" -v p="$3" -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) \
+		'BEGIN { exit !((slow || g >= w * (1 - p / 100)) && g <= w * (1 + p / 100)) }'
 }
 
 dm_sys() {

@@ -32,7 +32,7 @@ now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 fio_job iops --rw=randwrite --bs=4k --time_based --runtime=10
 iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/iops)
 log "iops_limit 500, QD32, 10 s: $iops IOPS; $(dmsetup status vm1)"
-[ "$iops" -ge 475 ] && [ "$iops" -le 525 ] || fail "iops_limit 500: measured $iops IOPS"
+within "$iops" 500 5 || fail "iops_limit 500: measured $iops IOPS"
 [ "$(cat $sys/stats/throttled)" -gt 0 ] || fail "nothing counted as throttled"
 assert_eq "$(field 11 vm1)" "$(cat $sys/stats/throttled)"
 
