@@ -14,6 +14,18 @@
  * was wrong, 1 on any mismatch (the first 20 are printed in full), 2 on a
  * usage error, an I/O error (EIO...) or a failed --mark-cmd.
  *
+ * I/O errors (--tolerate-eio).  A device under fault injection may fail
+ * I/O with EIO; wrong data is still never acceptable.  With this option an
+ * EIO is counted (the first 20 are printed as "IO-ERROR:" lines), not
+ * fatal: a failed read checks nothing, a failed write or discard leaves
+ * its sectors unknown (any content) until they are written again, also
+ * for --crash-check, and a failed flush makes nothing durable.  Every
+ * other error stays fatal.  Once the fault is gone, --fill-unknown writes
+ * every sector the model does not know, so that all of it is checked
+ * again.  --seconds and --stop-file end a run of random I/O early (the
+ * model is saved as at the end of --ops), for a test that injects faults
+ * meanwhile.
+ *
  * Model.  Every write gets a 64-bit stamp: a per-device counter (bits
  * 63..24, it goes on over --state/--load) and a random tag of the
  * invocation (bits 23..0), so that data left by another run never looks
@@ -169,14 +181,15 @@ static struct {
 
 static struct {
 	uint64_t ops;
+	uint64_t seconds;	/* --seconds: stop then, 0 = no time limit */
 	uint64_t seed;
 	bool seed_set;
 	uint32_t min_io, max_io;
 	unsigned int mix[NR_OPS];
 	unsigned int threads;
-	const char *state, *load, *mark_cmd, *ckpt_dir;
+	const char *state, *load, *mark_cmd, *ckpt_dir, *stop_file;
 	bool verify_only, initial_zero, crash_check, self_test;
-	bool quiet, report;
+	bool quiet, report, tolerate_eio, fill_unknown;
 } opt = {
 	.ops = 10000,
 	.min_io = 512,
@@ -230,6 +243,10 @@ static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool stop;		/* a fatal error: workers stop */
 static atomic_int fatal;		/* exit status 2 is due */
 static atomic_uint_fast64_t ops_done;	/* this run, for progress */
+static double deadline;			/* --seconds: now() to stop at */
+static atomic_uint_fast64_t eio[NR_OPS];	/* --tolerate-eio: by kind */
+static atomic_uint_fast64_t eio_sectors;	/* ... sectors they covered */
+static atomic_uint_fast64_t eio_total;	/* ... all kinds */
 
 /* Mismatch accounting, under print_lock. */
 static uint64_t mm_sectors, mm_extents;
@@ -660,6 +677,19 @@ static void model_cancel_discard(struct device *d)
 	pthread_mutex_unlock(&model_lock);
 }
 
+/*
+ * A write or discard failed (--tolerate-eio): its sectors may hold old
+ * data, new data or anything else until they are written again.
+ */
+static void model_fail(struct device *d, uint64_t start, uint32_t count)
+{
+	pthread_mutex_lock(&model_lock);
+	fill_stamps(d->cur, start, count, STAMP_DISCARD);
+	if (M.crash)
+		pend_add(d, start, count, STAMP_DISCARD);
+	pthread_mutex_unlock(&model_lock);
+}
+
 static void apply_pend(struct device *d, uint64_t *v)
 {
 	size_t i;
@@ -1035,16 +1065,41 @@ static int device_open(struct device *d, bool rdonly, uint64_t *sectors)
 	return 0;
 }
 
-static void io_fail(struct device *d, const char *what, uint64_t start,
+static const char *const op_names[NR_OPS] = {
+	[OP_READ] = "read", [OP_WRITE] = "write", [OP_FLUSH] = "flush",
+	[OP_DISCARD] = "discard",
+};
+
+/* An I/O error: fatal, or counted with --tolerate-eio when it is EIO. */
+static void io_fail(struct device *d, enum op op, uint64_t start,
 		    uint64_t count, int err)
 {
-	fail("I/O error: %s of %s (device %u) at offset %" PRIu64 " (sector %" PRIu64 "), length %" PRIu64 " (%" PRIu64 " sector%s): %s",
-	     what, d->path, d->index, start << SECTOR_SHIFT, start,
-	     count << SECTOR_SHIFT, count, count == 1 ? "" : "s",
-	     strerror(err));
+	uint64_t n;
+
+	if (!opt.tolerate_eio || err != EIO) {
+		fail("I/O error: %s of %s (device %u) at offset %" PRIu64 " (sector %" PRIu64 "), length %" PRIu64 " (%" PRIu64 " sector%s): %s",
+		     op_names[op], d->path, d->index, start << SECTOR_SHIFT,
+		     start, count << SECTOR_SHIFT, count,
+		     count == 1 ? "" : "s", strerror(err));
+		return;
+	}
+	atomic_fetch_add(&eio[op], 1);
+	atomic_fetch_add(&eio_sectors, count);
+	n = atomic_fetch_add(&eio_total, 1) + 1;
+	if (n > MAX_SHOWN)
+		return;
+	pthread_mutex_lock(&print_lock);
+	printf("IO-ERROR: %s of %s (device %u) sector %" PRIu64 ", %" PRIu64 " sector%s: %s\n",
+	       op_names[op], d->path, d->index, start, count,
+	       count == 1 ? "" : "s", strerror(err));
+	fflush(stdout);
+	pthread_mutex_unlock(&print_lock);
 }
 
-/* Read or write whole sectors; an error or short transfer is fatal. */
+/*
+ * Read or write whole sectors; an error or short transfer is fatal but
+ * for an EIO with --tolerate-eio (-1 then too).
+ */
 static int do_io(struct device *d, bool write, void *buf, uint64_t start,
 		 uint32_t count)
 {
@@ -1062,7 +1117,7 @@ static int do_io(struct device *d, bool write, void *buf, uint64_t start,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			io_fail(d, write ? "write" : "read", start, count,
+			io_fail(d, write ? OP_WRITE : OP_READ, start, count,
 				r < 0 ? errno : EIO);
 			return -1;
 		}
@@ -1087,7 +1142,7 @@ static int do_discard_io(struct device *d, uint64_t start, uint32_t count)
 		return 0;
 	if (errno == EOPNOTSUPP)
 		return 1;
-	io_fail(d, "discard", start, count, errno);
+	io_fail(d, OP_DISCARD, start, count, errno);
 	return -1;
 }
 
@@ -1280,8 +1335,10 @@ static void write_stamp(struct worker *w, struct device *d, uint64_t start,
 	for (i = 0; i < count; i++)
 		sector_fill(w->buf + (size_t)i * WORDS, d->index, start + i,
 			    stamp);
-	if (do_io(d, true, w->buf, start, count))
+	if (do_io(d, true, w->buf, start, count)) {
+		model_fail(d, start, count);
 		return;
+	}
 	model_end(d, start, count, stamp);
 	w->st.writes++;
 	w->st.bytes_written += (uint64_t)count << SECTOR_SHIFT;
@@ -1299,7 +1356,7 @@ static void op_write(struct worker *w, struct device *d)
 static void op_flush(struct worker *w, struct device *d)
 {
 	if (fdatasync(d->fd)) {
-		io_fail(d, "flush", 0, 0, errno);
+		io_fail(d, OP_FLUSH, 0, 0, errno);
 		return;
 	}
 	w->st.flushes++;
@@ -1326,8 +1383,10 @@ static void op_discard(struct worker *w, struct device *d)
 		info("%s does not support discards; no more discards to it",
 		     d->path);
 	}
-	if (r)
+	if (r) {
+		model_fail(d, start, count);
 		return;
+	}
 	model_end(d, start, count, STAMP_DISCARD);
 	w->st.discards++;
 }
@@ -1353,12 +1412,22 @@ static void progress(void)
 		info("%" PRIu64 "/%" PRIu64 " operations", n, opt.ops);
 }
 
+/*
+ * --seconds ran out or --stop-file appeared: workers stop after their
+ * current operation, as at the end of --ops.
+ */
+static bool time_up(void)
+{
+	return (deadline > 0 && now() >= deadline) ||
+	       (opt.stop_file && !access(opt.stop_file, F_OK));
+}
+
 static void *ops_thread(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t i;
 
-	for (i = 0; i < w->ops && !atomic_load(&stop); i++) {
+	for (i = 0; i < w->ops && !atomic_load(&stop) && !time_up(); i++) {
 		struct device *d = &M.dev[w->devs[rnd_below(w, w->ndevs)]];
 
 		switch (pick_op(w)) {
@@ -1390,8 +1459,14 @@ static void verify_device(struct worker *w, struct device *d, uint64_t from,
 
 	for (s = from; s < to && !atomic_load(&stop); s += n) {
 		n = to - s < chunk ? (uint32_t)(to - s) : chunk;
-		if (do_io(d, false, w->buf, s, n))
-			return;
+		if (do_io(d, false, w->buf, s, n)) {
+			/* Tolerated: unread, so unknown after a resolve. */
+			if (resolve) {
+				fill_stamps(d->cur, s, n, STAMP_DISCARD);
+				fill_stamps(d->dur, s, n, STAMP_DISCARD);
+			}
+			continue;
+		}
 		w->st.reads++;
 		w->st.bytes_read += (uint64_t)n << SECTOR_SHIFT;
 		check_range(w, d, s, n, crash, resolve);
@@ -1409,6 +1484,44 @@ static void *verify_thread(void *arg)
 		verify_device(w, &M.dev[w->devs[i]], 0,
 			      M.dev[w->devs[i]].sectors, opt.crash_check,
 			      opt.crash_check);
+	return NULL;
+}
+
+/* Whether the model no longer knows what @sector of @d holds. */
+static bool sector_unknown(const struct device *d, uint64_t sector)
+{
+	uint64_t st = d->cur[sector];
+
+	return st == STAMP_DISCARD || (st == STAMP_NONE && !M.initial_zero);
+}
+
+/*
+ * --fill-unknown: write every sector whose content the model does not know
+ * (discarded, failed writes, never written without --initial-zero), in
+ * writes of up to --max-io, so that all of it can be checked again.
+ */
+static void *fill_thread(void *arg)
+{
+	struct worker *w = arg;
+	uint32_t max = opt.max_io >> SECTOR_SHIFT;
+	unsigned int i;
+	uint64_t s, e;
+
+	for (i = 0; i < w->ndevs && !atomic_load(&stop); i++) {
+		struct device *d = &M.dev[w->devs[i]];
+
+		for (s = 0; s < d->sectors && !atomic_load(&stop); s = e) {
+			if (!sector_unknown(d, s)) {
+				e = s + 1;
+				continue;
+			}
+			for (e = s + 1; e < d->sectors && e - s < max &&
+			     sector_unknown(d, e); e++)
+				;
+			write_stamp(w, d, s, (uint32_t)(e - s));
+			w->st.ops++;
+		}
+	}
 	return NULL;
 }
 
@@ -1452,6 +1565,8 @@ static void usage(FILE *f)
 "once, every read checked against a model of what each device must hold.\n"
 "\n"
 "  --ops N            operations in all (default 10000)\n"
+"  --seconds S        stop after S seconds even if --ops are not done\n"
+"  --stop-file FILE   stop as soon as FILE exists (another program's cue)\n"
 "  --seed S           seed of the operation sequence (default: random)\n"
 "  --min-io BYTES     smallest I/O, a multiple of 512 (default 512)\n"
 "  --max-io BYTES     largest I/O, a multiple of 512 (default 262144)\n"
@@ -1463,6 +1578,8 @@ static void usage(FILE *f)
 "  --state FILE       save the model at the end\n"
 "  --load FILE        start from a saved model (DEVs default to its paths)\n"
 "  --verify-only      read every sector of every device and check it\n"
+"  --fill-unknown     instead of random I/O, write every sector whose content\n"
+"                     the model does not know (discarded, failed writes)\n"
 "  --initial-zero     sectors never written must read as zeros\n"
 "  --crash-check      track flushes; with --verify-only accept, per sector,\n"
 "                     the stamp durable at the last completed flush or any\n"
@@ -1476,6 +1593,9 @@ static void usage(FILE *f)
 "  --self-test        prove on DEV (its first 8 MiB are overwritten) that\n"
 "                     the checker catches stale, misplaced, foreign and\n"
 "                     damaged sectors and judges crash states right\n"
+"  --tolerate-eio     count EIO instead of stopping: a failed read checks\n"
+"                     nothing, a failed write or discard leaves its sectors\n"
+"                     unknown, a failed flush makes nothing durable\n"
 "  --quiet            no progress messages\n"
 "  --report           print counts at the end\n"
 "Exit status: 0 all good, 1 a mismatch, 2 a usage or I/O error.\n", f);
@@ -1539,12 +1659,14 @@ static void check_io_size(const char *name, uint64_t v, uint32_t *out)
 	*out = (uint32_t)v;
 }
 
-enum { O_OPS = 256, O_SEED, O_MIN_IO, O_MAX_IO, O_MIX, O_THREADS, O_STATE,
-	O_LOAD, O_VERIFY, O_ZERO, O_CRASH, O_MARK, O_CKPT, O_SELF, O_QUIET,
-	O_REPORT, O_HELP };
+enum { O_OPS = 256, O_SECONDS, O_STOP_FILE, O_SEED, O_MIN_IO, O_MAX_IO,
+	O_MIX, O_THREADS, O_STATE, O_LOAD, O_VERIFY, O_ZERO, O_CRASH, O_MARK,
+	O_CKPT, O_SELF, O_QUIET, O_REPORT, O_EIO, O_FILL, O_HELP };
 
 static const struct option long_opts[] = {
 	{ "ops", required_argument, NULL, O_OPS },
+	{ "seconds", required_argument, NULL, O_SECONDS },
+	{ "stop-file", required_argument, NULL, O_STOP_FILE },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "min-io", required_argument, NULL, O_MIN_IO },
 	{ "max-io", required_argument, NULL, O_MAX_IO },
@@ -1560,6 +1682,8 @@ static const struct option long_opts[] = {
 	{ "self-test", no_argument, NULL, O_SELF },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "report", no_argument, NULL, O_REPORT },
+	{ "tolerate-eio", no_argument, NULL, O_EIO },
+	{ "fill-unknown", no_argument, NULL, O_FILL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1577,6 +1701,8 @@ static bool parse_flag(int c)
 		{ O_SELF, &opt.self_test },
 		{ O_QUIET, &opt.quiet },
 		{ O_REPORT, &opt.report },
+		{ O_EIO, &opt.tolerate_eio },
+		{ O_FILL, &opt.fill_unknown },
 	};
 	unsigned int i;
 
@@ -1598,6 +1724,11 @@ static void parse_option(int c, const char *arg)
 		if (parse_u64(arg, &v, false))
 			bad_usage("bad --ops: %s", arg);
 		opt.ops = v;
+		break;
+	case O_SECONDS:
+		if (parse_u64(arg, &v, false) || v > 86400 * 365)
+			bad_usage("bad --seconds: %s", arg);
+		opt.seconds = v;
 		break;
 	case O_SEED:
 		if (parse_u64(arg, &opt.seed, false))
@@ -1623,6 +1754,9 @@ static void parse_option(int c, const char *arg)
 		break;
 	case O_STATE:
 		opt.state = arg;
+		break;
+	case O_STOP_FILE:
+		opt.stop_file = arg;
 		break;
 	case O_LOAD:
 		opt.load = arg;
@@ -1652,6 +1786,8 @@ static void parse_args(int argc, char **argv)
 		parse_option(c, optarg);
 	if (opt.min_io > opt.max_io)
 		bad_usage("--min-io is larger than --max-io%s", "");
+	if (opt.fill_unknown && opt.verify_only)
+		bad_usage("--fill-unknown and --verify-only exclude each other%s", "");
 	if (opt.self_test && argc - optind != 1)
 		bad_usage("--self-test takes one device%s", "");
 	if (!opt.self_test && !opt.load && optind == argc)
@@ -1758,6 +1894,14 @@ static void print_report(const struct stats *t, double secs)
 	printf("sectors-unknown:  %" PRIu64 "\n", t->unknown);
 	printf("mismatches:       %" PRIu64 " (%" PRIu64 " extents)\n",
 	       mm_sectors, mm_extents);
+	if (opt.tolerate_eio)
+		printf("io-errors:        %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64 ", flushes %" PRIu64 ", discards %" PRIu64 "; %" PRIu64 " sectors)\n",
+		       (uint64_t)atomic_load(&eio_total),
+		       (uint64_t)atomic_load(&eio[OP_READ]),
+		       (uint64_t)atomic_load(&eio[OP_WRITE]),
+		       (uint64_t)atomic_load(&eio[OP_FLUSH]),
+		       (uint64_t)atomic_load(&eio[OP_DISCARD]),
+		       (uint64_t)atomic_load(&eio_sectors));
 	printf("seconds:          %.2f\n", secs);
 	printf("ops-per-second:   %.0f\n", secs > 0 ? t->ops / secs : 0.0);
 	printf("mib-per-second:   %.1f\n", secs > 0 ?
@@ -1783,7 +1927,8 @@ static void run_workers(struct stats *total)
 	}
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&w[i].thread, NULL, opt.verify_only ?
-				   verify_thread : ops_thread, &w[i])) {
+				   verify_thread : opt.fill_unknown ? fill_thread :
+				   ops_thread, &w[i])) {
 			error("cannot start a thread");
 			exit(2);
 		}
@@ -1801,14 +1946,16 @@ static void banner(void)
 {
 	unsigned int i;
 
-	info("seed %" PRIu64 ", run tag %06" PRIx32 ", %s, %u device%s%s%s",
-	     opt.seed, M.tag, opt.verify_only ? "verify only" : "random I/O",
+	info("seed %" PRIu64 ", run tag %06" PRIx32 ", %s, %u device%s%s%s%s",
+	     opt.seed, M.tag, opt.verify_only ? "verify only" :
+	     opt.fill_unknown ? "fill unknown" : "random I/O",
 	     M.ndev, M.ndev == 1 ? "" : "s", M.crash ? ", crash tracking" : "",
-	     opt.load ? ", model loaded" : "");
+	     opt.load ? ", model loaded" : "",
+	     opt.tolerate_eio ? ", EIO tolerated" : "");
 	for (i = 0; i < M.ndev; i++)
 		info("device %u: %s, %" PRIu64 " sectors, next write %" PRIu64,
 		     i, M.dev[i].path, M.dev[i].sectors, M.dev[i].next);
-	if (!opt.verify_only)
+	if (!opt.verify_only && !opt.fill_unknown)
 		info("%" PRIu64 " ops, I/O %u..%u bytes, mix %u,%u,%u,%u, %u thread%s",
 		     opt.ops, opt.min_io, opt.max_io, opt.mix[0], opt.mix[1],
 		     opt.mix[2], opt.mix[3], opt.threads,
@@ -2116,6 +2263,8 @@ int main(int argc, char **argv)
 	}
 	banner();
 	t0 = now();
+	if (opt.seconds && !opt.verify_only)
+		deadline = t0 + opt.seconds;
 	run_workers(&total);
 	r = finish(&total, now() - t0);
 	return r;
