@@ -94,7 +94,7 @@ enum vwc_vm_field {
 	VWC_F_READS, VWC_F_WRITES, VWC_F_READ_BYTES, VWC_F_WRITE_BYTES,
 	VWC_F_READ_HITS, VWC_F_WRITE_HITS, VWC_F_COALESCED, VWC_F_WB_BLOCKS,
 	VWC_F_THROTTLED, VWC_F_READ_IOPS, VWC_F_WRITE_IOPS, VWC_F_READ_BW,
-	VWC_F_WRITE_BW, VWC_F_READ_LAT, VWC_F_WRITE_LAT,
+	VWC_F_WRITE_BW, VWC_F_READ_LAT, VWC_F_WRITE_LAT, VWC_F_WB_ERRORS,
 	VWC_F_LIMIT,	/* limits/: the key is the file's name */
 };
 
@@ -107,7 +107,7 @@ struct vwc_vm_attr {
 struct vwc_vm_snap {
 	struct vwc_stats st;
 	u64 rates[VWC_NR_RATES];
-	u64 cached, dirty, wb_blocks;
+	u64 cached, dirty, wb_blocks, wb_errors;
 	enum vwc_vm_state state;
 };
 
@@ -120,6 +120,7 @@ static void vwc_vm_snap(struct vwc_vm *vm, struct vwc_vm_snap *sn)
 	sn->cached = s->nr_cached;
 	sn->dirty = s->dirty.count;
 	sn->wb_blocks = s->writeback_blocks;
+	sn->wb_errors = s->wb_errors;
 	spin_unlock_irq(&pool->cache_lock);
 	sn->state = vwc_vm_state(vm);
 	vwc_stats_sum(vm->acct->pcpu, &sn->st);
@@ -215,6 +216,7 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 			[VWC_F_WRITE_HITS] = sn.st.write_hits,
 			[VWC_F_COALESCED] = sn.st.coalesced,
 			[VWC_F_WB_BLOCKS] = sn.wb_blocks,
+			[VWC_F_WB_ERRORS] = sn.wb_errors,
 			[VWC_F_THROTTLED] = sn.st.throttled,
 			[VWC_F_READ_IOPS] = sn.rates[VWC_RATE_READS],
 			[VWC_F_WRITE_IOPS] = sn.rates[VWC_RATE_WRITES],
@@ -316,6 +318,7 @@ VWC_VM_RO(read_hits, VWC_F_READ_HITS);
 VWC_VM_RO(write_hits, VWC_F_WRITE_HITS);
 VWC_VM_RO(coalesced, VWC_F_COALESCED);
 VWC_VM_RO(writeback_blocks, VWC_F_WB_BLOCKS);
+VWC_VM_RO(writeback_errors, VWC_F_WB_ERRORS);
 VWC_VM_RO(throttled, VWC_F_THROTTLED);
 VWC_VM_RO(read_iops, VWC_F_READ_IOPS);
 VWC_VM_RO(write_iops, VWC_F_WRITE_IOPS);
@@ -332,7 +335,7 @@ static struct attribute *vwc_vm_stats_attrs[] = {
 	&vwc_vm_attr_throttled.attr, &vwc_vm_attr_read_iops.attr,
 	&vwc_vm_attr_write_iops.attr, &vwc_vm_attr_read_bw.attr,
 	&vwc_vm_attr_write_bw.attr, &vwc_vm_attr_read_latency_us.attr,
-	&vwc_vm_attr_write_latency_us.attr,
+	&vwc_vm_attr_write_latency_us.attr, &vwc_vm_attr_writeback_errors.attr,
 	NULL,
 };
 

@@ -387,8 +387,8 @@ static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,
 
 /*
  * The state, from the slot: called with cache_lock held.  "error" while
- * the pool is failed or the slot's last writeback failed (it is retried,
- * backing off; the kernel log says why).
+ * the pool is failed or the slot's last writeback failed and dirty blocks
+ * are left (they are retried, backing off; the kernel log says why).
  */
 static enum vwc_vm_state vwc_vm_state_locked(struct vwc_vm *vm)
 {
@@ -396,8 +396,9 @@ static enum vwc_vm_state vwc_vm_state_locked(struct vwc_vm *vm)
 
 	if (vm->state == VWC_VM_MIGRATING && vwc_list_empty(&s->dirty))
 		vm->state = VWC_VM_CLEAN;
-	if (vm->state == VWC_VM_OK && (READ_ONCE(vm->pool->state) ==
-				       VWC_POOL_FAILED || s->wb_backoff))
+	if (vm->state == VWC_VM_OK &&
+	    (READ_ONCE(vm->pool->state) == VWC_POOL_FAILED ||
+	     (s->wb_backoff && !vwc_list_empty(&s->dirty))))
 		return VWC_VM_ERROR;
 	if (vm->state == VWC_VM_OK && s->flushing)
 		return VWC_VM_FLUSHING;
@@ -551,6 +552,7 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
 		spin_lock_irq(&vm->pool->cache_lock);
 		vm->pool->slots[vm->slot].writeback_blocks = 0;
+		vm->pool->slots[vm->slot].wb_errors = 0;
 		spin_unlock_irq(&vm->pool->cache_lock);
 		vwc_acct_clear(vm->acct, 0);
 		r = 0;

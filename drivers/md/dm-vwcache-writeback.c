@@ -83,20 +83,6 @@ static bool vwc_slot_quota_wb_locked(struct vwc_slot *s)
 	return s->quota_full;
 }
 
-/* Should @s be written back now, and is someone waiting for it? */
-static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
-				     struct vwc_slot *s, bool *urgent)
-{
-	if (!s->vm || vwc_list_empty(&s->dirty) ||
-	    time_before(jiffies, s->wb_retry_at))
-		return false;
-	/* Not in writeback mode: nothing new gets dirty, drain what is. */
-	*urgent = s->flushing || s->drain || pool->wb_high ||
-		  pool->alloc_failed || vwc_slot_quota_wb_locked(s) ||
-		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
-	return *urgent || vwc_slot_expired_locked(pool, s);
-}
-
 /* Flushing ends when no block dirtied before the flush is left. */
 static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
 					  struct vwc_slot *s)
@@ -114,6 +100,28 @@ static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
 	}
 	s->flushing = false;
 	s->flush_all = false;
+}
+
+/*
+ * Should @s be written back now, and is someone waiting for it?  A slot
+ * left with nothing dirty (its blocks discarded while it backed off) has
+ * no failed writeback to retry and no flush to finish: both end.
+ */
+static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
+				     struct vwc_slot *s, bool *urgent)
+{
+	if (vwc_list_empty(&s->dirty)) {
+		s->wb_backoff = 0;
+		vwc_slot_check_flushed_locked(pool, s);
+		return false;
+	}
+	if (!s->vm || time_before(jiffies, s->wb_retry_at))
+		return false;
+	/* Not in writeback mode: nothing new gets dirty, drain what is. */
+	*urgent = s->flushing || s->drain || pool->wb_high ||
+		  pool->alloc_failed || vwc_slot_quota_wb_locked(s) ||
+		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
+	return *urgent || vwc_slot_expired_locked(pool, s);
 }
 
 /*
@@ -193,10 +201,17 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 		vwc_unpin_locked(pool, cb);
 	}
 	if (job->error) {
-		s->wb_backoff = min_t(unsigned long,
-				      max_t(unsigned long, s->wb_backoff * 2, HZ / 10),
-				      VWC_WB_BACKOFF_MAX);
-		s->wb_retry_at = jiffies + s->wb_backoff;
+		/*
+		 * Back off twice as long as last time, once per round: the
+		 * other runs of the round that fail meanwhile do not count.
+		 */
+		if (!s->wb_backoff || !time_before(jiffies, s->wb_retry_at)) {
+			s->wb_backoff = min_t(unsigned long,
+					      max_t(unsigned long,
+						    s->wb_backoff * 2, HZ / 10),
+					      VWC_WB_BACKOFF_MAX);
+			s->wb_retry_at = jiffies + s->wb_backoff;
+		}
 		s->wb_errors++;
 	} else {
 		s->wb_backoff = 0;

@@ -29,7 +29,7 @@ mode_of() { stat -c %a "$1"; }
 for f in vm_id pool mode state cached_blocks dirty_blocks dirty_bytes \
 	flush_eta_ms stats/reads stats/writes stats/read_bytes \
 	stats/write_bytes stats/read_hits stats/write_hits stats/coalesced \
-	stats/writeback_blocks stats/throttled stats/read_iops \
+	stats/writeback_blocks stats/writeback_errors stats/throttled stats/read_iops \
 	stats/write_iops stats/read_bw stats/write_bw \
 	stats/read_latency_us stats/write_latency_us; do
 	[ -f "$vm1/$f" ] || fail "$vm1/$f missing"

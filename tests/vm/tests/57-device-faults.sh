@@ -12,7 +12,8 @@
 #  - while a fault is on, status reports it: a write to the pool (a probe
 #    VM device, written with fsync) under an SSD write fault leaves the
 #    pool degraded or failed; under a failing origin, a flush of that VM
-#    (if it has dirty blocks) turns it to "error"; while the pool is failed
+#    (if it has dirty blocks) turns it to "error" and counts in
+#    stats/writeback_errors; while the pool is failed
 #    every VM device says "error"; a delay spike alone fails nothing;
 #  - once the fault clears: a pool that stayed "ok" brings every VM back
 #    from "error" (its writeback retried) and I/O works as it is; a pool
@@ -210,6 +211,13 @@ check_fault() {
 			sleep 0.1
 		done
 		CHECK="$CHECK, flushed: state $_st after $((_j / 10)).$((_j % 10)) s"
+		# The counter says so too (unless the pool failed meanwhile).
+		if [ "$_st" = error ]; then
+			_we=$(cat "$(dm_sys vm$_i)/vwcache/stats/writeback_errors")
+			[ "$_we" -gt 0 ] || [ "$(field 1 pool)" = failed ] ||
+				fail "vm$_i in error, stats/writeback_errors $_we"
+			CHECK="$CHECK, writeback_errors $_we"
+		fi
 		;;
 	esac
 }
