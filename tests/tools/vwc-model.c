@@ -189,7 +189,7 @@ static struct {
 	unsigned int threads;
 	const char *state, *load, *mark_cmd, *ckpt_dir, *stop_file;
 	bool verify_only, initial_zero, crash_check, self_test;
-	bool quiet, report, tolerate_eio, fill_unknown;
+	bool quiet, report, tolerate_eio, fill_unknown, allow_later;
 } opt = {
 	.ops = 10000,
 	.min_io = 512,
@@ -200,7 +200,7 @@ static struct {
 
 struct stats {
 	uint64_t ops, reads, writes, flushes, discards, discards_refused;
-	uint64_t bytes_written, bytes_read, verified, unknown;
+	uint64_t bytes_written, bytes_read, verified, unknown, later;
 };
 
 /* What a sector read from a device turned out to hold. */
@@ -1229,6 +1229,16 @@ static void check_crash_sector(struct worker *w, struct device *d,
 			cand_add(&c, w->cand[i].stamp, found);
 	c.hit = c.hit && sector_is(data, d->index, sector, found);
 	zero_ok = c.none && (!M.initial_zero || sector_is_zero(data));
+	/*
+	 * --allow-later: an intact write of this sector issued after the
+	 * model was saved (its counter is past the saved next one).
+	 */
+	if (!c.hit && opt.allow_later && found != STAMP_NONE &&
+	    stamp_counter(found) >= d->next &&
+	    sector_is(data, d->index, sector, found)) {
+		c.hit = true;
+		w->st.later++;
+	}
 	ok = c.any || c.hit || zero_ok;
 	if (c.any || (c.none && !M.initial_zero))
 		w->st.unknown++;
@@ -1584,6 +1594,9 @@ static void usage(FILE *f)
 "  --crash-check      track flushes; with --verify-only accept, per sector,\n"
 "                     the stamp durable at the last completed flush or any\n"
 "                     later write (the model then takes what was found)\n"
+"  --allow-later      with --verify-only --crash-check: also accept an\n"
+"                     intact write issued after the loaded model was saved\n"
+"                     (a crash point between two saved models)\n"
 "  --mark-cmd CMD     run CMD (sh -c) after each completed flush, every\n"
 "                     \"%d\" replaced by the flush index (1, 2, ..., going\n"
 "                     on over --load); a failure of CMD is fatal\n"
@@ -1661,7 +1674,7 @@ static void check_io_size(const char *name, uint64_t v, uint32_t *out)
 
 enum { O_OPS = 256, O_SECONDS, O_STOP_FILE, O_SEED, O_MIN_IO, O_MAX_IO,
 	O_MIX, O_THREADS, O_STATE, O_LOAD, O_VERIFY, O_ZERO, O_CRASH, O_MARK,
-	O_CKPT, O_SELF, O_QUIET, O_REPORT, O_EIO, O_FILL, O_HELP };
+	O_CKPT, O_SELF, O_QUIET, O_REPORT, O_EIO, O_FILL, O_LATER, O_HELP };
 
 static const struct option long_opts[] = {
 	{ "ops", required_argument, NULL, O_OPS },
@@ -1684,6 +1697,7 @@ static const struct option long_opts[] = {
 	{ "report", no_argument, NULL, O_REPORT },
 	{ "tolerate-eio", no_argument, NULL, O_EIO },
 	{ "fill-unknown", no_argument, NULL, O_FILL },
+	{ "allow-later", no_argument, NULL, O_LATER },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1703,6 +1717,7 @@ static bool parse_flag(int c)
 		{ O_REPORT, &opt.report },
 		{ O_EIO, &opt.tolerate_eio },
 		{ O_FILL, &opt.fill_unknown },
+		{ O_LATER, &opt.allow_later },
 	};
 	unsigned int i;
 
@@ -1788,6 +1803,8 @@ static void parse_args(int argc, char **argv)
 		bad_usage("--min-io is larger than --max-io%s", "");
 	if (opt.fill_unknown && opt.verify_only)
 		bad_usage("--fill-unknown and --verify-only exclude each other%s", "");
+	if (opt.allow_later && !(opt.verify_only && opt.crash_check))
+		bad_usage("--allow-later needs --verify-only and --crash-check%s", "");
 	if (opt.self_test && argc - optind != 1)
 		bad_usage("--self-test takes one device%s", "");
 	if (!opt.self_test && !opt.load && optind == argc)
@@ -1878,6 +1895,7 @@ static void add_stats(struct stats *t, const struct stats *s)
 	t->bytes_read += s->bytes_read;
 	t->verified += s->verified;
 	t->unknown += s->unknown;
+	t->later += s->later;
 }
 
 static void print_report(const struct stats *t, double secs)
@@ -1892,6 +1910,8 @@ static void print_report(const struct stats *t, double secs)
 	printf("bytes-read:       %" PRIu64 "\n", t->bytes_read);
 	printf("sectors-verified: %" PRIu64 "\n", t->verified);
 	printf("sectors-unknown:  %" PRIu64 "\n", t->unknown);
+	if (opt.allow_later)
+		printf("sectors-later:    %" PRIu64 "\n", t->later);
 	printf("mismatches:       %" PRIu64 " (%" PRIu64 " extents)\n",
 	       mm_sectors, mm_extents);
 	if (opt.tolerate_eio)
@@ -2124,6 +2144,33 @@ static uint64_t crash_write(struct worker *w, struct device *d,
 }
 
 /*
+ * Phase 4, --allow-later: as if the model had been saved before W3 of
+ * phase 3 (next counter @next): W4 at r+6, intact and later, is accepted
+ * now; W1 at r+5, older than the durable W2, is still wrong.
+ */
+static bool self_test_later(struct worker *w, struct device *d, uint64_t r,
+			    uint64_t next, const struct injection *older)
+{
+	struct injection inj = *older;
+	uint64_t saved = d->next, later = w->st.later;
+	bool ok;
+
+	inj.what = "allow-later: write older than the durable one";
+	opt.allow_later = true;
+	d->next = next;
+	mm_reset();
+	verify_device(w, d, r, r + SELFTEST_CRASH, true, false);
+	opt.allow_later = false;
+	d->next = saved;
+	if (atomic_load(&stop) || !judge(&inj, 1))
+		return false;
+	ok = w->st.later == later + 1;
+	printf("self-test: allow-later: the later write at sector %" PRIu64 " %s\n",
+	       r + 6, ok ? "accepted" : "NOT ACCEPTED");
+	return ok;
+}
+
+/*
  * Phase 3, crash semantics on SELFTEST_CRASH sectors at @r, outside the
  * random I/O: W1 and W2 on [r, r+8) each followed by a flush, W3 on
  * [r, r+8) and W4 on [r, r+4) not flushed.  Then behind the model's back:
@@ -2170,7 +2217,9 @@ static bool self_test_crash(struct worker *w, struct device *d, uint64_t r)
 		return false;
 	mm_reset();
 	verify_device(w, d, r, r + SELFTEST_CRASH, false, false);
-	return !atomic_load(&stop) && judge(strict, 4);
+	if (atomic_load(&stop) || !judge(strict, 4))
+		return false;
+	return self_test_later(w, d, r, stamp_counter(s3), &crash[0]);
 }
 
 /* Phase 1: random I/O through the model must verify cleanly. */
