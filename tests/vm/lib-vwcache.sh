@@ -113,6 +113,18 @@ dm_sys() {
 	echo "/sys/block/dm-$(echo $_m)"
 }
 
+# dm_set_table NAME TABLE: create dm device NAME with TABLE, or switch a
+# live one to it (reload, suspend --noflush, resume: I/O in flight is
+# requeued, not flushed, so a failing table can be swapped out).
+dm_set_table() {
+	if dmsetup info "$1" >/dev/null 2>&1; then
+		dmsetup reload "$1" --table "$2" &&
+			dmsetup suspend --noflush "$1" && dmsetup resume "$1"
+	else
+		dmsetup create "$1" --table "$2" && dm_dev_of "$1" >/dev/null
+	fi
+}
+
 # wait_state DEV STATE SECONDS [WHAT]: until the VM device's state is
 # STATE (SECONDS times vwtimescale), else fail with WHAT and its status.
 # WAITED: tenths of a second it took.

@@ -23,12 +23,7 @@ flakey() { # flakey up|error_writes
 	else
 		_t="0 $S flakey $ssd 0 0 3600 1 $1"
 	fi
-	if dmsetup info ssdf >/dev/null 2>&1; then
-		dmsetup reload ssdf --table "$_t" &&
-			dmsetup suspend --noflush ssdf && dmsetup resume ssdf
-	else
-		dmsetup create ssdf --table "$_t"
-	fi || fail "flakey $1"
+	dm_set_table ssdf "$_t" || fail "flakey $1"
 }
 
 create_all() {

@@ -107,12 +107,7 @@ set_leg() {
 	error) _t="0 $_s error" ;;
 	*) fail "set_leg: kind $2" ;;
 	esac
-	if dmsetup info "$1" >/dev/null 2>&1; then
-		dmsetup reload "$1" --table "$_t" &&
-			dmsetup suspend --noflush "$1" && dmsetup resume "$1"
-	else
-		dmsetup create "$1" --table "$_t" && dm_dev_of "$1" >/dev/null
-	fi || fail "set_leg $1 $2 failed"
+	dm_set_table "$1" "$_t" || fail "set_leg $1 $2 failed"
 }
 
 # --- the stack -------------------------------------------------------------
@@ -308,6 +303,14 @@ inject() {
 	fi
 }
 
+# model_failed RC WHAT: vwc-model's output and the verdict on its exit
+# status RC (1: wrong data read; else a fatal error).
+model_failed() {
+	grep -a -v '^vwc-model: [0-9]*/[0-9]* operations' $OUT | head -n 60
+	[ "$1" -eq 1 ] && fail "$2: wrong data read (vwc-model exit 1, seed $SEED)"
+	fail "$2: vwc-model exited $1 (seed $SEED)"
+}
+
 # model_run ARGS...: vwc-model on the VM devices from the saved model; the
 # model is saved again.  Fails the test on a mismatch or a fatal error.
 model_run() {
@@ -318,11 +321,7 @@ model_run() {
 	vwc-model $_args "$@" --threads $NVM --max-io 64k --quiet --report \
 		--state $ST.new $vms >$OUT 2>&1
 	_rc=$?
-	if [ $_rc -ne 0 ]; then
-		grep -a -v '^vwc-model: [0-9]*/[0-9]* operations' $OUT | head -n 60
-		[ $_rc -eq 1 ] && fail "$_what: wrong data read (vwc-model exit 1, seed $SEED)"
-		fail "$_what: vwc-model exited $_rc (seed $SEED)"
-	fi
+	[ $_rc -eq 0 ] || model_failed $_rc "$_what"
 	mv $ST.new $ST
 	VERIFIED=$((VERIFIED + $(report_field sectors-verified $OUT)))
 }
@@ -380,11 +379,7 @@ while [ $(($(date +%s) - t_faults)) -lt $FAULT_SECONDS ] || [ $HOT_REMOVES = 0 ]
 	done
 	wait $mpid
 	rc=$?
-	if [ $rc -ne 0 ]; then
-		grep -a -v '^vwc-model: [0-9]*/[0-9]* operations' $OUT | head -n 60
-		[ $rc -eq 1 ] && fail "round $ROUNDS: wrong data read under faults ($ROUND_FAULTS; seed $SEED)"
-		fail "round $ROUNDS: vwc-model exited $rc under faults ($ROUND_FAULTS; seed $SEED)"
-	fi
+	[ $rc -eq 0 ] || model_failed $rc "round $ROUNDS under faults ($ROUND_FAULTS)"
 	mv $ST.new $ST
 	grep -a '^IO-ERROR' $OUT | head -n 3
 	v=$(report_field sectors-verified $OUT)

@@ -30,12 +30,7 @@ oleg() {
 	else
 		_t="0 $S error"
 	fi
-	if dmsetup info oleg >/dev/null 2>&1; then
-		dmsetup reload oleg --table "$_t" &&
-			dmsetup suspend --noflush oleg && dmsetup resume oleg
-	else
-		dmsetup create oleg --table "$_t"
-	fi || fail "origin leg $1"
+	dm_set_table oleg "$_t" || fail "origin leg $1"
 }
 
 werrors() { cat "$(dm_sys vm1)/vwcache/stats/writeback_errors"; }
