@@ -210,10 +210,11 @@ refuse 2 "missing arguments" set vm1 weight
 
 # --- top and migrate-plan without a terminal ------------------------------------------------
 fio --eta=never --name=bg --filename=/dev/mapper/vm2 --direct=1 --rw=randwrite --bs=4k \
-	--size=8m --offset=16m --time_based --runtime=4 --rate_iops=50 \
+	--size=8m --offset=16m --time_based --runtime="$(scaled 4)" --rate_iops=50 \
 	--output=/dev/null &
 bg=$!
-sleep 1
+# fio starts slowly on make check-debug's kernel: give it time to run.
+sleep "$(scaled 1)"
 ctl top --iterations 2 --interval 1 --sort dirty
 assert_eq "$(grep -c '^dmcache-ctl top - ' /tmp/out)" 2 "top frames"
 has "sorted by dirty"
