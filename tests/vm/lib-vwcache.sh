@@ -19,6 +19,9 @@
 #                              change no table
 #   dm_sys NAME                /sys/block/dm-N of dm device NAME
 #   within GOT WANT PCT        true when GOT is WANT within PCT percent
+#                              (a slow kernel: not above it)
+#   dm_set_table NAME TABLE    create NAME, or switch it live to TABLE
+#   wait_state VM STATE SECONDS [WHAT]  wait until VM's state is STATE
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
 #                              flushing (fails after SECONDS, default 120,
 #                              times VW_TIMEOUT_SCALE)

@@ -102,32 +102,30 @@ for i in $(seq 1 $ROUNDS); do
 done
 # Writeback in full swing when the VM device goes.
 WB_ROUNDS=6
-wb_fio() { # ARGS...: the scattered 4 KiB writes of round $i, or their check
-	fio --name=wb --filename=/dev/mapper/vm0 --direct=1 --ioengine=psync \
+wb_fio() { # DEV ARGS...: round $i's scattered 4 KiB writes on DEV, or their check
+	_dev=$1
+	shift
+	fio --name=wb --filename="$_dev" --direct=1 --ioengine=psync \
 		--rw=randwrite --bs=4k --size=16m --io_size=12m --randseed=$((1600 + i)) \
 		--verify=crc32c --verify_fatal=1 --eta=never "$@" --output=/tmp/fio.out ||
-		{ cat /tmp/fio.out; fail "round $i: fio $*"; }
+		{ cat /tmp/fio.out; fail "round $i: fio on $_dev $*"; }
 }
 zero_head "$ssd"
 pool_create pool "$ssd" 4096 max_age 0 high_watermark 100
 for i in $(seq 1 $WB_ROUNDS); do
 	vm_create vm0 pool "$o1" guest-wb
-	wb_fio --do_verify=0
+	wb_fio /dev/mapper/vm0 --do_verify=0
 	d=$(field 4 vm0)
 	assert_ok dmsetup message vm0 0 flush
 	sleep "0.0$i"
 	dmsetup remove vm0 || fail "round $i: removing the VM device during its flush"
 	vm_create vm0 pool "$o1" guest-wb
 	log "wb round $i: $d dirty blocks, $(field 4 vm0) left when the device went"
-	wb_fio --verify_only=1
+	wb_fio /dev/mapper/vm0 --verify_only=1
 	assert_ok dmsetup message vm0 0 flush
 	wait_clean vm0 120
 	dmsetup remove vm0 || fail "round $i: removing the VM device"
-	dd if="$o1" of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null
-	fio --name=wb --filename="$o1" --direct=1 --ioengine=psync --rw=randwrite \
-		--bs=4k --size=16m --io_size=12m --randseed=$((1600 + i)) --verify=crc32c \
-		--verify_fatal=1 --verify_only=1 --eta=never --output=/tmp/fio.out ||
-		{ cat /tmp/fio.out; fail "round $i: the origin after the writeback"; }
+	wb_fio "$o1" --verify_only=1
 done
 dmsetup remove pool || fail "removing the pool"
 
