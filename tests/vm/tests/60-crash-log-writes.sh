@@ -32,7 +32,7 @@
 # long variant: more operations, hence more marks (500, against 100 in
 # make check), and more checks.
 # vwtest-disks: 1x128M 1x2G 1x128M 1x128M
-# vwtest-timeout: 1500
+# vwtest-timeout: 2700
 # vwtest-mem: 1536
 # shellcheck disable=SC1091,SC2086,SC2046,SC2013 # guest paths; lists of words
 . /lib/vwcache/lib.sh
