@@ -14,8 +14,9 @@
 # --crash-check against checkpoint K).  The next round goes on from the
 # model resolved to what was found.  At the end all dirty data is written
 # back and the origins alone must hold the model.
+# make check: 20 cuts; vwfull=1 (make check-full): 60.
 # vwtest-disks: 1x128M
-# vwtest-timeout: 600
+# vwtest-timeout: 900
 # vwtest-mem: 1024
 # shellcheck disable=SC1091,SC2086 # guest paths; $vms is a list
 . /lib/vwcache/lib.sh
@@ -27,6 +28,9 @@ ORIGIN_MB=16
 NVM=3
 CUTS=20
 SEED=61
+if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
+	CUTS=60
+fi
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 
 SSD_S=$((SSD_MB * 2048))
