@@ -344,9 +344,13 @@ void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 {
 	struct vwc_io *io = vwc_io_of(bio);
 
+	/*
+	 * All of it: a throttled bio reaches vwc_map_and_submit, and may
+	 * end, before vwc_map_bio set the rest (per-bio data is not zeroed).
+	 */
+	memset(io, 0, sizeof(*io));
 	io->vm = vm;
 	io->start_ns = ktime_get_ns();
-	io->counted = false;
 }
 
 /*
