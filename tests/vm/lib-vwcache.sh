@@ -21,6 +21,8 @@
 #   within GOT WANT PCT        true when GOT is WANT within PCT percent
 #                              (a slow kernel: not above it)
 #   dm_set_table NAME TABLE    create NAME, or switch it live to TABLE
+#   flush_dev DEV              a flush (REQ_PREFLUSH) of block device DEV:
+#                              false when it failed
 #   wait_state VM STATE SECONDS [WHAT]  wait until VM's state is STATE
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
 #                              flushing (fails after SECONDS, default 120,
@@ -108,6 +110,12 @@ expect_msg_refused() {
 within() {
 	awk -v g="$1" -v w="$2" -v p="$3" -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) \
 		'BEGIN { exit !((slow || g >= w * (1 - p / 100)) && g <= w * (1 + p / 100)) }'
+}
+
+# fsync(2) of the device: blkdev_fsync flushes even when nothing was
+# written (dd conv=fsync does not fsync when it copied nothing).
+flush_dev() {
+	sync "$1" 2>/dev/null
 }
 
 dm_sys() {
