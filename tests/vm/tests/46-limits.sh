@@ -57,12 +57,21 @@ log "verify read-back under iops_limit 400: $rd IOPS"
 # From 200 to 1000 after 4 s of a 10 s run: our counters must show the
 # new rate in the second that starts one second after the write; fio's
 # own log must show 200 before and 1000 after (its last, partial sample
-# aside).
+# aside; on a slow kernel that cannot reach 1000, clearly above 200 and
+# not above 1000).  fio's log starts with its first I/O, which a slow
+# kernel takes seconds to reach: the 4 s count from there.
 assert_ok dmsetup message vm1 0 set iops_limit 200
 fio --name=raise --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
 	--iodepth=32 --size=128m --rw=randwrite --bs=4k --time_based \
 	--runtime=10 --write_iops_log=/tmp/raise --log_avg_msec=500 \
 	>/tmp/raise.out 2>&1 &
+w0=$(cat $sys/stats/writes)
+i=0
+while [ "$(cat $sys/stats/writes)" = "$w0" ]; do
+	i=$((i + 1))
+	[ $i -le "$(scaled 200)" ] || fail "fio raise: no write after 10 s"
+	sleep 0.05
+done
 sleep 4
 echo 1000 >$sys/limits/iops_limit || fail "raising iops_limit"
 t1=$(now_ms)
@@ -76,11 +85,11 @@ wait || fail "fio raise: $(cat /tmp/raise.out)"
 rate=$(((w2 - w1) * 1000 / (tb - ta)))
 log "raised to 1000 at +0 ms: $rate IOPS from +$((ta - t1)) to +$((tb - t1)) ms"
 within "$rate" 1000 10 || fail "one second after the raise: $rate IOPS"
-awk -F', *' '{ s[NR] = $2 }
+awk -F', *' -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) '{ s[NR] = $2 }
 	END {
 		for (i = 1; i < NR; i++) {
 			if (s[i] >= 170 && s[i] <= 230) lo++
-			else if (s[i] >= 850 && s[i] <= 1150) hi++
+			else if (s[i] <= 1150 && (s[i] >= 850 || (slow && s[i] >= 300))) hi++
 			else mid++
 		}
 		printf "fio samples: %d at 200, %d at 1000, %d between\n", lo, hi, mid
