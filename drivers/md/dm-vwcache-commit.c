@@ -13,10 +13,14 @@
  *     appear in the frozen generation, so this set is final;
  *  3. under cache_lock, encodes the current state of every block marked in
  *     the frozen generation, and every changed slot, with sequence seq + 1,
- *     and snapshots the origins written since the last commit.  Changes
- *     made under one hold of cache_lock share a generation, so a commit
- *     writes all of such a change or none of it;
- *  4. flushes those origins (I3: writeback durable before "clean");
+ *     and snapshots the origins written around since the last commit.
+ *     Changes made under one hold of cache_lock share a generation, so a
+ *     commit writes all of such a change or none of it;
+ *  4. flushes those origins, for the FLUSH bios of their VM devices; an
+ *     origin that fails its flush fails those bios only (no metadata
+ *     depends on it: writeback writes are FUA, see I3 in
+ *     dm-vwcache-writeback.c, and a write around never replaces a dirty
+ *     block), so one VM's failing origin cannot fail the pool;
  *  5. writes the pages and flushes the SSD (data writes durable too);
  *  6. writes the superblock, seq + 1, over its older copy, flushed (I1);
  *  7. gives the detached blocks to the free list (I2), frees the put slots
@@ -24,7 +28,8 @@
  *
  * A crash anywhere before 6 leaves the previous commit in force: records
  * written with seq + 1 are ignored by recovery.  A failure puts the pool in
- * state "failed": no new dirty data, waiting bios get -EIO.
+ * state "failed": no new dirty data, waiting bios get -EIO.  Only the SSD
+ * can fail a commit.
  */
 #include <linux/blkdev.h>
 #include <linux/slab.h>
@@ -40,6 +45,12 @@ struct vwc_held {
 	void *data;
 };
 
+struct vwc_origin_flush {
+	struct block_device *bdev;
+	u32 slot;
+	int error;
+};
+
 struct vwc_commit {
 	unsigned int gen;
 	u64 seq;
@@ -47,7 +58,7 @@ struct vwc_commit {
 	u32 nr_pages;
 	struct vwc_held vm_pages[VWC_MAX_VMS / VWC_VMS_PER_PAGE];
 	u32 nr_vm_pages;
-	struct block_device **origins;
+	struct vwc_origin_flush *origins;
 	u32 nr_origins;
 	struct bio_list waiters;
 };
@@ -171,8 +182,8 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 	}
 }
 
-/* Origins written since the last commit; their VM devices cannot go away
- * while we hold commit_lock (detach takes it).
+/* Origins written around since the last commit; their VM devices cannot
+ * go away while we hold commit_lock (detach takes it).
  */
 static void vwc_snapshot_origins_locked(struct vwc_pool *pool,
 					struct vwc_commit *c)
@@ -185,8 +196,13 @@ static void vwc_snapshot_origins_locked(struct vwc_pool *pool,
 		if (!s->origin_written)
 			continue;
 		s->origin_written = false;
-		if (s->vm)
-			c->origins[c->nr_origins++] = s->vm->origin_dev->bdev;
+		if (s->vm) {
+			struct vwc_origin_flush *o = &c->origins[c->nr_origins++];
+
+			o->bdev = s->vm->origin_dev->bdev;
+			o->slot = i;
+			o->error = 0;
+		}
 	}
 }
 
@@ -217,17 +233,44 @@ static void vwc_release_pages(struct vwc_commit *c, bool dirty)
 	c->nr_vm_pages = 0;
 }
 
-static int vwc_flush_origins(struct vwc_commit *c)
+/*
+ * Flush the origins written around.  A failed one is flushed again at the
+ * next commit (its writes are not known durable), and fails the FLUSH
+ * bios of its VM device that wait for this commit.
+ */
+static void vwc_flush_origins(struct vwc_pool *pool, struct vwc_commit *c)
 {
-	u32 i;
-	int r;
+	u32 i, failed = 0;
 
 	for (i = 0; i < c->nr_origins; i++) {
-		r = blkdev_issue_flush(c->origins[i]);
-		if (r)
-			return r;
+		c->origins[i].error = blkdev_issue_flush(c->origins[i].bdev);
+		if (c->origins[i].error)
+			failed++;
 	}
-	return 0;
+	if (!failed)
+		return;
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < c->nr_origins; i++) {
+		if (!c->origins[i].error)
+			continue;
+		pool->slots[c->origins[i].slot].origin_written = true;
+		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
+			    dm_device_name(pool->md),
+			    pool->slots[c->origins[i].slot].vm_id,
+			    c->origins[i].error);
+	}
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+/* Did the origin of @slot fail its flush in this commit? */
+static bool vwc_origin_failed(struct vwc_commit *c, u32 slot)
+{
+	u32 i;
+
+	for (i = 0; i < c->nr_origins; i++)
+		if (c->origins[i].slot == slot)
+			return c->origins[i].error;
+	return false;
 }
 
 static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
@@ -252,7 +295,8 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 		struct vwc_io *io = dm_per_bio_data(bio, sizeof(struct vwc_io));
 
 		io->committed = true;
-		if (r)
+		if (r || (io->kind == VWC_IO_FLUSH &&
+			  vwc_origin_failed(c, io->vm->slot)))
 			bio->bi_status = BLK_STS_IOERR;
 		bio_endio(bio);
 	}
@@ -307,10 +351,9 @@ int vwc_commit(struct vwc_pool *pool)
 		goto out;
 	}
 	vwc_commit_encode(pool, c);
-	r = vwc_flush_origins(c);
-	vwc_release_pages(c, !r);
-	if (!r)
-		r = vwc_md_write_pages(pool);
+	vwc_flush_origins(pool, c);
+	vwc_release_pages(c, true);
+	r = vwc_md_write_pages(pool);
 	if (!r)
 		r = vwc_md_commit_sb(pool);
 	if (r)

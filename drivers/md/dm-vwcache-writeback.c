@@ -18,8 +18,10 @@
  *    to VM I/O); writeback_iops caps the rate;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
- * A block becomes clean in RAM at once; it becomes clean on disk at the
- * next commit, after its origin is flushed (I3, dm-vwcache-commit.c).
+ * I3, writeback before clean: writeback writes are FUA, so a block's data
+ * is durable on its origin when the block becomes clean in RAM; the next
+ * commit records it clean.  No commit waits for an origin flush, so an
+ * origin that fails its writes fails the writeback of its own VM only.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -215,7 +217,6 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 		s->wb_errors++;
 	} else {
 		s->wb_backoff = 0;
-		s->origin_written = true;
 	}
 	s->drain = false;
 	vwc_slot_check_flushed_locked(pool, s);
@@ -252,7 +253,7 @@ static void vwc_wb_write(struct work_struct *ws)
 		.count = (sector_t)job->count << pool->block_shift,
 	};
 	struct dm_io_request req = {
-		.bi_opf = REQ_OP_WRITE,
+		.bi_opf = REQ_OP_WRITE | REQ_FUA,	/* I3 */
 		.mem.type = DM_IO_VMA,
 		.mem.ptr.vma = job->buf,
 		.notify.fn = vwc_wb_write_done,

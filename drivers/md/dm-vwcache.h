@@ -101,7 +101,7 @@ struct vwc_slot {
 	bool flushing;
 	bool flush_all;			/* ... or until none is dirty */
 	bool drain;			/* a write waits for a dirty block */
-	bool origin_written;		/* origin needs a flush (I3) */
+	bool origin_written;		/* written around: FLUSH flushes it */
 	u32 wb_jobs;			/* writeback runs in flight */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
 	unsigned long wb_backoff;

@@ -15,6 +15,8 @@
 #    (if it has dirty blocks) turns it to "error" and counts in
 #    stats/writeback_errors; while the pool is failed
 #    every VM device says "error"; a delay spike alone fails nothing;
+#  - faults of origins alone never take an "ok" pool out of "ok": one VM's
+#    failing origin fails its own writeback and flushes, not the pool;
 #  - once the fault clears: a pool that stayed "ok" brings every VM back
 #    from "error" (its writeback retried) and I/O works as it is; a pool
 #    that went degraded or failed is removed with its VM devices and loaded
@@ -272,6 +274,7 @@ inject() {
 		[ $LEG = $_leg ] || _leg2=$LEG _kind2=$KIND _ms2=$MS
 	fi
 	_before=$(field 1 pool)
+	_pool0=$_before
 	# A second fault that fails I/O may fail the pool: no "ok" expected.
 	[ -n "$_leg2" ] && [ "$_kind2" != delay ] && _before=other
 	set_leg $_leg $_kind $_ms
@@ -291,6 +294,13 @@ inject() {
 	stop_if_failed
 	check_fault $_leg $_kind "$_before"
 	stop_if_failed
+	case "$_leg $_leg2" in
+	*ssdleg*) ;;
+	*)
+		[ "$_pool0" != ok ] || [ "$(field 1 pool)" = ok ] ||
+			fail "origin faults only ($_what) took the pool to '$(field 1 pool)': $(dmsetup status pool)"
+		;;
+	esac
 	_left=$((_hold - ($(now_ms) - _t0)))
 	[ $_left -gt 0 ] && msleep $_left
 	check_failed_vms

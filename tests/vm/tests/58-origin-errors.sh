@@ -11,8 +11,13 @@
 #  - a VM whose dirty blocks are all discarded while it backs off has
 #    nothing left to retry: it leaves "error" at once (it stayed there
 #    until its next write was written back);
-#  - the data: the origin holds the last writes after all.
-# vwtest-disks: 1x16M 1x16M
+#  - the data: the origin holds the last writes after all;
+#  - an origin that fails its flushes too (dm-flakey down) fails the
+#    flushes of its own VM device (fsync: EIO), not the pool: a second
+#    VM's writes and flushes go on, the pool stays "ok", and once the
+#    origin is back the first VM's flush succeeds and its write around
+#    is on the origin.
+# vwtest-disks: 1x16M 1x16M 1x16M
 # vwtest-timeout: 200
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
@@ -20,16 +25,18 @@
 
 ssd=$(disk 0)
 origin=$(disk 1)
+origin2=$(disk 2)
 S=$(sectors "$origin")
 vw_load_module
+dmsetup targets | grep -q '^flakey' || kmod_load dm-flakey
 
 # oleg healthy|error: the VM's origin leg, switched live.
 oleg() {
-	if [ "$1" = healthy ]; then
-		_t="0 $S linear $origin 0"
-	else
-		_t="0 $S error"
-	fi
+	case $1 in
+	healthy) _t="0 $S linear $origin 0" ;;
+	down) _t="0 $S flakey $origin 0 0 86400" ;;
+	*) _t="0 $S error" ;;
+	esac
 	dm_set_table oleg "$_t" || fail "origin leg $1"
 }
 
@@ -92,5 +99,35 @@ dd if="$origin" bs=4096 skip=300 count=1 iflag=direct 2>/dev/null |
 	grep -aq '^after the discard$' || fail "origin block 300 after the flush"
 assert_eq "$(field 2 vm1)" ok "state at the end"
 
-dmsetup remove vm1 pool oleg || fail "removing the devices"
+# --- 3: an origin failing its flushes fails its own VM only -----------------
+# around DEV TEXT: a 512-byte O_DIRECT write of TEXT (repeated) at sector
+# 9000: part of a block not cached, so it goes around to the origin.
+around() {
+	fio --name=around --filename="$1" --direct=1 --rw=write --bs=512 \
+		--size=512 --offset=$((9000 * 512)) --buffer_pattern="\"$2\"" \
+		>/tmp/around.out 2>&1 || { cat /tmp/around.out; fail "write around on $1"; }
+}
+vm_create vm2 pool "$origin2" guest-58b
+# No periodic commit may flush vm1's origin before it goes down.
+echo 60000 >"$(dm_sys pool)/vwcache_pool/commit_interval" || fail "commit_interval"
+flush_dev /dev/mapper/vm1 || fail "vm1's flush before the fault"
+c0=$(field 3 vm1)
+around /dev/mapper/vm1 "around 1"
+assert_eq "$(field 3 vm1)" "$c0" "vm1's cached blocks after a write around"
+oleg down
+flush_dev /dev/mapper/vm1 && fail "vm1's flush succeeded with its origin down"
+around /dev/mapper/vm2 "around 2"
+printf 'cached 2\n' | dd of=/dev/mapper/vm2 bs=4096 seek=10 count=1 conv=sync \
+	oflag=direct 2>/dev/null || fail "whole-block write on vm2"
+flush_dev /dev/mapper/vm2 || fail "vm2's flush failed while only vm1's origin is down"
+assert_eq "$(field 1 pool)" ok "pool state with vm1's origin down"
+flush_dev /dev/mapper/vm1 && fail "vm1's second flush succeeded with its origin still down"
+oleg healthy
+flush_dev /dev/mapper/vm1 || fail "vm1's flush failed with its origin back"
+dd if="$origin" bs=512 skip=9000 count=1 iflag=direct 2>/dev/null |
+	grep -aq 'around 1around 1' || fail "vm1's write around is not on its origin"
+assert_eq "$(field 1 pool)" ok "pool state at the end"
+log "3: vm1's flushes failed while its origin was down, vm2 and the pool went on"
+
+dmsetup remove vm1 vm2 pool oleg || fail "removing the devices"
 log "origin errors reported, counted and recovered from"
