@@ -47,7 +47,8 @@ struct vwc_wb_job {
 	void *buf;
 	atomic_t reads;
 	unsigned long error;
-	struct work_struct work;
+	struct work_struct work;	/* the write, once the reads are done */
+	struct work_struct done_work;	/* vwc_wb_finish() */
 	u32 cbs[];
 };
 
@@ -233,12 +234,23 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	kfree(job);
 }
 
+static void vwc_wb_done_work(struct work_struct *ws)
+{
+	vwc_wb_finish(container_of(ws, struct vwc_wb_job, done_work));
+}
+
+/*
+ * Finish in process context: a FUA write may complete inside the block
+ * layer's flush sequence, under its lock with interrupts off but not in
+ * interrupt context, where vfree() must not run.  The job keeps the pool
+ * and its workqueue alive until vwc_wb_finish() releases it.
+ */
 static void vwc_wb_write_done(unsigned long error, void *context)
 {
 	struct vwc_wb_job *job = context;
 
 	job->error |= error;
-	vwc_wb_finish(job);
+	queue_work(job->pool->wq, &job->done_work);
 }
 
 static void vwc_wb_write(struct work_struct *ws)
@@ -345,6 +357,7 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 	job->count = run->count;
 	memcpy(job->cbs, cbs + run->first, run->count * sizeof(u32));
 	INIT_WORK(&job->work, vwc_wb_write);
+	INIT_WORK(&job->done_work, vwc_wb_done_work);
 	return job;
 }
 
