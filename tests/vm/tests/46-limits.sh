@@ -4,6 +4,8 @@
 # run takes effect within a second; throttled bios are delayed, never
 # failed (fio verifies its data); a flush does not wait behind throttled
 # writes; suspend does not wait for tokens; the table keeps the limits.
+# On a slow (debug) kernel, which may not reach 500 IOPS at all, the first
+# limit is 100.
 # vwtest-disks: 1x256M 1x256M
 # vwtest-timeout: 300
 # shellcheck disable=SC2086 # lists of words
@@ -11,10 +13,12 @@
 . /lib/vwcache/lib-vwcache.sh
 
 ssd=$(disk 0)
+lim=500
+[ "${VW_TIMEOUT_SCALE:-1}" -gt 1 ] && lim=100
 vw_load_module
 zero_head "$ssd"
 pool_create pool "$ssd" 4096
-vm_create vm1 pool "$(disk 1)" guest-1.vda iops_limit 500
+vm_create vm1 pool "$(disk 1)" guest-1.vda iops_limit $lim
 sys=$(dm_sys vm1)/vwcache
 
 # fio_job NAME ARGS...: QD32 libaio job on vm1, terse output in /tmp/NAME.
@@ -31,8 +35,8 @@ now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # ---- iops_limit 500 -----------------------------------------------------------
 fio_job iops --rw=randwrite --bs=4k --time_based --runtime=10
 iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/iops)
-log "iops_limit 500, QD32, 10 s: $iops IOPS; $(dmsetup status vm1)"
-within "$iops" 500 5 || fail "iops_limit 500: measured $iops IOPS"
+log "iops_limit $lim, QD32, 10 s: $iops IOPS; $(dmsetup status vm1)"
+within "$iops" $lim 5 || fail "iops_limit $lim: measured $iops IOPS"
 [ "$(cat $sys/stats/throttled)" -gt 0 ] || fail "nothing counted as throttled"
 assert_eq "$(field 11 vm1)" "$(cat $sys/stats/throttled)"
 
