@@ -63,7 +63,7 @@ log "verify read-back under iops_limit 400: $rd IOPS"
 # own log must show 200 before and 1000 after (its last, partial sample
 # aside).  A slow (debug) kernel may not get far above 200: there the
 # limit goes from 50, and after the raise fio must see at least twice
-# that and not above 1000.  fio's log starts with its first I/O, which a
+# that and not above 1000 (in 5 of its samples, which come late there).  fio's log starts with its first I/O, which a
 # slow kernel takes seconds to reach: the 4 s count from there.
 from=200
 [ "${VW_TIMEOUT_SCALE:-1}" -gt 1 ] && from=50
@@ -100,7 +100,7 @@ awk -F', *' -v f=$from -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) '{ s[NR] = $2 }
 			else mid++
 		}
 		printf "fio samples: %d at %d, %d at 1000, %d between\n", lo, f, hi, mid
-		exit !(lo >= 5 && hi >= 8 && mid <= 3)
+		exit !(lo >= 5 && hi >= (slow ? 5 : 8) && mid <= 3)
 	}' /tmp/raise_iops.1.log || { cat /tmp/raise_iops.1.log; fail "fio's view of the raise"; }
 dmsetup table vm1 | grep -q "iops_limit 1000" || fail "table: $(dmsetup table vm1)"
 
