@@ -950,9 +950,16 @@ static void make_line(struct line *l)
 		vm_line(l);
 	else
 		soup_line(l);
-	/* an embedded NUL cuts the line: keep it invalid (cut in the first tokens) */
+	/*
+	 * An embedded NUL cuts the line: keep it invalid (cut inside the first
+	 * token, which ends at any character the kernel's isspace() takes).
+	 */
 	if (rn(25) == 0 && l->params.len > 2) {
-		size_t first = strcspn(l->params.p, " ");
+		size_t first = 0;
+
+		while (first < l->params.len &&
+		       !kspace((unsigned char)l->params.p[first]))
+			first++;
 
 		if (first > 1) {
 			l->params.p[1 + rn((unsigned int)first - 1)] = '\0';
