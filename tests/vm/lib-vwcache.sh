@@ -108,7 +108,7 @@ expect_msg_refused() {
 # (make check-debug's: vwtimescale > 1) only the upper bound holds: such a
 # kernel may fall short of a rate, but a limit must never be exceeded.
 within() {
-	awk -v g="$1" -v w="$2" -v p="$3" -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) \
+	awk -v g="$1" -v w="$2" -v p="$3" -v slow=$(slow_kernel && echo 1 || echo 0) \
 		'BEGIN { exit !((slow || g >= w * (1 - p / 100)) && g <= w * (1 + p / 100)) }'
 }
 

@@ -20,6 +20,7 @@
 #                         prints its /dev path (rm_null_blk NAME removes it)
 #   scaled SECONDS        SECONDS times VW_TIMEOUT_SCALE (1, or more on the
 #                         slow make check-debug kernel): for waits in tests
+#   slow_kernel           true on such a kernel (rate checks adapt to it)
 #
 # init exports DM_DISABLE_UDEV=1 (dmsetup makes the /dev/mapper nodes itself),
 # VWTEST (the test name) and VWDEMO (non-empty under run --demo).
@@ -31,6 +32,9 @@ VW_MODNAME=dm_vwcache
 log() { echo "[$VWTEST] $*"; }
 
 scaled() { echo $(($1 * VW_TIMEOUT_SCALE)); }
+
+# slow_kernel: true on a kernel whose timeouts are scaled (the debug one).
+slow_kernel() { [ "$VW_TIMEOUT_SCALE" -gt 1 ]; }
 
 fail() {
 	echo "FAIL: $*"

@@ -14,7 +14,7 @@
 
 ssd=$(disk 0)
 lim=500
-[ "${VW_TIMEOUT_SCALE:-1}" -gt 1 ] && lim=100
+slow_kernel && lim=100
 vw_load_module
 zero_head "$ssd"
 pool_create pool "$ssd" 4096
@@ -61,12 +61,13 @@ log "verify read-back under iops_limit 400: $rd IOPS"
 # From 200 to 1000 after 4 s of a 10 s run: our counters must show the
 # new rate in the second that starts one second after the write; fio's
 # own log must show 200 before and 1000 after (its last, partial sample
-# aside).  A slow (debug) kernel may not get far above 200: there the
-# limit goes from 20 (it reached 70-360 IOPS after a raise), and after the raise fio must see at least twice
-# that and not above 1000 (in 5 of its samples, which come late there).  fio's log starts with its first I/O, which a
-# slow kernel takes seconds to reach: the 4 s count from there.
+# aside).  A slow (debug) kernel may not get far above 200 (it reached
+# 70-360 IOPS after a raise): there the limit goes from 20, and after the
+# raise fio must see at least twice that and not above 1000, in 5 of its
+# samples (they come late there).  fio's log starts with its first I/O,
+# which a slow kernel takes seconds to reach: the 4 s count from there.
 from=200
-[ "${VW_TIMEOUT_SCALE:-1}" -gt 1 ] && from=20
+slow_kernel && from=20
 assert_ok dmsetup message vm1 0 set iops_limit $from
 fio --name=raise --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
 	--iodepth=32 --size=128m --rw=randwrite --bs=4k --time_based \
@@ -92,7 +93,7 @@ wait || fail "fio raise: $(cat /tmp/raise.out)"
 rate=$(((w2 - w1) * 1000 / (tb - ta)))
 log "raised to 1000 at +0 ms: $rate IOPS from +$((ta - t1)) to +$((tb - t1)) ms"
 within "$rate" 1000 10 || fail "one second after the raise: $rate IOPS"
-awk -F', *' -v f=$from -v slow=$((${VW_TIMEOUT_SCALE:-1} > 1)) '{ s[NR] = $2 }
+awk -F', *' -v f=$from -v slow=$(slow_kernel && echo 1 || echo 0) '{ s[NR] = $2 }
 	END {
 		for (i = 1; i < NR; i++) {
 			if (s[i] >= 0.85 * f && s[i] <= 1.15 * f) lo++

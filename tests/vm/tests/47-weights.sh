@@ -35,7 +35,7 @@ pair() {
 	b=$(awk -F';' '$3 == "vm2" { printf "%d", $49 }' /tmp/pair)
 }
 
-if [ "${VW_TIMEOUT_SCALE:-1}" -gt 1 ]; then
+if slow_kernel; then
 	echo 0 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
 		fail "io_capacity_iops 0"
 	pair 5
