@@ -64,10 +64,11 @@ check-full:
 	@tests/run-check --kver "$(TEST_KVER)" --suite full
 
 # make check-debug: build once (cached in build/debug-kernel/) a kernel from
-# Debian's linux-source-6.1 with KASAN, lockdep, kmemleak, UBSAN and more,
-# and run the VM tests on it (TESTS="40-fio-verify 50-model" picks some).
+# Debian's linux-source-6.1 (KVER=6.12: linux-source-6.12) with KASAN,
+# lockdep, kmemleak, UBSAN and more, and run the VM tests on it
+# (TESTS="40-fio-verify 50-model" picks some).
 check-debug:
-	@tests/debug/check $(TESTS)
+	@VW_DEBUG_KVER="$(USER_KVER)" tests/debug/check $(TESTS)
 
 demo:
 	@tests/deps.sh demo

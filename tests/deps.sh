@@ -75,8 +75,10 @@ collect() {
 		need clang have_cmd clang
 	fi
 	if [ "$what" = debug ]; then
-		# make check-debug builds a kernel from Debian's source package.
-		need linux-source-6.1 have_file /usr/src/linux-source-6.1.tar.xz
+		# make check-debug builds a kernel from Debian's source package
+		# (linux-source-6.12 is in bookworm-backports).
+		debug_src=linux-source-${VW_DEBUG_KVER:-6.1}
+		need "$debug_src" have_file "/usr/src/$debug_src.tar.xz"
 		need bc have_cmd bc
 		need flex have_cmd flex
 		need bison have_cmd bison
@@ -121,7 +123,11 @@ install() {
 	local pkgs=() p
 	apt_update || return 1
 	for p in "${missing[@]}"; do
-		if [ "$p" = @backports-6.12 ]; then
+		if [ "$p" = linux-source-6.12 ]; then
+			backports_source
+			apt_update || return 1
+			pkgs+=("$p")
+		elif [ "$p" = @backports-6.12 ]; then
 			backports_source
 			apt_update || return 1
 			mapfile -t -O "${#pkgs[@]}" pkgs < <(backports_kernel_pkgs)
