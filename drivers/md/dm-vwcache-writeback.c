@@ -16,6 +16,11 @@
  *    something waits on it (a slow origin needs many writes in flight:
  *    random dirty blocks make one-block runs), else one run (it yields
  *    to VM I/O); writeback_iops caps the rate;
+ *  - a run reads its blocks from the SSD, is written to its origin, and
+ *    is finished (its blocks clean); the writes are submitted, and the runs
+ *    finished, by one work item each (wb_write_work, wb_done_work), which
+ *    take every run ready when they run: two workers however many runs
+ *    are in flight, and a plug over the writes of a pass;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
  * I3, writeback before clean: writeback writes are FUA, so a block's data
@@ -23,6 +28,7 @@
  * commit records it clean.  No commit waits for an origin flush, so an
  * origin that fails its writes fails the writeback of its own VM only.
  */
+#include <linux/blkdev.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -47,8 +53,7 @@ struct vwc_wb_job {
 	void *buf;
 	atomic_t reads;
 	unsigned long error;
-	struct work_struct work;	/* the write, once the reads are done */
-	struct work_struct done_work;	/* vwc_wb_finish() */
+	struct list_head list;		/* in pool->wb_to_write, wb_written */
 	u32 cbs[];
 };
 
@@ -234,28 +239,59 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	kfree(job);
 }
 
-static void vwc_wb_done_work(struct work_struct *ws)
+/*
+ * Hand @job over to @work through @list.  Under cache_lock, as every
+ * completion that touches the pool: the job cannot finish, nor the pool go
+ * (vwc_pool_stop() waits for the runs in flight under this lock), before
+ * the work is queued.  May run in interrupt context, or inside the block
+ * layer's flush sequence (a FUA write on a device that emulates FUA) with
+ * interrupts off: the job's buffer is freed by the work, in process
+ * context.
+ */
+static void vwc_wb_pass_on(struct vwc_wb_job *job, struct list_head *list,
+			   struct work_struct *work)
 {
-	vwc_wb_finish(container_of(ws, struct vwc_wb_job, done_work));
+	struct vwc_pool *pool = job->pool;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	list_add_tail(&job->list, list);
+	queue_work(pool->wq, work);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
 }
 
-/*
- * Finish in process context: a FUA write may complete inside the block
- * layer's flush sequence, under its lock with interrupts off but not in
- * interrupt context, where vfree() must not run.  The job keeps the pool
- * and its workqueue alive until vwc_wb_finish() releases it.
- */
+/* Take every job on @list (under cache_lock) into @jobs. */
+static void vwc_wb_take(struct vwc_pool *pool, struct list_head *list,
+			struct list_head *jobs)
+{
+	spin_lock_irq(&pool->cache_lock);
+	list_splice_init(list, jobs);
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+/* Finish every run written; the pool's wb_done_work. */
+void vwc_wb_done_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
+					     wb_done_work);
+	struct vwc_wb_job *job, *next;
+	LIST_HEAD(jobs);
+
+	vwc_wb_take(pool, &pool->wb_written, &jobs);
+	list_for_each_entry_safe(job, next, &jobs, list)
+		vwc_wb_finish(job);
+}
+
 static void vwc_wb_write_done(unsigned long error, void *context)
 {
 	struct vwc_wb_job *job = context;
 
 	job->error |= error;
-	queue_work(job->pool->wq, &job->done_work);
+	vwc_wb_pass_on(job, &job->pool->wb_written, &job->pool->wb_done_work);
 }
 
-static void vwc_wb_write(struct work_struct *ws)
+static void vwc_wb_write(struct vwc_wb_job *job)
 {
-	struct vwc_wb_job *job = container_of(ws, struct vwc_wb_job, work);
 	struct vwc_pool *pool = job->pool;
 	sector_t start = job->oblock << pool->block_shift;
 	sector_t size = bdev_nr_sectors(job->origin);
@@ -284,6 +320,25 @@ static void vwc_wb_write(struct work_struct *ws)
 		vwc_wb_write_done(1, job);
 }
 
+/* Write every run read, under one plug; the pool's wb_write_work. */
+void vwc_wb_write_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
+					     wb_write_work);
+	struct vwc_wb_job *job, *next;
+	struct blk_plug plug;
+	LIST_HEAD(jobs);
+
+	vwc_wb_take(pool, &pool->wb_to_write, &jobs);
+	blk_start_plug(&plug);
+	/* A job may be finished (freed) once its write is submitted. */
+	list_for_each_entry_safe(job, next, &jobs, list) {
+		list_del(&job->list);
+		vwc_wb_write(job);
+	}
+	blk_finish_plug(&plug);
+}
+
 static void vwc_wb_read_done(unsigned long error, void *context)
 {
 	struct vwc_wb_job *job = context;
@@ -291,7 +346,8 @@ static void vwc_wb_read_done(unsigned long error, void *context)
 	if (error)
 		set_bit(0, &job->error);
 	if (atomic_dec_and_test(&job->reads))
-		queue_work(job->pool->wq, &job->work);
+		vwc_wb_pass_on(job, &job->pool->wb_to_write,
+			       &job->pool->wb_write_work);
 }
 
 static void vwc_wb_submit(struct vwc_wb_job *job)
@@ -356,8 +412,7 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 	job->oblock = run->oblock;
 	job->count = run->count;
 	memcpy(job->cbs, cbs + run->first, run->count * sizeof(u32));
-	INIT_WORK(&job->work, vwc_wb_write);
-	INIT_WORK(&job->done_work, vwc_wb_done_work);
+	INIT_LIST_HEAD(&job->list);
 	return job;
 }
 

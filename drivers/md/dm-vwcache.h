@@ -160,6 +160,8 @@ struct vwc_pool {
 	bool meta_marked[2];		/* any META in that generation */
 	u32 *wb_cbs;			/* writeback planning scratch */
 	struct vwc_wb_run *wb_runs;
+	struct list_head wb_to_write;	/* runs read, to write */
+	struct list_head wb_written;	/* runs written, to finish */
 	struct vwc_tbucket wb_tb;	/* writeback_iops */
 	wait_queue_head_t wb_wait;
 	bool commit_failed;
@@ -182,6 +184,8 @@ struct vwc_pool {
 	struct workqueue_struct *wq;
 	struct work_struct commit_work;
 	struct work_struct wb_work;
+	struct work_struct wb_write_work;	/* pool->wb_to_write */
+	struct work_struct wb_done_work;	/* pool->wb_written */
 	struct work_struct deferred_work;
 	struct delayed_work tick_work;	/* commit_interval, max_age */
 	struct mutex commit_lock;	/* one commit at a time */
