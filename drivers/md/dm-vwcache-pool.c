@@ -46,9 +46,7 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 	mutex_init(&pool->commit_lock);
 	INIT_WORK(&pool->commit_work, vwc_commit_work);
 	INIT_WORK(&pool->wb_work, vwc_wb_work);
-	INIT_WORK(&pool->wb_write_work, vwc_wb_write_work);
 	INIT_WORK(&pool->wb_done_work, vwc_wb_done_work);
-	INIT_LIST_HEAD(&pool->wb_to_write);
 	INIT_LIST_HEAD(&pool->wb_written);
 	INIT_WORK(&pool->deferred_work, vwc_deferred_work);
 	INIT_DELAYED_WORK(&pool->tick_work, vwc_tick_work);
@@ -82,6 +80,7 @@ static int vwc_pool_start(struct vwc_pool *pool, bool formatted,
 			"Cannot allocate the pool's cache state";
 		return r;
 	}
+	vwc_wb_init_slots(pool);
 	if (!formatted) {
 		r = vwc_cache_load(pool, error);
 		if (r)

@@ -17,10 +17,12 @@
  *    random dirty blocks make one-block runs), else one run (it yields
  *    to VM I/O); writeback_iops caps the rate;
  *  - a run reads its blocks from the SSD, is written to its origin, and
- *    is finished (its blocks clean); the writes are submitted, and the runs
- *    finished, by one work item each (wb_write_work, wb_done_work), which
- *    take every run ready when they run: two workers however many runs
- *    are in flight, and a plug over the writes of a pass;
+ *    is finished (its blocks clean); the writes of a slot's runs are
+ *    submitted by the slot's work item (wb_write_work: an origin that
+ *    makes submission wait holds up its own VM only), under a plug, and
+ *    the runs are finished by the pool's (wb_done_work): each takes every
+ *    run ready, so the workers are bounded by the VMs writing back, not
+ *    the runs in flight;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
  * I3, writeback before clean: writeback writes are FUA, so a block's data
@@ -53,7 +55,9 @@ struct vwc_wb_job {
 	void *buf;
 	atomic_t reads;
 	unsigned long error;
-	struct list_head list;		/* in pool->wb_to_write, wb_written */
+	struct list_head list;		/* in its slot's wb_to_write, or in
+					 * pool->wb_written
+					 */
 	u32 cbs[];
 };
 
@@ -320,16 +324,15 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 		vwc_wb_write_done(1, job);
 }
 
-/* Write every run read, under one plug; the pool's wb_write_work. */
-void vwc_wb_write_work(struct work_struct *ws)
+/* Write every run of a slot read, under one plug; its wb_write_work. */
+static void vwc_wb_write_work(struct work_struct *ws)
 {
-	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
-					     wb_write_work);
+	struct vwc_slot *s = container_of(ws, struct vwc_slot, wb_write_work);
 	struct vwc_wb_job *job, *next;
 	struct blk_plug plug;
 	LIST_HEAD(jobs);
 
-	vwc_wb_take(pool, &pool->wb_to_write, &jobs);
+	vwc_wb_take(s->pool, &s->wb_to_write, &jobs);
 	blk_start_plug(&plug);
 	/* A job may be finished (freed) once its write is submitted. */
 	list_for_each_entry_safe(job, next, &jobs, list) {
@@ -345,9 +348,11 @@ static void vwc_wb_read_done(unsigned long error, void *context)
 
 	if (error)
 		set_bit(0, &job->error);
-	if (atomic_dec_and_test(&job->reads))
-		vwc_wb_pass_on(job, &job->pool->wb_to_write,
-			       &job->pool->wb_write_work);
+	if (atomic_dec_and_test(&job->reads)) {
+		struct vwc_slot *s = &job->pool->slots[job->slot];
+
+		vwc_wb_pass_on(job, &s->wb_to_write, &s->wb_write_work);
+	}
 }
 
 static void vwc_wb_submit(struct vwc_wb_job *job)
@@ -376,6 +381,19 @@ static void vwc_wb_submit(struct vwc_wb_job *job)
 			vwc_wb_read_done(1, job);
 	}
 	vwc_wb_read_done(0, job);
+}
+
+void vwc_wb_init_slots(struct vwc_pool *pool)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_slot *s = &pool->slots[i];
+
+		s->pool = pool;
+		INIT_LIST_HEAD(&s->wb_to_write);
+		INIT_WORK(&s->wb_write_work, vwc_wb_write_work);
+	}
 }
 
 /* Undo the marks of a run that could not start. */

@@ -103,6 +103,9 @@ struct vwc_slot {
 	bool drain;			/* a write waits for a dirty block */
 	bool origin_written;		/* written around: FLUSH flushes it */
 	u32 wb_jobs;			/* writeback runs in flight */
+	struct list_head wb_to_write;	/* ... read, to write */
+	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
+	struct vwc_pool *pool;		/* of wb_write_work */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
 	unsigned long wb_backoff;
 	u64 wb_errors;
@@ -160,7 +163,6 @@ struct vwc_pool {
 	bool meta_marked[2];		/* any META in that generation */
 	u32 *wb_cbs;			/* writeback planning scratch */
 	struct vwc_wb_run *wb_runs;
-	struct list_head wb_to_write;	/* runs read, to write */
 	struct list_head wb_written;	/* runs written, to finish */
 	struct vwc_tbucket wb_tb;	/* writeback_iops */
 	wait_queue_head_t wb_wait;
@@ -184,7 +186,6 @@ struct vwc_pool {
 	struct workqueue_struct *wq;
 	struct work_struct commit_work;
 	struct work_struct wb_work;
-	struct work_struct wb_write_work;	/* pool->wb_to_write */
 	struct work_struct wb_done_work;	/* pool->wb_written */
 	struct work_struct deferred_work;
 	struct delayed_work tick_work;	/* commit_interval, max_age */
