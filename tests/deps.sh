@@ -123,13 +123,12 @@ install() {
 	local pkgs=() p
 	apt_update || return 1
 	for p in "${missing[@]}"; do
-		if [ "$p" = linux-source-6.12 ]; then
+		# Both come from bookworm-backports.
+		if [ "$p" = linux-source-6.12 ] || [ "$p" = @backports-6.12 ]; then
 			backports_source
 			apt_update || return 1
-			pkgs+=("$p")
-		elif [ "$p" = @backports-6.12 ]; then
-			backports_source
-			apt_update || return 1
+		fi
+		if [ "$p" = @backports-6.12 ]; then
 			mapfile -t -O "${#pkgs[@]}" pkgs < <(backports_kernel_pkgs)
 			[ "${#pkgs[@]}" -gt 0 ] || { echo "deps: no 6.12 kernel in bookworm-backports" >&2; return 1; }
 		else
@@ -150,8 +149,8 @@ collect
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing for 'make $what': $(describe)" >&2
 	echo "deps: run 'make $what' as root to install them, or: apt-get install $(describe)" >&2
-	[[ " ${missing[*]} " == *" @backports-6.12 "* ]] &&
-		echo "deps: (the 6.12 kernel needs 'deb http://deb.debian.org/debian bookworm-backports main' in an apt source)" >&2
+	[[ " ${missing[*]} " == *" @backports-6.12 "* || " ${missing[*]} " == *" linux-source-6.12 "* ]] &&
+		echo "deps: (the 6.12 kernel and its source need 'deb http://deb.debian.org/debian bookworm-backports main' in an apt source)" >&2
 	exit 1
 fi
 install || exit 1
