@@ -120,7 +120,7 @@ describe() {
 }
 
 install() {
-	local pkgs=() p
+	local pkgs=() kpkgs=() p
 	apt_update || return 1
 	for p in "${missing[@]}"; do
 		# Both come from bookworm-backports.
@@ -129,8 +129,9 @@ install() {
 			apt_update || return 1
 		fi
 		if [ "$p" = @backports-6.12 ]; then
-			mapfile -t -O "${#pkgs[@]}" pkgs < <(backports_kernel_pkgs)
-			[ "${#pkgs[@]}" -gt 0 ] || { echo "deps: no 6.12 kernel in bookworm-backports" >&2; return 1; }
+			mapfile -t kpkgs < <(backports_kernel_pkgs)
+			[ "${#kpkgs[@]}" -gt 0 ] || { echo "deps: no 6.12 kernel in bookworm-backports" >&2; return 1; }
+			pkgs+=("${kpkgs[@]}")
 		else
 			pkgs+=("$p")
 		fi
