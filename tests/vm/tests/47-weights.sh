@@ -3,9 +3,11 @@
 # together ask for more than io_capacity_iops get it in a 1:3 ratio
 # (within 10 %), with a third, idle VM of a large weight attached costing
 # them nothing (their sum is the capacity); a VM alone gets the whole
-# capacity; below capacity nobody is held back.  On a slow (debug) kernel
-# the two VMs may not reach 1000 IOPS at all: there the capacity is a
-# third of what they reach unlimited, so that they still ask for more.
+# capacity; below capacity nobody is held back.  The shares hold only
+# while both VMs ask for more than the capacity, and how many IOPS they
+# can ask for is the machine's (TCG, a debug kernel, a loaded CI host:
+# CI once saw the pair reach only 913 of 1000).  So the capacity is a
+# third of what the two reach unlimited, at most 1000, measured first.
 # vwtest-disks: 1x256M 1x128M 1x128M 1x128M
 # vwtest-timeout: 240
 # shellcheck disable=SC2086 # lists of words
@@ -23,10 +25,13 @@ vm_create vm3 pool "$(disk 3)" guest-3.vda weight 1000
 
 # pair SECONDS [ARGS1] [ARGS2]: 4 KiB random writes, QD32, in vm1 and vm2
 # at once, as two jobs of one fio (they start and stop together; the
-# first 2 s are not measured); IOPS in $a and $b.
+# first 2 s are not measured); IOPS in $a and $b.  Both jobs submit from
+# CPU 0: when the host starves one vCPU's thread, both VMs starve alike,
+# instead of one of them idling and the other taking its unused share.
 pair() {
 	fio --direct=1 --ioengine=libaio --iodepth=32 --rw=randwrite --bs=4k \
 		--size=100m --time_based --runtime="$1" --ramp_time=2 \
+		--cpus_allowed=0 \
 		--output-format=terse \
 		--name=vm1 --filename=/dev/mapper/vm1 ${2:-} \
 		--name=vm2 --filename=/dev/mapper/vm2 ${3:-} \
@@ -35,17 +40,15 @@ pair() {
 	b=$(awk -F';' '$3 == "vm2" { printf "%d", $49 }' /tmp/pair)
 }
 
-if slow_kernel; then
-	echo 0 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
-		fail "io_capacity_iops 0"
-	pair 5
-	CAP=$(((a + b) / 30 * 10))
-	[ $CAP -le 1000 ] || CAP=1000
-	[ $CAP -ge 60 ] || fail "unlimited, vm1 and vm2 reach only $a + $b IOPS"
-	log "slow kernel: $a + $b IOPS unlimited, capacity $CAP"
-	echo $CAP >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
-		fail "io_capacity_iops $CAP"
-fi
+echo 0 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
+	fail "io_capacity_iops 0"
+pair 5
+CAP=$(((a + b) / 30 * 10))
+[ $CAP -le 1000 ] || CAP=1000
+[ $CAP -ge 60 ] || fail "unlimited, vm1 and vm2 reach only $a + $b IOPS"
+log "unlimited: $a + $b IOPS, capacity $CAP"
+echo $CAP >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
+	fail "io_capacity_iops $CAP"
 pair 10
 log "capacity $CAP IOPS, weights 100:300 (idle vm3 of weight 1000): $a + $b IOPS"
 [ "$a" -gt 0 ] || fail "vm1 got nothing"
