@@ -112,6 +112,37 @@ within() {
 		'BEGIN { exit !((slow || g >= w * (1 - p / 100)) && g <= w * (1 + p / 100)) }'
 }
 
+# A rate measured over seconds under TCG loses whatever the host takes by
+# not running the guest (a loaded CI machine stopped it for over a second
+# in ten: iops_limit 500 gave 433 IOPS).  So tests take a rate as the
+# median of fio's half-second intervals (--log_avg_msec=500), which a few
+# stalled intervals do not move, and hold fio's mean to the upper bound
+# (at_most), which no stall can raise.
+#
+# samples LOG: the values (column 2) of fio's iops or bw log LOG, one a
+# line, without the last interval, which may be partial.
+samples() {
+	awk -F', *' '{ v[NR] = $2 } END { for (i = 1; i < NR; i++) print v[i] }' "$1"
+}
+
+# median: the median of the numbers on stdin (0 when there are none).
+median() {
+	awk '{ v[++n] = $1 + 0
+		for (i = n; i > 1 && v[i - 1] > v[i]; i--) {
+			t = v[i]; v[i] = v[i - 1]; v[i - 1] = t
+		}
+	}
+	END {
+		m = !n ? 0 : n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		printf m == int(m) ? "%d\n" : "%.3f\n", m
+	}'
+}
+
+# at_most GOT WANT PCT: GOT is not above WANT by more than PCT percent.
+at_most() {
+	awk -v g="$1" -v w="$2" -v p="$3" 'BEGIN { exit !(g <= w * (1 + p / 100)) }'
+}
+
 # fsync(2) of the device: blkdev_fsync flushes even when nothing was
 # written (dd conv=fsync does not fsync when it copied nothing).
 flush_dev() {
