@@ -143,6 +143,17 @@ at_most() {
 	awk -v g="$1" -v w="$2" -v p="$3" 'BEGIN { exit !(g <= w * (1 + p / 100)) }'
 }
 
+# short_again RUN MAX WHAT: run RUN of a measurement fell short of a rate
+# (WHAT).  That is the machine as often as the module: this one has been
+# seen running a guest twenty times slower than usual for minutes.  Until
+# MAX runs were made, say so and return, and the caller measures again;
+# then fail with WHAT.  Only a shortfall is measured again: a limit
+# exceeded or a wrong ratio fails at once.
+short_again() {
+	[ "$1" -lt "$2" ] || fail "$3 (in $1 runs)"
+	log "run $1 fell short ($3): measuring again"
+}
+
 # fsync(2) of the device: blkdev_fsync flushes even when nothing was
 # written (dd conv=fsync does not fsync when it copied nothing).
 flush_dev() {

@@ -6,9 +6,10 @@
 # writes; suspend does not wait for tokens; the table keeps the limits.
 # On a slow (debug) kernel, which may not reach 500 IOPS at all, the first
 # limit is 100.  Rates are medians of half-second intervals and means are
-# held to the upper bound (lib-vwcache.sh: samples, at_most).
+# held to the upper bound (lib-vwcache.sh: samples, at_most); a rate that
+# falls short is measured again, up to 3 runs (short_again).
 # vwtest-disks: 1x256M 1x256M
-# vwtest-timeout: 300
+# vwtest-timeout: 420
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
@@ -34,26 +35,38 @@ fio_job() {
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 # ---- iops_limit 500 -----------------------------------------------------------
-fio_job iops --rw=randwrite --bs=4k --time_based --runtime=10 \
-	--write_iops_log=/tmp/iops --log_avg_msec=500
-iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/iops)
-med=$(samples /tmp/iops_iops.1.log | median)
-log "iops_limit $lim, QD32, 10 s: $iops IOPS, half-second median $med; $(dmsetup status vm1)"
-at_most "$iops" $lim 5 || fail "iops_limit $lim exceeded: $iops IOPS"
-within "$med" $lim 5 || fail "iops_limit $lim: half-second median $med IOPS"
+run=0
+while :; do
+	run=$((run + 1))
+	fio_job iops --rw=randwrite --bs=4k --time_based --runtime=10 \
+		--write_iops_log=/tmp/iops --log_avg_msec=500
+	iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/iops)
+	med=$(samples /tmp/iops_iops.1.log | median)
+	log "iops_limit $lim, QD32, 10 s: $iops IOPS, half-second median $med; $(dmsetup status vm1)"
+	at_most "$iops" $lim 5 || fail "iops_limit $lim exceeded: $iops IOPS"
+	at_most "$med" $lim 5 || fail "iops_limit $lim exceeded: half-second median $med IOPS"
+	within "$med" $lim 5 && break
+	short_again $run 3 "iops_limit $lim: half-second median $med IOPS"
+done
 [ "$(cat $sys/stats/throttled)" -gt 0 ] || fail "nothing counted as throttled"
 assert_eq "$(field 11 vm1)" "$(cat $sys/stats/throttled)"
 
 # ---- bw_limit 4 MiB/s -----------------------------------------------------------
 assert_ok dmsetup message vm1 0 set iops_limit 0
 assert_ok dmsetup message vm1 0 set bw_limit 4194304
-fio_job bw --rw=randwrite --bs=64k --time_based --runtime=10 \
-	--write_bw_log=/tmp/bw --log_avg_msec=500
-bw=$(awk -F';' '{ printf "%d", $48 }' /tmp/bw) # KiB/s
-med=$(samples /tmp/bw_bw.1.log | median)
-log "bw_limit 4 MiB/s, 64 KiB QD32, 10 s: $bw KiB/s, half-second median $med"
-at_most "$bw" 4096 5 || fail "bw_limit 4 MiB/s exceeded: $bw KiB/s"
-within "$med" 4096 5 || fail "bw_limit 4 MiB/s: half-second median $med KiB/s"
+run=0
+while :; do
+	run=$((run + 1))
+	fio_job bw --rw=randwrite --bs=64k --time_based --runtime=10 \
+		--write_bw_log=/tmp/bw --log_avg_msec=500
+	bw=$(awk -F';' '{ printf "%d", $48 }' /tmp/bw) # KiB/s
+	med=$(samples /tmp/bw_bw.1.log | median)
+	log "bw_limit 4 MiB/s, 64 KiB QD32, 10 s: $bw KiB/s, half-second median $med"
+	at_most "$bw" 4096 5 || fail "bw_limit 4 MiB/s exceeded: $bw KiB/s"
+	at_most "$med" 4096 5 || fail "bw_limit 4 MiB/s exceeded: half-second median $med KiB/s"
+	within "$med" 4096 5 && break
+	short_again $run 3 "bw_limit 4 MiB/s: half-second median $med KiB/s"
+done
 
 # ---- reads are limited too, and data comes back intact ---------------------
 assert_ok dmsetup message vm1 0 set bw_limit 0
@@ -75,47 +88,65 @@ log "verify read-back under iops_limit 400: $rd IOPS"
 # which a slow kernel takes seconds to reach: the 4 s count from there.
 from=200
 slow_kernel && from=20
-assert_ok dmsetup message vm1 0 set iops_limit $from
-fio --name=raise --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
-	--iodepth=32 --size=128m --rw=randwrite --bs=4k --time_based \
-	--runtime=10 --write_iops_log=/tmp/raise --log_avg_msec=500 \
-	>/tmp/raise.out 2>&1 &
-w0=$(cat $sys/stats/writes)
-i=0
-while [ "$(cat $sys/stats/writes)" = "$w0" ]; do
-	i=$((i + 1))
-	[ $i -le "$(scaled 200)" ] || fail "fio raise: no write after 10 s"
-	sleep 0.05
+
+# raise_run: one such run; fails on a rate above a limit, returns 1 when
+# one falls short.
+raise_run() {
+	assert_ok dmsetup message vm1 0 set iops_limit $from
+	fio --name=raise --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
+		--iodepth=32 --size=128m --rw=randwrite --bs=4k --time_based \
+		--runtime=10 --write_iops_log=/tmp/raise --log_avg_msec=500 \
+		>/tmp/raise.out 2>&1 &
+	w0=$(cat $sys/stats/writes)
+	i=0
+	while [ "$(cat $sys/stats/writes)" = "$w0" ]; do
+		i=$((i + 1))
+		[ $i -le "$(scaled 200)" ] || fail "fio raise: no write after 10 s"
+		sleep 0.05
+	done
+	sleep 4
+	echo 1000 >$sys/limits/iops_limit || fail "raising iops_limit"
+	t1=$(now_ms)
+	sleep 1
+	wa=$(cat $sys/stats/writes)
+	ta=$(now_ms)
+	rates=
+	for i in 1 2 3 4; do
+		sleep 0.5
+		wb=$(cat $sys/stats/writes)
+		tb=$(now_ms)
+		rates="$rates $(((wb - wa) * 1000 / (tb - ta)))"
+		wa=$wb
+		ta=$tb
+	done
+	wait || fail "fio raise: $(cat /tmp/raise.out)"
+	rate=$(for r in $rates; do echo $r; done | median)
+	log "raised to 1000 at +0 ms: IOPS in half-seconds to +$((tb - t1)) ms:$rates (median $rate)"
+	at_most "$rate" 1000 10 || fail "from one second after the raise: median $rate IOPS"
+	awk -F', *' -v f=$from -v slow=$(slow_kernel && echo 1 || echo 0) '{ s[NR] = $2 }
+		END {
+			for (i = 1; i < NR; i++) {
+				if (s[i] >= 0.85 * f && s[i] <= 1.15 * f) lo++
+				else if (s[i] <= 1150 && (s[i] >= 850 || (slow && s[i] >= 2 * f))) hi++
+				else mid++
+				if (s[i] > 1150) over++
+			}
+			printf "fio samples: %d at %d, %d at 1000, %d between, %d above 1150\n", lo, f, hi, mid, over
+			exit over ? 2 : !(lo >= 5 && hi >= (slow ? 5 : 8) && mid <= 3)
+		}' /tmp/raise_iops.1.log
+	case $? in
+	0) ;;
+	1) cat /tmp/raise_iops.1.log; return 1 ;;
+	*) cat /tmp/raise_iops.1.log; fail "fio's view of the raise: above the limit" ;;
+	esac
+	within "$rate" 1000 10
+}
+
+run=0
+until raise_run; do
+	run=$((run + 1))
+	short_again $run 3 "the raise from $from to 1000, ours:$rates"
 done
-sleep 4
-echo 1000 >$sys/limits/iops_limit || fail "raising iops_limit"
-t1=$(now_ms)
-sleep 1
-wa=$(cat $sys/stats/writes)
-ta=$(now_ms)
-rates=
-for i in 1 2 3 4; do
-	sleep 0.5
-	wb=$(cat $sys/stats/writes)
-	tb=$(now_ms)
-	rates="$rates $(((wb - wa) * 1000 / (tb - ta)))"
-	wa=$wb
-	ta=$tb
-done
-wait || fail "fio raise: $(cat /tmp/raise.out)"
-rate=$(for r in $rates; do echo $r; done | median)
-log "raised to 1000 at +0 ms: IOPS in half-seconds to +$((tb - t1)) ms:$rates (median $rate)"
-within "$rate" 1000 10 || fail "from one second after the raise: median $rate IOPS"
-awk -F', *' -v f=$from -v slow=$(slow_kernel && echo 1 || echo 0) '{ s[NR] = $2 }
-	END {
-		for (i = 1; i < NR; i++) {
-			if (s[i] >= 0.85 * f && s[i] <= 1.15 * f) lo++
-			else if (s[i] <= 1150 && (s[i] >= 850 || (slow && s[i] >= 2 * f))) hi++
-			else mid++
-		}
-		printf "fio samples: %d at %d, %d at 1000, %d between\n", lo, f, hi, mid
-		exit !(lo >= 5 && hi >= (slow ? 5 : 8) && mid <= 3)
-	}' /tmp/raise_iops.1.log || { cat /tmp/raise_iops.1.log; fail "fio's view of the raise"; }
 dmsetup table vm1 | grep -q "iops_limit 1000" || fail "table: $(dmsetup table vm1)"
 
 # ---- a flush does not wait behind throttled writes; nor does suspend ---------
@@ -146,13 +177,19 @@ assert_ok dmsetup reload vm1 --table "$(dmsetup table vm1)"
 assert_ok dmsetup suspend vm1
 assert_ok dmsetup resume vm1
 assert_eq "$(cat $sys/limits/iops_limit)" 300
-fio_job after --rw=randwrite --bs=4k --time_based --runtime=4 \
-	--write_iops_log=/tmp/after --log_avg_msec=500
-iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/after)
-med=$(samples /tmp/after_iops.1.log | median)
-log "after the reload, iops_limit 300: $iops IOPS, half-second median $med"
-at_most "$iops" 300 10 || fail "after reload: limit exceeded, $iops IOPS"
-within "$med" 300 10 || fail "after reload: half-second median $med IOPS"
+run=0
+while :; do
+	run=$((run + 1))
+	fio_job after --rw=randwrite --bs=4k --time_based --runtime=4 \
+		--write_iops_log=/tmp/after --log_avg_msec=500
+	iops=$(awk -F';' '{ printf "%d", $49 }' /tmp/after)
+	med=$(samples /tmp/after_iops.1.log | median)
+	log "after the reload, iops_limit 300: $iops IOPS, half-second median $med"
+	at_most "$iops" 300 10 || fail "after reload: limit exceeded, $iops IOPS"
+	at_most "$med" 300 10 || fail "after reload: limit exceeded, median $med IOPS"
+	within "$med" 300 10 && break
+	short_again $run 3 "after reload: half-second median $med IOPS"
+done
 
 dmsetup remove vm1 || fail "remove vm1"
 dmsetup remove pool || fail "remove pool"

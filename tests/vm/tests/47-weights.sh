@@ -9,9 +9,12 @@
 # CI once saw the pair reach only 913 of 1000).  So the capacity is a
 # third of what the two reach unlimited, at most 1000, measured first;
 # rates are medians of half-second intervals and means are held to the
-# upper bound (lib-vwcache.sh: samples, at_most).
+# upper bound (lib-vwcache.sh: samples, at_most).  A rate that falls short
+# is measured again (short_again), up to 3 runs, the capacity measured
+# anew; the ratio is checked on a run whose sum reached the capacity (both
+# VMs asked for more all along).
 # vwtest-disks: 1x256M 1x128M 1x128M 1x128M
-# vwtest-timeout: 240
+# vwtest-timeout: 360
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
@@ -49,53 +52,75 @@ pair() {
 	mr=$(paste /tmp/s1 /tmp/s2 | awk '$1 > 0 { print $2 / $1 }' | median)
 }
 
-echo 0 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
-	fail "io_capacity_iops 0"
-pair 5
-CAP=$(((a + b) / 30 * 10))
-[ $CAP -le 1000 ] || CAP=1000
-[ $CAP -ge 60 ] || fail "unlimited, vm1 and vm2 reach only $a + $b IOPS"
-log "unlimited: $a + $b IOPS, capacity $CAP"
-echo $CAP >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
-	fail "io_capacity_iops $CAP"
-pair 10
-log "capacity $CAP IOPS, weights 100:300 (idle vm3 of weight 1000): $a + $b IOPS, half-second medians $ma + $mb, sum $mt, ratio $mr"
+run=0
+while :; do
+	run=$((run + 1))
+	echo 0 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
+		fail "io_capacity_iops 0"
+	pair 5
+	CAP=$(((a + b) / 30 * 10))
+	[ $CAP -le 1000 ] || CAP=1000
+	[ $CAP -ge 60 ] || fail "unlimited, vm1 and vm2 reach only $a + $b IOPS"
+	log "unlimited: $a + $b IOPS, capacity $CAP"
+	echo $CAP >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
+		fail "io_capacity_iops $CAP"
+	pair 10
+	log "capacity $CAP IOPS, weights 100:300 (idle vm3 of weight 1000): $a + $b IOPS, half-second medians $ma + $mb, sum $mt, ratio $mr"
+	at_most $((a + b)) $CAP 7 || fail "together $((a + b)) IOPS, over capacity $CAP"
+	at_most "$mt" $CAP 7 || fail "together $mt IOPS (median), over capacity $CAP"
+	within "$mt" $CAP 7 && break
+	short_again $run 3 "together $mt IOPS (median), capacity $CAP"
+done
 [ "$a" -gt 0 ] || fail "vm1 got nothing"
 within "$mr" 3 10 || fail "ratio $mr, not 3 within 10 %"
-at_most $((a + b)) $CAP 7 || fail "together $((a + b)) IOPS, over capacity $CAP"
-within "$mt" $CAP 7 || fail "together $mt IOPS (median), capacity $CAP"
 assert_eq "$(field 5 vm3)" 0
 assert_eq "$(field 7 vm3)" 0
 [ "$(field 11 vm1)" -gt 0 ] || fail "vm1: nothing counted as throttled"
 
 # Alone, a VM takes the whole capacity whatever its weight.
-fio --name=vm1 --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
-	--iodepth=32 --rw=randwrite --bs=4k --size=100m --time_based \
-	--runtime=5 --ramp_time=1 --output-format=terse \
-	--write_iops_log=/tmp/alone --log_avg_msec=500 >/tmp/vm1 2>&1 ||
-	fail "fio vm1"
-a=$(awk -F';' '{ printf "%d", $49 }' /tmp/vm1)
-ma=$(samples /tmp/alone_iops.1.log | median)
-log "vm1 alone: $a IOPS, half-second median $ma"
-at_most "$a" $CAP 7 || fail "vm1 alone got $a IOPS, over capacity $CAP"
-within "$ma" $CAP 7 || fail "vm1 alone got $ma IOPS (median) of $CAP"
+run=0
+while :; do
+	run=$((run + 1))
+	fio --name=vm1 --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
+		--iodepth=32 --rw=randwrite --bs=4k --size=100m --time_based \
+		--runtime=5 --ramp_time=1 --output-format=terse \
+		--write_iops_log=/tmp/alone --log_avg_msec=500 >/tmp/vm1 2>&1 ||
+		fail "fio vm1"
+	a=$(awk -F';' '{ printf "%d", $49 }' /tmp/vm1)
+	ma=$(samples /tmp/alone_iops.1.log | median)
+	log "vm1 alone: $a IOPS, half-second median $ma"
+	at_most "$a" $CAP 7 || fail "vm1 alone got $a IOPS, over capacity $CAP"
+	at_most "$ma" $CAP 7 || fail "vm1 alone got $ma IOPS (median), over capacity $CAP"
+	within "$ma" $CAP 7 && break
+	short_again $run 3 "vm1 alone got $ma IOPS (median) of $CAP"
+done
 
 # Below capacity nobody is held back: 30 % and 50 % of it offered.
 low1=$((CAP * 3 / 10))
 low2=$((CAP / 2))
-pair 8 --rate_iops=,$low1 --rate_iops=,$low2
-log "below capacity, $low1 and $low2 offered: $a and $b IOPS, half-second medians $ma and $mb"
-within "$ma" $low1 5 || fail "vm1 held back: $ma of $low1"
-within "$mb" $low2 5 || fail "vm2 held back: $mb of $low2"
+run=0
+while :; do
+	run=$((run + 1))
+	pair 8 --rate_iops=,$low1 --rate_iops=,$low2
+	log "below capacity, $low1 and $low2 offered: $a and $b IOPS, half-second medians $ma and $mb"
+	within "$ma" $low1 5 && within "$mb" $low2 5 && break
+	short_again $run 3 "held back: vm1 $ma of $low1, vm2 $mb of $low2"
+done
 
 # A changed capacity applies at once (sysfs), shared the same way.
 cap2=$((CAP * 6 / 10))
 echo $cap2 >"$(dm_sys pool)/vwcache_pool/io_capacity_iops" ||
 	fail "io_capacity_iops write"
-pair 8
-log "capacity $cap2, weights 100:300: $a + $b IOPS, half-second medians $ma + $mb, sum $mt, ratio $mr"
-at_most $((a + b)) $cap2 7 || fail "together $((a + b)) IOPS, over capacity $cap2"
-within "$mt" $cap2 7 || fail "together $mt IOPS (median), capacity $cap2"
+run=0
+while :; do
+	run=$((run + 1))
+	pair 8
+	log "capacity $cap2, weights 100:300: $a + $b IOPS, half-second medians $ma + $mb, sum $mt, ratio $mr"
+	at_most $((a + b)) $cap2 7 || fail "together $((a + b)) IOPS, over capacity $cap2"
+	at_most "$mt" $cap2 7 || fail "together $mt IOPS (median), over capacity $cap2"
+	within "$mt" $cap2 7 && break
+	short_again $run 3 "together $mt IOPS (median), capacity $cap2"
+done
 within "$mr" 3 10 || fail "ratio $mr at capacity $cap2"
 
 for v in vm1 vm2 vm3; do
