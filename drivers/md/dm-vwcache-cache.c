@@ -465,24 +465,54 @@ static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
 	return 0;
 }
 
+/*
+ * Entries of a torn commit (sequence above the superblock's) on page
+ * @index are rewritten as free under the durable sequence, and written
+ * back: the next commit reuses that sequence + 1 (see the commit rule in
+ * dm-vwcache-commit.c).  Returns how many, or a negative error.
+ */
+static int vwc_scrub_entry_page(struct vwc_pool *pool, u32 index, void *page)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	struct vwc_disk_entry *d = page;
+	u32 first = index * VWC_ENTRIES_PER_PAGE;
+	int i, n = 0;
+
+	for (i = 0; i < VWC_ENTRIES_PER_PAGE && first + i < l->nr_blocks; i++)
+		n += vwc_entry_scrub(&d[i], first + i, pool->sb.seq,
+				     pool->seed);
+	if (n) {
+		int r = vwc_md_write_page(pool, l->entries_start, index, page);
+
+		if (r)
+			return r;
+	}
+	return n;
+}
+
 static int vwc_load_entries(struct vwc_pool *pool, void *page,
 			    const char **error)
 {
 	const struct vwc_layout *l = &pool->sb.layout;
 	struct vwc_entry e;
-	u32 cb;
+	u32 cb, scrubbed = 0;
 	int r;
 
 	for (cb = 0; cb < l->nr_blocks; cb++) {
 		const struct vwc_disk_entry *d;
 
 		if (cb % VWC_ENTRIES_PER_PAGE == 0) {
-			r = vwc_md_read_page(pool, l->entries_start,
-					     cb / VWC_ENTRIES_PER_PAGE, page);
-			if (r) {
+			u32 index = cb / VWC_ENTRIES_PER_PAGE;
+
+			r = vwc_md_read_page(pool, l->entries_start, index,
+					     page);
+			if (!r)
+				r = vwc_scrub_entry_page(pool, index, page);
+			if (r < 0) {
 				*error = "Cannot read the pool's metadata entries";
 				return r;
 			}
+			scrubbed += r;
 			cond_resched();
 		}
 		d = (const struct vwc_disk_entry *)page + cb % VWC_ENTRIES_PER_PAGE;
@@ -501,6 +531,16 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 			break;
 		}
 	}
+	if (!scrubbed)
+		return 0;
+	/* Durable before any commit can reuse their sequence. */
+	r = vwc_md_write_pages(pool);
+	if (r) {
+		*error = "Cannot write the pool's metadata entries";
+		return r;
+	}
+	DMINFO("%s: %u entries of an unfinished commit recorded free",
+	       dm_device_name(pool->md), scrubbed);
 	return 0;
 }
 

@@ -14,6 +14,10 @@
  *  3. under cache_lock, encodes the current state of every block marked in
  *     the frozen generation, and every changed slot, with sequence seq + 1,
  *     and snapshots the origins written around since the last commit.
+ *     The commit rule: an entry is rewritten only when its meaning changes
+ *     (vwc_entry_update): a block marked but saying what its committed
+ *     entry says (a dirty block rewritten during its writeback, say) keeps
+ *     that entry, bytes and sequence, so this commit cannot destroy it;
  *     Changes made under one hold of cache_lock share a generation, so a
  *     commit writes all of such a change or none of it;
  *  4. flushes those origins, for the FLUSH bios of their VM devices; an
@@ -27,7 +31,15 @@
  *     and completes the waiting bios.
  *
  * A crash anywhere before 6 leaves the previous commit in force: records
- * written with seq + 1 are ignored by recovery.  A failure puts the pool in
+ * written with seq + 1 are ignored by recovery, as free blocks.  That is
+ * safe because of the commit rule: an entry changes only from a state
+ * whose loss costs nothing acknowledged (free or clean: the origin has
+ * the data; dirty to clean: written back, FUA, before; dirty to free:
+ * discarded or dropped on purpose; a block new since the last commit has
+ * no acknowledged FLUSH yet).  Load scrubs such entries to free under the
+ * durable sequence (vwc_entry_scrub) before any new commit, since the
+ * next commit reuses seq + 1 and a later superblock would otherwise make
+ * them committed.  A failure puts the pool in
  * state "failed": no new dirty data, waiting bios get -EIO.  Only the SSD
  * can fail a commit.
  */
@@ -43,6 +55,7 @@ struct vwc_held {
 	u32 index;
 	struct dm_buffer *b;
 	void *data;
+	bool changed;			/* to write: some record changed */
 };
 
 struct vwc_origin_flush {
@@ -85,6 +98,7 @@ static int vwc_hold(struct vwc_pool *pool, sector_t region, u32 index,
 		return PTR_ERR(data);
 	h->index = index;
 	h->data = data;
+	h->changed = false;
 	return 0;
 }
 
@@ -155,7 +169,8 @@ static void vwc_encode_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
 			e.oblock = vwc_block_oblock(b);
 			e.vm = vwc_block_vm(b);
 		}
-		vwc_entry_encode(&d[i], first + i, &e, c->seq, pool->seed);
+		h->changed |= vwc_entry_update(&d[i], first + i, &e, c->seq,
+					       pool->seed);
 	}
 }
 
@@ -179,6 +194,7 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 			strscpy(rec.vm_id, s->vm_id, sizeof(rec.vm_id));
 		}
 		vwc_vm_encode(&d[i], n, &rec, c->seq, pool->seed);
+		h->changed = true;
 	}
 }
 
@@ -221,14 +237,15 @@ static void vwc_commit_encode(struct vwc_pool *pool, struct vwc_commit *c)
 	spin_unlock_irq(&pool->cache_lock);
 }
 
-static void vwc_release_pages(struct vwc_commit *c, bool dirty)
+static void vwc_release_pages(struct vwc_commit *c, bool write)
 {
 	u32 i;
 
 	for (i = 0; i < c->nr_pages; i++)
-		vwc_md_put_page(c->pages[i].b, dirty);
+		vwc_md_put_page(c->pages[i].b, write && c->pages[i].changed);
 	for (i = 0; i < c->nr_vm_pages; i++)
-		vwc_md_put_page(c->vm_pages[i].b, dirty);
+		vwc_md_put_page(c->vm_pages[i].b,
+				write && c->vm_pages[i].changed);
 	c->nr_pages = 0;
 	c->nr_vm_pages = 0;
 }
@@ -342,6 +359,10 @@ int vwc_commit(struct vwc_pool *pool)
 	vwc_commit_freeze(pool, c);
 	c->seq = pool->sb.seq + 1;
 	r = pool->commit_failed ? -EIO : 0;
+	if (!r && vwc_seq_exhausted(pool->sb.seq)) {
+		DMERR("%s: commit sequence exhausted", dm_device_name(pool->md));
+		r = -EOVERFLOW;
+	}
 	if (!r)
 		r = vwc_hold_entry_pages(pool, c);
 	if (!r)

@@ -238,8 +238,7 @@ static u32 vwc_entry_crc(u64 map, u64 seq, u64 index, u32 seed)
 	return crc32c(seed, buf, sizeof(buf)) & VWC_CRC24_MASK;
 }
 
-void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
-		      const struct vwc_entry *e, u64 seq, u32 seed)
+static u64 vwc_entry_map(const struct vwc_entry *e)
 {
 	u64 map = 0;
 
@@ -250,6 +249,14 @@ void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
 		if (e->dirty)
 			map |= VWC_ENTRY_DIRTY;
 	}
+	return map;
+}
+
+void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed)
+{
+	u64 map = vwc_entry_map(e);
+
 	seq &= VWC_SEQ_MASK;
 	d->map = cpu_to_le64(map);
 	d->check = cpu_to_le64(seq |
@@ -350,4 +357,60 @@ enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 	r->generation = le64_to_cpu(d->generation);
 	r->in_use = true;
 	return VWC_REC_OK;
+}
+
+/*
+ * The commit rule (dm-vwcache-commit.c): an entry's bytes change only when
+ * its meaning does.  Rewrite @d as @e with sequence @seq unless it already
+ * says the same (valid, dirty, VM and block; an empty or free entry says
+ * "free"), intact, under whatever committed sequence: then it is left as
+ * it is and stays committed whatever becomes of this commit.  Returns
+ * true when @d was rewritten.  The caller guarantees that @d holds the
+ * entry's committed image (commits are serialised and the load has
+ * scrubbed every uncommitted entry).
+ */
+bool vwc_entry_update(struct vwc_disk_entry *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed)
+{
+	u64 map = le64_to_cpu(d->map);
+	u64 check = le64_to_cpu(d->check);
+	u64 old_seq = check & VWC_SEQ_MASK;
+	bool intact = (!map && !check) ||
+		      (check >> VWC_ENTRY_SEQ_BITS) ==
+		      vwc_entry_crc(map, old_seq, index, seed);
+
+	if (intact && map == vwc_entry_map(e))
+		return false;
+	vwc_entry_encode(d, index, e, seq, seed);
+	return true;
+}
+
+/*
+ * Load: an intact entry written by a commit whose superblock never became
+ * durable (sequence above @sb_seq) is rewritten as free under @sb_seq, so
+ * that no later superblock can make it committed (the next commit reuses
+ * sb_seq + 1).  What it replaced was, by the commit rule, safe to lose.
+ * Returns true when @d was rewritten; anything else (committed, empty,
+ * damaged) is left for the decoder to judge.
+ */
+bool vwc_entry_scrub(struct vwc_disk_entry *d, u64 index, u64 sb_seq,
+		     u32 seed)
+{
+	u64 map = le64_to_cpu(d->map);
+	u64 check = le64_to_cpu(d->check);
+	u64 seq = check & VWC_SEQ_MASK;
+	struct vwc_entry free_entry = { 0 };
+
+	if ((!map && !check) || seq <= sb_seq ||
+	    (check >> VWC_ENTRY_SEQ_BITS) != vwc_entry_crc(map, seq, index, seed) ||
+	    (map & ~VWC_ENTRY_KNOWN))
+		return false;
+	vwc_entry_encode(d, index, &free_entry, sb_seq, seed);
+	return true;
+}
+
+/* No commit may follow @seq: entries hold VWC_ENTRY_SEQ_BITS of it. */
+bool vwc_seq_exhausted(u64 seq)
+{
+	return seq >= VWC_SEQ_MASK;
 }

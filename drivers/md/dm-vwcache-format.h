@@ -79,6 +79,11 @@ enum vwc_decode_result vwc_entry_decode(const struct vwc_disk_entry *d,
 					u64 index, u64 sb_seq, u32 seed,
 					const struct vwc_layout *l,
 					struct vwc_entry *e);
+bool vwc_entry_update(struct vwc_disk_entry *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed);
+bool vwc_entry_scrub(struct vwc_disk_entry *d, u64 index, u64 sb_seq,
+		     u32 seed);
+bool vwc_seq_exhausted(u64 seq);
 
 void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
 		   const struct vwc_vm_record *r, u64 seq, u32 seed);

@@ -100,6 +100,13 @@ int vwc_md_read_page(struct vwc_pool *pool, sector_t region, u32 index,
 	return vwc_md_read(pool, vwc_md_page_block(region, index), out);
 }
 
+/* Write @in as page @index of the region starting at sector @region. */
+int vwc_md_write_page(struct vwc_pool *pool, sector_t region, u32 index,
+		      const void *in)
+{
+	return vwc_md_write(pool, vwc_md_page_block(region, index), in);
+}
+
 /* Hold page @index of a region; release with vwc_md_put_page(). */
 void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
 		      struct dm_buffer **bp)
