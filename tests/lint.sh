@@ -19,7 +19,7 @@ if [ -z "$cp" ]; then
 fi
 
 rc=0
-files=$(ls drivers/md/*.[ch] include/uapi/linux/*.h)
+files=$(ls drivers/md/*.[ch] include/uapi/linux/*.h tests/kmod/*.c)
 out=$(perl "$cp" --no-tree --terse -q -f $files 2>&1 | grep -E "ERROR|WARNING")
 if [ -n "$out" ]; then
 	echo "$out"

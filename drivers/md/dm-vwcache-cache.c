@@ -126,6 +126,34 @@ void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb)
 	__set_bit(cb / VWC_ENTRIES_PER_PAGE, pool->meta_pages[pool->meta_gen]);
 }
 
+/*
+ * I5: a block of @slot stops being dirty (written back, or dropped) in the
+ * current generation, but its durable entry may still say dirty until the
+ * commit of that generation ends.  Until then a write around the cache to
+ * the origin could be undone after a crash by the old dirty block coming
+ * back and being written back over it, so such a FUA write completes only
+ * after a commit (vwc_undirtied_locked; a FLUSH waits for one anyway).
+ */
+void vwc_mark_undirtied_locked(struct vwc_pool *pool, struct vwc_slot *slot)
+{
+	slot->undirtied |= 1U << pool->meta_gen;
+}
+
+/* Must a FUA write around of @slot wait for a commit (I5)? */
+bool vwc_undirtied_locked(struct vwc_pool *pool, u32 slot)
+{
+	return pool->slots[slot].undirtied;
+}
+
+/* The commit of generation @gen is durable: its blocks' entries too. */
+void vwc_undirtied_committed_locked(struct vwc_pool *pool, unsigned int gen)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++)
+		pool->slots[i].undirtied &= ~(1U << gen);
+}
+
 sector_t vwc_cblock_sector(struct vwc_pool *pool, u32 cb)
 {
 	return pool->data_start + ((sector_t)cb << pool->block_shift);
@@ -145,6 +173,7 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 	if (b->flags & VWC_B_DIRTY) {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
 		pool->nr_dirty--;
+		vwc_mark_undirtied_locked(pool, slot);
 	} else if (b->flags & VWC_B_POLICY) {
 		vwc_policy_remove(&pool->policy, cb);
 	}
@@ -189,6 +218,7 @@ void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb)
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
 		pool->nr_dirty--;
 		b->flags &= ~VWC_B_DIRTY;
+		vwc_mark_undirtied_locked(pool, slot);
 	}
 	vwc_policy_add(&pool->policy, cb);
 	vwc_mark_meta_locked(pool, cb);

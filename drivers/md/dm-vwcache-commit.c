@@ -302,6 +302,7 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 		pool->state = VWC_POOL_FAILED;
 	} else {
 		vwc_commit_end(&pool->blocks);
+		vwc_undirtied_committed_locked(pool, c->gen);
 		pool->commits++;
 	}
 	vwc_slots_reap_locked(pool);

@@ -637,6 +637,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_io *io = vwc_io_of(bio);
+	bool wait_commit = false;
 	unsigned long flags;
 
 	if (io->committed) {
@@ -676,15 +677,20 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			/* A read that overlapped this write may not promote. */
 			pool->write_epoch[vwc_epoch_slot(vm->slot,
 							 io->oblock)]++;
+			/* I5: no dirty entry may come back over it. */
+			wait_commit = vwc_undirtied_locked(pool, vm->slot);
 			spin_unlock_irqrestore(&pool->cache_lock, flags);
 		}
 		break;
 	default:
 		break;
 	}
-	/* I1: a FUA write through the cache completes after a commit. */
+	/*
+	 * I1: a FUA write through the cache completes after a commit; so does
+	 * one around it while a dirty block of its VM awaits a commit (I5).
+	 */
 	if (io->fua && !*error && (io->kind == VWC_IO_FILL ||
-				   io->kind == VWC_IO_HIT)) {
+				   io->kind == VWC_IO_HIT || wait_commit)) {
 		vwc_wait_commit(pool, bio);
 		return DM_ENDIO_INCOMPLETE;
 	}

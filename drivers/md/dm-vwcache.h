@@ -102,6 +102,8 @@ struct vwc_slot {
 	bool flush_all;			/* ... or until none is dirty */
 	bool drain;			/* a write waits for a dirty block */
 	bool origin_written;		/* written around: FLUSH flushes it */
+	u8 undirtied;			/* by meta generation: a dirty block */
+					/* went clean or free (see I5) */
 	u32 wb_jobs;			/* writeback runs in flight */
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */

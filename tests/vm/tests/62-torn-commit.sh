@@ -30,55 +30,8 @@
 
 ssd=$(disk 0)
 origin=$(disk 1)
-SS=$(sectors "$ssd")
-OS=$(sectors "$origin")
 vw_load_module
-dmsetup targets | grep -q '^flakey' || kmod_load dm-flakey
-dmsetup targets | grep -q '^delay' || kmod_load dm-delay
-
-DROP="0 86400 1 drop_writes"
-
-# table NAME TEXT: create NAME or switch it live to TEXT (lines).
-table() {
-	if dmsetup info "$1" >/dev/null 2>&1; then
-		printf '%b' "$2" | dmsetup reload "$1" &&
-			dmsetup suspend --noflush "$1" && dmsetup resume "$1"
-	else
-		printf '%b' "$2" | dmsetup create "$1" && dm_dev_of "$1" >/dev/null
-	fi || fail "table $1: $2"
-}
-
-# ssd_leg whole|torn|cut, origin_leg linear|delay|cut
-ssd_leg() {
-	case $1 in
-	whole) table ssdleg "0 16 linear $ssd 0\n16 $((SS - 16)) linear $ssd 16\n" ;;
-	torn) table ssdleg "0 16 flakey $ssd 0 $DROP\n16 $((SS - 16)) linear $ssd 16\n" ;;
-	cut) table ssdleg "0 16 flakey $ssd 0 $DROP\n16 $((SS - 16)) flakey $ssd 16 $DROP\n" ;;
-	esac
-}
-origin_leg() {
-	case $1 in
-	linear) table oleg "0 $OS linear $origin 0\n" ;;
-	delay) table oleg "0 $OS delay $origin 0 0 $origin 0 4000\n" ;;
-	cut) table oleg "0 $OS flakey $origin 0 $DROP\n" ;;
-	esac
-}
-
-# put BLOCK TEXT: a whole 4 KiB block holding TEXT, then zeros.
-put() {
-	printf '%s\n' "$2" | dd of=/dev/mapper/vm bs=4096 seek="$1" conv=sync \
-		oflag=direct 2>/dev/null || fail "write block $1"
-}
-
-# got BLOCK: the text of a block (empty for zeros).
-got() {
-	dd if=/dev/mapper/vm bs=4096 skip="$1" count=1 iflag=direct 2>/dev/null |
-		tr -d '\000' | head -n 1
-}
-
-expect() {
-	[ "$(got "$1")" = "$2" ] || fail "$3: block $1 reads '$(got "$1")', expected '$2'"
-}
+. /lib/vwcache/lib-legs.sh
 
 up() {
 	pool_create pool /dev/mapper/ssdleg 4096 max_age "$1" high_watermark 95 \
@@ -89,21 +42,6 @@ up() {
 down() {
 	dmsetup remove vm || fail "remove vm"
 	dmsetup remove pool || fail "remove pool"
-}
-
-# power_cut: nothing written from now on lands; the devices go; legs back.
-power_cut() {
-	ssd_leg cut
-	origin_leg cut
-	down
-	ssd_leg whole
-	origin_leg linear
-}
-
-# raw BLOCK: the text of a block of the origin itself.
-raw() {
-	dd if="$origin" bs=4096 skip="$1" count=1 iflag=direct 2>/dev/null |
-		tr -d '\000' | head -n 1
 }
 
 zero_head "$ssd"
