@@ -357,11 +357,25 @@ static void vwc_vm_postsuspend(struct dm_target *ti)
 		      dm_device_name(vm->md), r);
 }
 
+/*
+ * The limits of both devices are stacked by now (vwc_vm_iterate_devices).
+ * The block sizes of the SSD once more, from the pool's own open of it: a
+ * cached block's I/O is remapped to it whatever the pool device's table,
+ * and a bio smaller than its logical block must not reach it.
+ */
 static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
 	struct vwc_vm *vm = ti->private;
+	struct block_device *ssd = vm->pool->cache.bdev;
 	unsigned int block = 1U << (vm->pool->block_shift + SECTOR_SHIFT);
 
+	limits->logical_block_size = max(limits->logical_block_size,
+					 bdev_logical_block_size(ssd));
+	limits->physical_block_size = max3(limits->physical_block_size,
+					   limits->logical_block_size,
+					   bdev_physical_block_size(ssd));
+	limits->io_min = max3(limits->io_min, limits->physical_block_size,
+			      bdev_io_min(ssd));
 	limits->discard_granularity = block;
 	limits->max_discard_sectors = 1024U << vm->pool->block_shift;
 }
@@ -566,12 +580,24 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 	return r;
 }
 
+/*
+ * A VM device's bios go to its origin or, for a cached block, to the pool's
+ * SSD: both devices' limits are its own.  The pool device stands for the
+ * SSD (its target reports the SSD), over its whole length, as dm-cache
+ * reports its cache device.  So the VM device's logical block size is the
+ * larger of the origin's and the SSD's, and a table whose length is not a
+ * multiple of it is refused.
+ */
 static int vwc_vm_iterate_devices(struct dm_target *ti,
 				  iterate_devices_callout_fn fn, void *data)
 {
 	struct vwc_vm *vm = ti->private;
+	int r;
 
-	return fn(ti, vm->origin_dev, 0, ti->len, data);
+	r = fn(ti, vm->pool_dev, 0, bdev_nr_sectors(vm->pool_dev->bdev), data);
+	if (!r)
+		r = fn(ti, vm->origin_dev, 0, ti->len, data);
+	return r;
 }
 
 struct target_type vwc_vm_target = {
