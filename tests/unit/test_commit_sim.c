@@ -53,9 +53,18 @@
 #define NIL		0xffffffffu
 #define ANYV		0xffffffffu	/* discarded: any content is right */
 #define EPP		((u32)VWC_ENTRIES_PER_PAGE)
+#ifndef SEEDS_NEW		/* -D to run longer by hand */
 #define SEEDS_NEW	4
+#endif
+#ifndef SEEDS_CONTROL
 #define SEEDS_CONTROL	2
+#endif
+#ifndef STEPS
 #define STEPS		1500
+#endif
+#ifndef SEED_BASE
+#define SEED_BASE	0x15c0ffee
+#endif
 
 enum mode { M_NEW, M_LEGACY, M_NOSCRUB };
 static const char *const mode_name[] = { "update+scrub", "legacy encode",
@@ -162,8 +171,9 @@ static void violation(const char *fmt, u32 a, u32 b, u32 c)
 	if (printed >= (mode == M_NEW ? 10 : 1))
 		return;
 	printed++;
-	fprintf(f, "%s %s: seed %llu step %llu (%s, write %u, sectors %#x): ",
-		mode_name[mode], mode == M_NEW ? "VIOLATION" : "found",
+	fprintf(f, "%s%s %s: seed %llu step %llu (%s, write %u, sectors %#x): ",
+		mode == M_NEW ? "" : "negative control ", mode_name[mode],
+		mode == M_NEW ? "VIOLATION" : "found (expected)",
 		(unsigned long long)run_seed, (unsigned long long)ctx_step,
 		ctx, ctx_k, ctx_mask);
 	fprintf(f, fmt, a, b, c);
@@ -644,7 +654,9 @@ static void load(const struct image *img)
 
 /*
  * @adopt: 0 goes on; 1 loads the state with every write but the
- * superblock's (a torn commit); 2 loads the superblock write torn.
+ * superblock's (a torn commit); 2 loads it with the superblock write torn
+ * in random sectors (all of a copy but its first sector is zero, so that
+ * is the old or the new copy, whole: a cut before or after it lands).
  * Returns false when a load replaced the state.
  */
 static bool commit(bool interleave, int adopt)
@@ -661,7 +673,11 @@ static bool commit(bool interleave, int adopt)
 		if (B[cb].list == L_PENDING)
 			B[cb].list = L_DETACHED;
 	tf = clk;
-	/* 2, 3. encode the marked entries on the held pages */
+	/* 2. hold the pages (other I/O goes on, marking the next generation) */
+	if (interleave)
+		for (i = rnd_below(3); i; i--)
+			op_random();
+	/* 3. encode the blocks marked in the frozen generation as they are */
 	for (p = 0; p < npg; p++) {
 		bool changed = false;
 
@@ -717,7 +733,7 @@ static bool commit(bool interleave, int adopt)
 		for (i = 0; i + 1 < nlog; i++)
 			apply(&tmp_img, &wlog[i], 0xff);
 		if (adopt == 2)
-			apply(&tmp_img, &wlog[nlog - 1], (1u << (1 + rnd_below(7))) - 1);
+			apply(&tmp_img, &wlog[nlog - 1], rnd_mask());
 		load(&tmp_img);
 		return false;
 	}
@@ -802,7 +818,7 @@ static struct tally run_mode(enum mode m, unsigned int seeds,
 
 	printed = 0;
 	for (i = 0; i < seeds; i++)
-		run(m, 0x15c0ffee + 1000 * i, steps);
+		run(m, SEED_BASE + 1000 * i, steps);
 	t.states = st_states - states0;
 	t.viol = st_viol - viol0;
 	t.bad = st_bad_states - bad0;
