@@ -139,11 +139,15 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 /*
  * A block is written back: clean now, or gone when its slot is over the
  * low mark of its cache quota (it makes room for the slot's own writes).
+ * Not gone while other I/O uses it (a pin besides the writeback's own):
+ * an in-place write mapped before the writeback read the block ends
+ * after this, and must land in a mapped block, which it makes dirty again.
  */
 static void vwc_wb_done_block_locked(struct vwc_pool *pool,
 				     struct vwc_slot *s, u32 cb)
 {
-	if (s->quota && s->nr_cached > vwc_quota_low(s))
+	if (s->quota && s->nr_cached > vwc_quota_low(s) &&
+	    vwc_block(&pool->blocks, cb)->pins == 1)
 		vwc_drop_block_locked(pool, cb);
 	else
 		vwc_make_clean_locked(pool, cb);

@@ -4,10 +4,11 @@
 # lib-vwcache.sh, with $ssd and $origin set to the disks; the test defines
 # down() (remove its VM devices and the pool).
 #
-#   ssd_leg whole|torn|cut   dm device ssdleg over $ssd: two segments, the
-#                            superblocks (sectors 0-15) and the rest; torn
-#                            drops every write to the superblocks (commits
-#                            tear after their other pages), cut drops all
+#   ssd_leg whole|torn|cut|slow  dm device ssdleg over $ssd: two segments,
+#                            the superblocks (sectors 0-15) and the rest;
+#                            torn drops every write to the superblocks
+#                            (commits tear after their other pages), cut
+#                            drops all, slow holds writes to the rest 4 s
 #   origin_leg linear|delay|cut  dm device oleg over $origin; delay holds
 #                            writes 4 s (not reads), cut drops all writes
 #   power_cut                nothing written from now on lands (both legs
@@ -40,6 +41,7 @@ ssd_leg() {
 	whole) leg_table ssdleg "0 16 linear $ssd 0\n16 $_ss linear $ssd 16\n" ;;
 	torn) leg_table ssdleg "0 16 flakey $ssd 0 $DROP\n16 $_ss linear $ssd 16\n" ;;
 	cut) leg_table ssdleg "0 16 flakey $ssd 0 $DROP\n16 $_ss flakey $ssd 16 $DROP\n" ;;
+	slow) leg_table ssdleg "0 16 linear $ssd 0\n16 $_ss delay $ssd 16 0 $ssd 16 4000\n" ;;
 	*) fail "ssd_leg $1" ;;
 	esac
 }
