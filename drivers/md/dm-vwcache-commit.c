@@ -12,25 +12,25 @@
  *     generation, and the VM table pages of changed slots: no new mark can
  *     appear in the frozen generation, so this set is final;
  *  3. under cache_lock, encodes the current state of every block marked in
- *     the frozen generation, and every changed slot, with sequence seq + 1,
- *     and snapshots the origins written around since the last commit.
+ *     the frozen generation, and every changed slot, with sequence seq + 1.
  *     The commit rule: an entry is rewritten only when its meaning changes
  *     (vwc_entry_update): a block marked but saying what its committed
  *     entry says (a dirty block rewritten during its writeback, say) keeps
- *     that entry, bytes and sequence, so this commit cannot destroy it;
+ *     that entry, bytes and sequence, so this commit cannot destroy it.
  *     Changes made under one hold of cache_lock share a generation, so a
  *     commit writes all of such a change or none of it;
- *  4. flushes those origins, for the FLUSH bios of their VM devices; an
- *     origin that fails its flush fails those bios only (no metadata
- *     depends on it: writeback writes are FUA, see I3 in
- *     dm-vwcache-writeback.c, and a write around never replaces a dirty
- *     block), so one VM's failing origin cannot fail the pool;
- *  5. writes the pages and flushes the SSD (data writes durable too);
- *  6. writes the superblock, seq + 1, over its older copy, flushed (I1);
- *  7. gives the detached blocks to the free list (I2), frees the put slots
+ *  4. writes the pages and flushes the SSD (data writes durable too);
+ *  5. writes the superblock, seq + 1, over its older copy, flushed (I1);
+ *  6. gives the detached blocks to the free list (I2), frees the put slots
  *     and completes the waiting bios.
  *
- * A crash anywhere before 6 leaves the previous commit in force: records
+ * No commit touches an origin: no metadata depends on one (writeback
+ * writes are FUA, I3, and a write around never replaces a dirty block),
+ * and a VM device's FLUSH flushes its own origin beside the commit (its
+ * second flush bio, dm-vwcache-io.c), so a slow, hung or failing origin
+ * holds up and fails its own VM's FLUSH only, never the pool's commits.
+ *
+ * A crash anywhere before 5 leaves the previous commit in force: records
  * written with seq + 1 are ignored by recovery, as free blocks.  That is
  * safe because of the commit rule: an entry changes only from a state
  * whose loss costs nothing acknowledged (free or clean: the origin has
@@ -58,12 +58,6 @@ struct vwc_held {
 	bool changed;			/* to write: some record changed */
 };
 
-struct vwc_origin_flush {
-	struct block_device *bdev;
-	u32 slot;
-	int error;
-};
-
 struct vwc_commit {
 	unsigned int gen;
 	u64 seq;
@@ -71,8 +65,6 @@ struct vwc_commit {
 	u32 nr_pages;
 	struct vwc_held vm_pages[VWC_MAX_VMS / VWC_VMS_PER_PAGE];
 	u32 nr_vm_pages;
-	struct vwc_origin_flush *origins;
-	u32 nr_origins;
 	struct bio_list waiters;
 };
 
@@ -198,30 +190,6 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 	}
 }
 
-/* Origins written around since the last commit; their VM devices cannot
- * go away while we hold commit_lock (detach takes it).
- */
-static void vwc_snapshot_origins_locked(struct vwc_pool *pool,
-					struct vwc_commit *c)
-{
-	u32 i;
-
-	for (i = 0; i < pool->sb.layout.max_vms; i++) {
-		struct vwc_slot *s = &pool->slots[i];
-
-		if (!s->origin_written)
-			continue;
-		s->origin_written = false;
-		if (s->vm) {
-			struct vwc_origin_flush *o = &c->origins[c->nr_origins++];
-
-			o->bdev = s->vm->origin_dev->bdev;
-			o->slot = i;
-			o->error = 0;
-		}
-	}
-}
-
 static void vwc_commit_encode(struct vwc_pool *pool, struct vwc_commit *c)
 {
 	u32 i;
@@ -233,7 +201,6 @@ static void vwc_commit_encode(struct vwc_pool *pool, struct vwc_commit *c)
 	}
 	for (i = 0; i < c->nr_vm_pages; i++)
 		vwc_encode_vm_page(pool, c, &c->vm_pages[i]);
-	vwc_snapshot_origins_locked(pool, c);
 	spin_unlock_irq(&pool->cache_lock);
 }
 
@@ -248,46 +215,6 @@ static void vwc_release_pages(struct vwc_commit *c, bool write)
 				write && c->vm_pages[i].changed);
 	c->nr_pages = 0;
 	c->nr_vm_pages = 0;
-}
-
-/*
- * Flush the origins written around.  A failed one is flushed again at the
- * next commit (its writes are not known durable), and fails the FLUSH
- * bios of its VM device that wait for this commit.
- */
-static void vwc_flush_origins(struct vwc_pool *pool, struct vwc_commit *c)
-{
-	u32 i, failed = 0;
-
-	for (i = 0; i < c->nr_origins; i++) {
-		c->origins[i].error = blkdev_issue_flush(c->origins[i].bdev);
-		if (c->origins[i].error)
-			failed++;
-	}
-	if (!failed)
-		return;
-	spin_lock_irq(&pool->cache_lock);
-	for (i = 0; i < c->nr_origins; i++) {
-		if (!c->origins[i].error)
-			continue;
-		pool->slots[c->origins[i].slot].origin_written = true;
-		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
-			    dm_device_name(pool->md),
-			    pool->slots[c->origins[i].slot].vm_id,
-			    c->origins[i].error);
-	}
-	spin_unlock_irq(&pool->cache_lock);
-}
-
-/* Did the origin of @slot fail its flush in this commit? */
-static bool vwc_origin_failed(struct vwc_commit *c, u32 slot)
-{
-	u32 i;
-
-	for (i = 0; i < c->nr_origins; i++)
-		if (c->origins[i].slot == slot)
-			return c->origins[i].error;
-	return false;
 }
 
 static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
@@ -313,8 +240,7 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 		struct vwc_io *io = dm_per_bio_data(bio, sizeof(struct vwc_io));
 
 		io->committed = true;
-		if (r || (io->kind == VWC_IO_FLUSH &&
-			  vwc_origin_failed(c, io->vm->slot)))
+		if (r)
 			bio->bi_status = BLK_STS_IOERR;
 		bio_endio(bio);
 	}
@@ -326,12 +252,6 @@ int vwc_commit_alloc(struct vwc_pool *pool)
 
 	if (!c)
 		return -ENOMEM;
-	c->origins = kvcalloc(pool->sb.layout.max_vms, sizeof(*c->origins),
-			      GFP_KERNEL);
-	if (!c->origins) {
-		kfree(c);
-		return -ENOMEM;
-	}
 	pool->commit = c;
 	return 0;
 }
@@ -340,7 +260,6 @@ void vwc_commit_free(struct vwc_pool *pool)
 {
 	if (!pool->commit)
 		return;
-	kvfree(pool->commit->origins);
 	kfree(pool->commit);
 	pool->commit = NULL;
 }
@@ -354,7 +273,6 @@ int vwc_commit(struct vwc_pool *pool)
 	mutex_lock(&pool->commit_lock);
 	c->nr_pages = 0;
 	c->nr_vm_pages = 0;
-	c->nr_origins = 0;
 	c->pages = NULL;
 	bio_list_init(&c->waiters);
 	vwc_commit_freeze(pool, c);
@@ -373,7 +291,6 @@ int vwc_commit(struct vwc_pool *pool)
 		goto out;
 	}
 	vwc_commit_encode(pool, c);
-	vwc_flush_origins(pool, c);
 	vwc_release_pages(c, true);
 	r = vwc_md_write_pages(pool);
 	if (!r)

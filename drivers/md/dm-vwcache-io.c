@@ -339,6 +339,57 @@ static int vwc_map_discard(struct vwc_vm *vm, struct bio *bio,
 	return DM_MAPIO_REMAPPED;
 }
 
+/*
+ * A FLUSH reaches the VM device as two empty flush bios (ti->num_flush_bios
+ * is 2, as dm-cache does), completed together by dm: one waits for a
+ * commit of the pool, this one flushes the origin, when a write around
+ * completed since the last origin flush (or one is still in flight, so
+ * that this FLUSH does not end before it).  Each VM's origin flush runs on
+ * its own, beside the commit: a slow or failing origin holds up and fails
+ * its own VM's FLUSH only.
+ */
+static int vwc_map_origin_flush(struct vwc_vm *vm, struct bio *bio,
+				struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	unsigned long flags;
+	bool send;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	send = s->origin_written || s->origin_flushes;
+	if (send) {
+		s->origin_written = false;
+		s->origin_flushes++;
+	}
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (!send) {
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	io->kind = VWC_IO_ORIGIN_FLUSH;
+	bio_set_dev(bio, vm->origin_dev->bdev);
+	return DM_MAPIO_REMAPPED;
+}
+
+/* The origin flush ended: a failed one must be sent again by the next. */
+static void vwc_origin_flush_done(struct vwc_vm *vm, blk_status_t error)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	s->origin_flushes--;
+	if (error)
+		s->origin_written = true;
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (error)
+		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
+			    dm_device_name(pool->md), vm->vm_id,
+			    blk_status_to_errno(error));
+}
+
 /* A bio arrives at the VM device: stamp it for accounting. */
 void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 {
@@ -370,6 +421,8 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	io->cb = VWC_NIL;
 	io->iter = bio->bi_iter;
 	if (bio->bi_opf & REQ_PREFLUSH) {
+		if (dm_bio_get_target_bio_nr(bio) == VWC_FLUSH_BIO_ORIGIN)
+			return vwc_map_origin_flush(vm, bio, io);
 		io->kind = VWC_IO_FLUSH;
 		vwc_wait_commit(vm->pool, bio);
 		return DM_MAPIO_SUBMITTED;
@@ -669,6 +722,9 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 	case VWC_IO_PROMOTE:
 		if (!*error)
 			vwc_promote(vm, bio, io);
+		break;
+	case VWC_IO_ORIGIN_FLUSH:
+		vwc_origin_flush_done(vm, *error);
 		break;
 	case VWC_IO_ORIGIN:
 		if (io->write) {

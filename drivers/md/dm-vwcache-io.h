@@ -7,6 +7,11 @@
 
 struct vwc_vm;
 struct bio;
+
+/* A FLUSH is sent to a VM device as two flush bios: commit, origin. */
+#define VWC_NR_FLUSH_BIOS	2
+#define VWC_FLUSH_BIO_ORIGIN	1
+
 struct work_struct;
 
 void vwc_io_start(struct vwc_vm *vm, struct bio *bio);

@@ -254,7 +254,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_attach;
 
 	ti->private = vm;
-	ti->num_flush_bios = 1;
+	ti->num_flush_bios = VWC_NR_FLUSH_BIOS;
 	ti->num_discard_bios = 1;
 	ti->discards_supported = true;
 	ti->flush_supported = true;

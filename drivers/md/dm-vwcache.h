@@ -102,6 +102,7 @@ struct vwc_slot {
 	bool flush_all;			/* ... or until none is dirty */
 	bool drain;			/* a write waits for a dirty block */
 	bool origin_written;		/* written around: FLUSH flushes it */
+	u32 origin_flushes;		/* ... FLUSHes of it in flight */
 	u8 undirtied;			/* by meta generation: a dirty block */
 					/* went clean or free (see I5) */
 	u32 wb_jobs;			/* writeback runs in flight */
@@ -228,6 +229,7 @@ enum vwc_io_kind {
 	VWC_IO_FILL,		/* first write of a PENDING block */
 	VWC_IO_PROMOTE,		/* read miss to copy into the pool */
 	VWC_IO_FLUSH,		/* waits for a commit */
+	VWC_IO_ORIGIN_FLUSH,	/* a FLUSH's flush of the origin */
 };
 
 struct vwc_io {
