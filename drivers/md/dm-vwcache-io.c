@@ -379,7 +379,7 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	io->start_ns = start_ns;
 	io->counted = counted;
 	io->cb = VWC_NIL;
-	io->iter = bio->bi_iter;
+	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		io->kind = VWC_IO_FLUSH;
 		vwc_wait_commit(vm->pool, bio);
@@ -413,12 +413,16 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	return vwc_map_read(vm, bio, io);
 }
 
-/* The SSD failed this bio: send it, as it was mapped, to the origin. */
+/*
+ * The SSD failed this bio: send it, as it was mapped, to the origin.
+ * Whole again: the devices below may have split it (its remaining count
+ * is spent), advanced its iterator, freed their integrity payload.
+ */
 static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 {
 	struct vwc_io *io = vwc_io_of(bio);
 
-	bio->bi_iter = io->iter;
+	vwc_bio_restore(&io->rec, bio);
 	bio->bi_status = BLK_STS_OK;
 	io->retry = false;
 	io->kind = VWC_IO_ORIGIN;
@@ -557,7 +561,7 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	if (p->cb == VWC_NIL)
 		goto free;
 
-	__bio_for_each_segment(bv, bio, iter, io->iter) {
+	__bio_for_each_segment(bv, bio, iter, io->rec.bi_iter) {
 		memcpy_from_bvec(p->buf + off, &bv);
 		off += bv.bv_len;
 	}
