@@ -172,6 +172,23 @@ static inline void vwc_block_set_id(struct vwc_block *b, u32 vm, u64 oblock)
 	vwc_block_set_key(b, key | (oblock & VWC_KEY_OBLOCK_MASK));
 }
 
+/*
+ * Pins (in-flight I/O using a block's data) are a u16, which must not wrap:
+ * a block whose count went back to 0 could be evicted and reused under the
+ * I/O.  The data path takes at most VWC_PINS_MAX of them; the one above is
+ * kept for writeback, which pins a block once at most (VWC_B_WB).
+ */
+#define VWC_PINS_MAX		(U16_MAX - 1)
+
+/* Pin @b if it has fewer than @max pins; false, and nothing done, if not. */
+static inline bool vwc_block_pin(struct vwc_block *b, u16 max)
+{
+	if (b->pins >= max)
+		return false;
+	b->pins++;
+	return true;
+}
+
 u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock);
 void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock);
 void vwc_unmap(struct vwc_blocks *t, u32 cb);

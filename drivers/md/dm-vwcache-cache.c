@@ -13,6 +13,7 @@
 
 #include "dm-vwcache.h"
 #include "dm-vwcache-cache.h"
+#include "dm-vwcache-commit.h"
 #include "dm-vwcache-metadata.h"
 #include "dm-vwcache-writeback.h"
 
@@ -191,9 +192,26 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 	vwc_release(&pool->blocks, cb);
 }
 
-void vwc_pin_locked(struct vwc_pool *pool, u32 cb)
+/*
+ * Pin @cb for a bio of the data path.  False when it has VWC_PINS_MAX pins
+ * already: the caller defers the bio (vwc_unpin_locked() kicks the
+ * deferred list when a block at the cap loses a pin).
+ */
+bool vwc_pin_locked(struct vwc_pool *pool, u32 cb)
 {
-	vwc_block(&pool->blocks, cb)->pins++;
+	return vwc_block_pin(vwc_block(&pool->blocks, cb), VWC_PINS_MAX);
+}
+
+/* Pin a block just allocated, which no I/O uses yet. */
+void vwc_pin_new_locked(struct vwc_pool *pool, u32 cb)
+{
+	WARN_ON_ONCE(!vwc_block_pin(vwc_block(&pool->blocks, cb), 1));
+}
+
+/* Writeback's pin: one at most per block (VWC_B_WB), above VWC_PINS_MAX. */
+void vwc_pin_wb_locked(struct vwc_pool *pool, u32 cb)
+{
+	WARN_ON_ONCE(!vwc_block_pin(vwc_block(&pool->blocks, cb), U16_MAX));
 }
 
 void vwc_unpin_locked(struct vwc_pool *pool, u32 cb)
@@ -202,6 +220,8 @@ void vwc_unpin_locked(struct vwc_pool *pool, u32 cb)
 
 	if (WARN_ON_ONCE(!b->pins))
 		return;
+	if (b->pins >= VWC_PINS_MAX)
+		vwc_kick_deferred(pool);
 	if (--b->pins == 0 && (b->flags & VWC_B_ZOMBIE)) {
 		b->flags &= ~VWC_B_ZOMBIE;
 		vwc_release(&pool->blocks, cb);

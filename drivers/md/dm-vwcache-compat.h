@@ -12,6 +12,7 @@
 #ifndef DM_VWCACHE_COMPAT_H
 #define DM_VWCACHE_COMPAT_H
 
+#include <linux/bio.h>
 #include <linux/blkdev.h>
 
 /*
@@ -69,5 +70,53 @@ static inline void vwc_bdev_close(struct vwc_bdev_ref *ref)
 }
 
 #endif
+
+/*
+ * dm_bio_record() and dm_bio_restore() of the kernel tree's
+ * drivers/md/dm-bio-record.h, which the headers packages do not ship,
+ * plus bi_opf: what of a bio the devices below may change, for a bio
+ * resubmitted after it completed (an SSD error retried at the origin).
+ * A bio they split comes back with BIO_CHAIN cleared and __bi_remaining
+ * spent, its iterator advanced or trimmed, its block-layer integrity
+ * payload freed.
+ */
+struct vwc_bio_details {
+	struct block_device *bi_bdev;
+	blk_opf_t bi_opf;
+	unsigned short bi_flags;
+	int __bi_remaining;
+	struct bvec_iter bi_iter;
+	bio_end_io_t *bi_end_io;
+#ifdef CONFIG_BLK_DEV_INTEGRITY
+	struct bio_integrity_payload *bi_integrity;
+#endif
+};
+
+static inline void vwc_bio_record(struct vwc_bio_details *bd, struct bio *bio)
+{
+	bd->bi_bdev = bio->bi_bdev;
+	bd->bi_opf = bio->bi_opf;
+	bd->bi_flags = bio->bi_flags;
+	bd->__bi_remaining = atomic_read(&bio->__bi_remaining);
+	bd->bi_iter = bio->bi_iter;
+	bd->bi_end_io = bio->bi_end_io;
+#ifdef CONFIG_BLK_DEV_INTEGRITY
+	bd->bi_integrity = bio->bi_integrity;
+#endif
+}
+
+static inline void vwc_bio_restore(const struct vwc_bio_details *bd,
+				   struct bio *bio)
+{
+	bio->bi_bdev = bd->bi_bdev;
+	bio->bi_opf = bd->bi_opf;
+	bio->bi_flags = bd->bi_flags;
+	atomic_set(&bio->__bi_remaining, bd->__bi_remaining);
+	bio->bi_iter = bd->bi_iter;
+	bio->bi_end_io = bd->bi_end_io;
+#ifdef CONFIG_BLK_DEV_INTEGRITY
+	bio->bi_integrity = bd->bi_integrity;
+#endif
+}
 
 #endif /* DM_VWCACHE_COMPAT_H */

@@ -47,6 +47,7 @@ typedef int64_t s64;
 #define le32_to_cpu(x) le32toh((uint32_t)(x))
 #define le64_to_cpu(x) le64toh((uint64_t)(x))
 
+#define U16_MAX ((u16)~0U)
 #define U32_MAX ((u32)~0U)
 #define U64_MAX ((u64)~0ULL)
 

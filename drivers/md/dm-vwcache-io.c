@@ -161,7 +161,16 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 		/* I4: a PENDING block's data is not written yet. */
 		if (!(b->flags & VWC_B_PENDING) &&
 		    ((b->flags & VWC_B_DIRTY) || vwc_pool_ok(pool))) {
-			vwc_pin_locked(pool, cb);
+			/*
+			 * At the pin cap: wait for an unpin.  Not the origin,
+			 * which may be older than a dirty block.
+			 */
+			if (!vwc_pin_locked(pool, cb)) {
+				vwc_defer_locked(pool, bio);
+				spin_unlock_irqrestore(&pool->cache_lock,
+						       flags);
+				return DM_MAPIO_SUBMITTED;
+			}
 			if (b->flags & VWC_B_POLICY)
 				vwc_policy_hit(&pool->policy, cb);
 			io->clean_hit = !(b->flags & VWC_B_DIRTY);
@@ -241,10 +250,12 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		return vwc_defer_locked(pool, bio);
 	if (b && (b->flags & VWC_B_DIRTY) && vwc_pool_ok(pool) &&
 	    READ_ONCE(vm->settings.mode) == VWC_MODE_WRITEBACK) {
+		/* At the pin cap: wait for an unpin. */
+		if (!vwc_pin_locked(pool, cb))
+			return vwc_defer_locked(pool, bio);
 		/* Absorbed in place; writeback in flight must run again. */
 		if (b->flags & VWC_B_WB)
 			b->flags |= VWC_B_REDIRTY;
-		vwc_pin_locked(pool, cb);
 		io->kind = VWC_IO_HIT;
 		io->cb = cb;
 		io->coalesced = true;
@@ -264,7 +275,7 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		return vwc_wait_space_locked(pool, bio, io);
 	b = vwc_block(&pool->blocks, cb);
 	b->flags |= VWC_B_PENDING;
-	vwc_pin_locked(pool, cb);
+	vwc_pin_new_locked(pool, cb);
 	io->kind = VWC_IO_FILL;
 	io->cb = cb;
 	return DM_MAPIO_REMAPPED;
@@ -419,7 +430,7 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	io->start_ns = start_ns;
 	io->counted = counted;
 	io->cb = VWC_NIL;
-	io->iter = bio->bi_iter;
+	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		if (dm_bio_get_target_bio_nr(bio) == VWC_FLUSH_BIO_ORIGIN)
 			return vwc_map_origin_flush(vm, bio, io);
@@ -455,12 +466,16 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	return vwc_map_read(vm, bio, io);
 }
 
-/* The SSD failed this bio: send it, as it was mapped, to the origin. */
+/*
+ * The SSD failed this bio: send it, as it was mapped, to the origin.
+ * Whole again: the devices below may have split it (its remaining count
+ * is spent), advanced its iterator, freed their integrity payload.
+ */
 static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 {
 	struct vwc_io *io = vwc_io_of(bio);
 
-	bio->bi_iter = io->iter;
+	vwc_bio_restore(&io->rec, bio);
 	bio->bi_status = BLK_STS_OK;
 	io->retry = false;
 	io->kind = VWC_IO_ORIGIN;
@@ -592,14 +607,14 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 		p->cb = vwc_alloc_locked(pool, vm->slot, oblock);
 	if (p->cb != VWC_NIL) {
 		vwc_block(&pool->blocks, p->cb)->flags |= VWC_B_PENDING;
-		vwc_pin_locked(pool, p->cb);
+		vwc_pin_new_locked(pool, p->cb);
 		pool->promotions++;
 	}
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	if (p->cb == VWC_NIL)
 		goto free;
 
-	__bio_for_each_segment(bv, bio, iter, io->iter) {
+	__bio_for_each_segment(bv, bio, iter, io->rec.bi_iter) {
 		memcpy_from_bvec(p->buf + off, &bv);
 		off += bv.bv_len;
 	}

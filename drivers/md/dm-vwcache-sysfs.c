@@ -446,7 +446,6 @@ void vwc_sysfs_vm_leave(struct vwc_vm *vm)
 
 enum vwc_pool_field {
 	VWC_P_STATE, VWC_P_BLOCK_SIZE, VWC_P_TOTAL, VWC_P_FREE, VWC_P_DIRTY,
-	VWC_P_VMS,
 	VWC_P_SETTING,	/* writable: the key is the file's name */
 };
 
@@ -465,18 +464,39 @@ static struct vwc_pool *vwc_pool_of(struct kobject *kobj)
 	return container_of(kobj, struct vwc_pool_dir, k.kobj)->pool;
 }
 
-/* The vm_ids of the VM devices attached, one a line. */
-static ssize_t vwc_pool_show_vms(struct vwc_pool *pool, char *buf)
+/*
+ * The vm_ids of the VM devices attached, one a line.  A binary attribute,
+ * read at any offset: the listing of up to VWC_MAX_VMS vm_ids outgrows the
+ * one page a show() fills.  Each read walks the slots again and copies the
+ * part of the listing in [off, off + count).
+ */
+static ssize_t vwc_pool_read_vms(struct file *file, struct kobject *kobj,
+				 struct bin_attribute *attr, char *buf,
+				 loff_t off, size_t count)
 {
-	ssize_t n = 0;
+	struct vwc_pool *pool = vwc_pool_of(kobj);
+	char line[VWC_VM_ID_MAX + 2];
+	loff_t pos = 0;
+	size_t n = 0;
 	u32 i;
 
 	mutex_lock(&pool->lock);
 	spin_lock_irq(&pool->cache_lock);
-	for (i = 0; i < pool->sb.layout.max_vms; i++)
-		if (pool->slots[i].nr_attached)
-			n += sysfs_emit_at(buf, n, "%s\n",
-					   pool->slots[i].vm_id);
+	for (i = 0; i < pool->sb.layout.max_vms && n < count; i++) {
+		size_t len, from, take;
+
+		if (!pool->slots[i].nr_attached)
+			continue;
+		len = scnprintf(line, sizeof(line), "%s\n",
+				pool->slots[i].vm_id);
+		if (pos + len > off) {
+			from = off > pos ? off - pos : 0;
+			take = min(len - from, count - n);
+			memcpy(buf + n, line + from, take);
+			n += take;
+		}
+		pos += len;
+	}
 	spin_unlock_irq(&pool->cache_lock);
 	mutex_unlock(&pool->lock);
 	return n;
@@ -495,8 +515,6 @@ static ssize_t vwc_pool_attr_show(struct kobject *kobj,
 	case VWC_P_STATE:
 		return sysfs_emit(buf, "%s\n",
 				  vwc_pool_state_name(READ_ONCE(pool->state)));
-	case VWC_P_VMS:
-		return vwc_pool_show_vms(pool, buf);
 	case VWC_P_SETTING:
 		key = vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys,
 				   attr->name);
@@ -562,7 +580,6 @@ VWC_POOL_ATTR(block_size, VWC_P_BLOCK_SIZE, 0444);
 VWC_POOL_ATTR(total_blocks, VWC_P_TOTAL, 0444);
 VWC_POOL_ATTR(free_blocks, VWC_P_FREE, 0444);
 VWC_POOL_ATTR(dirty_blocks, VWC_P_DIRTY, 0444);
-VWC_POOL_ATTR(vms, VWC_P_VMS, 0444);
 VWC_POOL_SETTING(high_watermark);
 VWC_POOL_SETTING(low_watermark);
 VWC_POOL_SETTING(max_age);
@@ -574,7 +591,7 @@ VWC_POOL_SETTING(io_capacity_bw);
 static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_state.attr, &vwc_pool_attr_block_size.attr,
 	&vwc_pool_attr_total_blocks.attr, &vwc_pool_attr_free_blocks.attr,
-	&vwc_pool_attr_dirty_blocks.attr, &vwc_pool_attr_vms.attr,
+	&vwc_pool_attr_dirty_blocks.attr,
 	&vwc_pool_attr_high_watermark.attr, &vwc_pool_attr_low_watermark.attr,
 	&vwc_pool_attr_max_age.attr, &vwc_pool_attr_commit_interval.attr,
 	&vwc_pool_attr_writeback_iops.attr,
@@ -583,8 +600,18 @@ static struct attribute *vwc_pool_attrs[] = {
 	NULL,
 };
 
+static struct bin_attribute vwc_pool_attr_vms = {
+	.attr = { .name = "vms", .mode = 0444 },
+	.read = vwc_pool_read_vms,
+};
+
+static struct bin_attribute *vwc_pool_bin_attrs[] = {
+	&vwc_pool_attr_vms, NULL,
+};
+
 static const struct attribute_group vwc_pool_group = {
 	.attrs = vwc_pool_attrs,
+	.bin_attrs = vwc_pool_bin_attrs,
 };
 
 static const struct attribute_group *vwc_pool_groups[] = {

@@ -460,7 +460,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		return 0;
 	for (i = 0; i < planned; i++) {
 		vwc_block(&pool->blocks, pool->wb_cbs[i])->flags |= VWC_B_WB;
-		vwc_pin_locked(pool, pool->wb_cbs[i]);
+		vwc_pin_wb_locked(pool, pool->wb_cbs[i]);
 	}
 	for (i = 0; i < nr_runs; i++) {
 		const struct vwc_wb_run *run = &pool->wb_runs[i];

@@ -235,7 +235,7 @@ enum vwc_io_kind {
 struct vwc_io {
 	struct vwc_vm *vm;
 	u64 start_ns;		/* arrival, for the latency */
-	struct bvec_iter iter;	/* as mapped: for a retry or a promotion */
+	struct vwc_bio_details rec; /* as mapped: a retry, a promotion */
 	u64 oblock;
 	u32 cb;
 	u32 epoch;		/* promotion guard */

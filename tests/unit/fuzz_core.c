@@ -227,7 +227,10 @@ static void step(struct fz *f, u8 op, u8 arg, u8 arg2)
 	case 4:		/* I/O starts or ends on a block */
 		cb = arg2 % f->nr;
 		if (f->where[cb] == W_POLICY || f->where[cb] == W_DIRTY)
-			f->t.b[cb].pins = arg & 0x80 ? 0 : f->t.b[cb].pins + 1;
+			if (arg & 0x80)
+				f->t.b[cb].pins = 0;
+			else
+				vwc_block_pin(&f->t.b[cb], VWC_PINS_MAX);
 		break;
 	case 5:
 		wb_issue(f, vm, arg2 % 16, arg2 >> 4);

@@ -440,6 +440,40 @@ static void test_caller_flags(void)
 	vwc_blocks_exit(&t);
 }
 
+/*
+ * Pins never wrap (issue 15 item 11a): the data path stops at
+ * VWC_PINS_MAX, writeback gets the one pin above it, and a block at
+ * U16_MAX takes no more pins of either kind.
+ */
+static void test_pins(void)
+{
+	struct vwc_blocks t;
+	u32 cb, i, refused = 0;
+	struct vwc_block *b;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	cb = vwc_alloc(&t);
+	b = vwc_block(&t, cb);
+	CHECK(b->pins == 0);
+	for (i = 0; i < 70000; i++)
+		if (!vwc_block_pin(b, VWC_PINS_MAX))
+			refused++;
+	CHECK(b->pins == VWC_PINS_MAX);
+	CHECK(refused == 70000 - VWC_PINS_MAX);
+	CHECK(vwc_block_pin(b, U16_MAX));	/* writeback's */
+	CHECK(b->pins == U16_MAX);
+	CHECK(!vwc_block_pin(b, U16_MAX));
+	CHECK(!vwc_block_pin(b, VWC_PINS_MAX));
+	CHECK(b->pins == U16_MAX);
+	b->pins--;				/* one I/O ends */
+	CHECK(!vwc_block_pin(b, VWC_PINS_MAX));	/* writeback still holds one */
+	b->pins--;
+	CHECK(vwc_block_pin(b, VWC_PINS_MAX));
+	CHECK(b->pins == VWC_PINS_MAX);
+	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 28);
+	vwc_blocks_exit(&t);
+}
+
 /* Load: the blocks the metadata maps are claimed, the rest stay free. */
 static void test_claim(void)
 {
@@ -472,5 +506,6 @@ int main(void)
 	test_commit();
 	test_caller_flags();
 	test_claim();
+	test_pins();
 	return unit_report("test_blocks");
 }
