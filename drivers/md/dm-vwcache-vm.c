@@ -363,6 +363,8 @@ static void vwc_vm_postsuspend(struct dm_target *ti)
  * cached block's I/O is remapped to it whatever the pool device's table,
  * and a bio smaller than its logical block must not reach it.
  */
+#define VWC_DISCARD_BLOCKS	1024U	/* blocks one discard bio may cover */
+
 static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
 	struct vwc_vm *vm = ti->private;
@@ -377,7 +379,15 @@ static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	limits->io_min = max3(limits->io_min, limits->physical_block_size,
 			      bdev_io_min(ssd));
 	limits->discard_granularity = block;
-	limits->max_discard_sectors = 1024U << vm->pool->block_shift;
+	/*
+	 * A discard walks the blocks it covers under cache_lock, interrupts
+	 * off: at most 1024 of them per bio.  The hardware limit too, which
+	 * is the one 6.9+ kernels derive max_discard_sectors from.
+	 */
+	limits->max_hw_discard_sectors = min_not_zero(limits->max_hw_discard_sectors,
+						      VWC_DISCARD_BLOCKS << vm->pool->block_shift);
+	limits->max_discard_sectors = min_not_zero(limits->max_discard_sectors,
+						   VWC_DISCARD_BLOCKS << vm->pool->block_shift);
 }
 
 static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,

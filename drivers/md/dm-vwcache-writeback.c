@@ -552,23 +552,47 @@ void vwc_kick_writeback(struct vwc_pool *pool)
 	queue_work(pool->wq, &pool->wb_work);
 }
 
+/* Blocks evicted per hold of cache_lock by the tick's reclaim. */
+#define VWC_RECLAIM_BATCH	256
+
+static u32 vwc_reclaim_have_locked(struct vwc_pool *pool)
+{
+	return pool->blocks.free.count + pool->blocks.free_pending.count +
+	       pool->blocks.committing.count;
+}
+
 /*
  * Keep some blocks allocatable: evict clean ones to free_pending, and ask
- * for the commit that makes them reusable (I2).
+ * for the commit that makes them reusable (I2).  Up to nr/16 blocks, so
+ * in batches: interrupts are off while cache_lock is held.
  */
-static bool vwc_reclaim_locked(struct vwc_pool *pool)
+static bool vwc_reclaim(struct vwc_pool *pool)
 {
 	u32 reserve = max_t(u32, pool->blocks.nr / 32, 8);
-	u32 have = pool->blocks.free.count + pool->blocks.free_pending.count +
-		   pool->blocks.committing.count;
+	u32 have, n;
+	bool commit;
 
-	if (have >= reserve && !pool->alloc_failed)
-		return pool->blocks.free_pending.count &&
-		       pool->blocks.free.count < reserve / 2;
-	if (have < 2 * reserve)
-		vwc_evict_locked(pool, 2 * reserve - have);
+	spin_lock_irq(&pool->cache_lock);
+	have = vwc_reclaim_have_locked(pool);
+	if (have >= reserve && !pool->alloc_failed) {
+		commit = pool->blocks.free_pending.count &&
+			 pool->blocks.free.count < reserve / 2;
+		spin_unlock_irq(&pool->cache_lock);
+		return commit;
+	}
+	while (have < 2 * reserve) {
+		n = min_t(u32, 2 * reserve - have, VWC_RECLAIM_BATCH);
+		if (vwc_evict_locked(pool, n) < n)
+			break;
+		spin_unlock_irq(&pool->cache_lock);
+		cond_resched();
+		spin_lock_irq(&pool->cache_lock);
+		have = vwc_reclaim_have_locked(pool);
+	}
 	pool->alloc_failed = false;
-	return pool->blocks.free_pending.count > 0;
+	commit = pool->blocks.free_pending.count > 0;
+	spin_unlock_irq(&pool->cache_lock);
+	return commit;
 }
 
 static bool vwc_commit_due_locked(struct vwc_pool *pool)
@@ -606,8 +630,9 @@ void vwc_tick_work(struct work_struct *ws)
 	bool commit;
 
 	vwc_sample_rates(pool);
+	commit = vwc_reclaim(pool);
 	spin_lock_irq(&pool->cache_lock);
-	commit = vwc_reclaim_locked(pool) || vwc_commit_due_locked(pool);
+	commit = commit || vwc_commit_due_locked(pool);
 	spin_unlock_irq(&pool->cache_lock);
 	if (commit)
 		queue_work(pool->wq, &pool->commit_work);
