@@ -343,6 +343,17 @@ static void vwc_vm_presuspend(struct dm_target *ti)
 }
 
 /*
+ * The suspend was cancelled after presuspend (a signal while dm waited for
+ * the bios in flight, or the filesystem could not be frozen): throttled
+ * again, as if presuspend had not run.  No other state changed: the slot
+ * is released only at postsuspend.
+ */
+static void vwc_vm_presuspend_undo(struct dm_target *ti)
+{
+	vwc_throttle_undrain(ti->private);
+}
+
+/*
  * A reload onto another origin: the slot's clean blocks are copies of the
  * old one, so they go (its dirty blocks are the VM's data and stay).  At
  * preresume the old table is suspended, so no I/O of the slot is in
@@ -651,6 +662,7 @@ struct target_type vwc_vm_target = {
 	.map = vwc_vm_map,
 	.end_io = vwc_vm_end_io,
 	.presuspend = vwc_vm_presuspend,
+	.presuspend_undo = vwc_vm_presuspend_undo,
 	.postsuspend = vwc_vm_postsuspend,
 	.preresume = vwc_vm_preresume,
 	.resume = vwc_vm_resume,
