@@ -103,10 +103,12 @@ static void vwc_vm_free(struct vwc_vm *vm)
 }
 
 /*
- * Take the pool's VM slot of this vm_id (its dirty blocks, if it had
+ * Attach to the pool's VM slot of this vm_id (its dirty blocks, if it had
  * any, are ours again).  A fresh attach drops the slot's clean blocks:
  * the origin may have changed since they were cached.  A table reload
- * (the slot already attached) keeps everything.
+ * (the slot already attached) keeps everything, and changes nothing the
+ * live table uses: the slot is owned (vwc_vm_own_slot()) by the resumed
+ * table only.
  */
 static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 {
@@ -133,26 +135,56 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 		s->origin = vm->origin_dev->bdev->bd_dev;
 	}
 	vm->acct = s->acct;
-	s->quota = vm->settings.cache_quota;
 	s->nr_attached++;
 	spin_unlock_irq(&pool->cache_lock);
 	if (fresh)
 		vwc_drop_clean(pool, vm->slot);
-	/* Visible to writeback only now, once the clean blocks are gone. */
-	spin_lock_irq(&pool->cache_lock);
-	s->vm = vm;
-	spin_unlock_irq(&pool->cache_lock);
 	return 0;
 }
 
-static struct vwc_vm *vwc_other_vm_locked(struct vwc_vm *vm)
+/*
+ * Own the slot: from now on its writeback goes to our origin, a commit
+ * flushes our origin, and our cache_quota is the slot's.  At resume: a
+ * table only loaded (dmsetup reload, not resumed) owns nothing.
+ */
+static void vwc_vm_own_slot(struct vwc_vm *vm)
 {
-	struct vwc_vm *other;
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
 
-	list_for_each_entry(other, &vm->pool->vms, list)
-		if (other != vm && other->slot == vm->slot)
-			return other;
-	return NULL;
+	mutex_lock(&pool->lock);
+	spin_lock_irq(&pool->cache_lock);
+	WARN_ON_ONCE(s->vm && s->vm != vm);
+	s->vm = vm;
+	s->quota = vm->settings.cache_quota;
+	s->quota_full = false;
+	spin_unlock_irq(&pool->cache_lock);
+	mutex_unlock(&pool->lock);
+	vwc_kick_writeback(pool);
+}
+
+/*
+ * Let go of the slot, if we own it: no writeback of the slot starts from
+ * now on (it waits for the next owner), and none of ours is left in
+ * flight when this returns, nor a commit that may flush our origin.
+ * Bounded: only the runs already started are waited for.
+ */
+static void vwc_vm_release_slot(struct vwc_vm *vm)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	bool owner;
+
+	spin_lock_irq(&pool->cache_lock);
+	owner = s->vm == vm;
+	if (owner)
+		s->vm = NULL;
+	spin_unlock_irq(&pool->cache_lock);
+	if (!owner)
+		return;
+	vwc_wb_wait_slot(pool, vm->slot);
+	mutex_lock(&pool->commit_lock);
+	mutex_unlock(&pool->commit_lock);
 }
 
 /*
@@ -167,18 +199,15 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	struct vwc_acct *unused;
 	bool last;
 
-	mutex_lock(&pool->lock);
+	/*
+	 * A table is suspended before its dtr, which released the slot: only
+	 * a dtr without a suspend (a table never resumed) gets here, and it
+	 * owns nothing.  So a dtr never waits for another table's writeback.
+	 */
+	vwc_vm_release_slot(vm);
 	spin_lock_irq(&pool->cache_lock);
-	if (s->vm == vm)
-		s->vm = vwc_other_vm_locked(vm);
 	last = --s->nr_attached == 0;
 	spin_unlock_irq(&pool->cache_lock);
-	mutex_unlock(&pool->lock);
-
-	vwc_wb_wait_slot(pool, vm->slot);
-	/* A commit under way may still flush our origin: let it finish. */
-	mutex_lock(&pool->commit_lock);
-	mutex_unlock(&pool->commit_lock);
 	if (!last)
 		return;
 	vwc_drop_clean(pool, vm->slot);
@@ -314,6 +343,17 @@ static void vwc_vm_presuspend(struct dm_target *ti)
 }
 
 /*
+ * The suspend was cancelled after presuspend (a signal while dm waited for
+ * the bios in flight, or the filesystem could not be frozen): throttled
+ * again, as if presuspend had not run.  No other state changed: the slot
+ * is released only at postsuspend.
+ */
+static void vwc_vm_presuspend_undo(struct dm_target *ti)
+{
+	vwc_throttle_undrain(ti->private);
+}
+
+/*
  * A reload onto another origin: the slot's clean blocks are copies of the
  * old one, so they go (its dirty blocks are the VM's data and stay).  At
  * preresume the old table is suspended, so no I/O of the slot is in
@@ -346,7 +386,13 @@ static int vwc_vm_preresume(struct dm_target *ti)
 	return vwc_sysfs_vm_join(vm);
 }
 
-/* Suspend makes everything written so far durable. */
+/*
+ * Suspend makes everything written so far durable (the commit flushes
+ * the origin while we still own the slot), then stops our own I/O: no
+ * writeback reaches the origin until resume, which may be another
+ * table's, on another origin (the operator may swap the devices under a
+ * suspended one).
+ */
 static void vwc_vm_postsuspend(struct dm_target *ti)
 {
 	struct vwc_vm *vm = ti->private;
@@ -355,6 +401,13 @@ static void vwc_vm_postsuspend(struct dm_target *ti)
 	if (r)
 		DMERR("%s: commit on suspend failed: %d",
 		      dm_device_name(vm->md), r);
+	vwc_vm_release_slot(vm);
+}
+
+/* Live: the slot is ours (after the old table's postsuspend, on reload). */
+static void vwc_vm_resume(struct dm_target *ti)
+{
+	vwc_vm_own_slot(ti->private);
 }
 
 /*
@@ -619,8 +672,10 @@ struct target_type vwc_vm_target = {
 	.map = vwc_vm_map,
 	.end_io = vwc_vm_end_io,
 	.presuspend = vwc_vm_presuspend,
+	.presuspend_undo = vwc_vm_presuspend_undo,
 	.postsuspend = vwc_vm_postsuspend,
 	.preresume = vwc_vm_preresume,
+	.resume = vwc_vm_resume,
 	.io_hints = vwc_vm_io_hints,
 	.status = vwc_vm_status,
 	.message = vwc_vm_message,

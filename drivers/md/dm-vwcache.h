@@ -23,6 +23,10 @@
  * under cache_lock, in the same hold that drops the count:
  * vwc_pool_stop() reads the counts under cache_lock, so once they are
  * zero the pool may go.
+ * A slot's owner (slot->vm: the resumed VM table, see vwc_vm_own_slot())
+ * changes under cache_lock; writeback and commits use the owner's origin
+ * only.  Releasing it (postsuspend) then waits for the slot's runs and
+ * takes commit_lock, with no other lock of ours held.
  * Leaves, under which no other lock of ours is taken: pool->share_lock
  * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
  * accounting's sample lock (dm-vwcache-stats.c).  Counters are per CPU
@@ -93,7 +97,7 @@ struct vwc_slot {
 	bool put_pending;		/* no blocks, no VM: free the record */
 	bool put_frozen;		/* ... once the commit under way ends */
 	u64 generation;
-	struct vwc_vm *vm;		/* the attached VM device, or NULL */
+	struct vwc_vm *vm;		/* the resumed VM table, or NULL */
 	unsigned int nr_attached;	/* >1 during a table reload */
 	struct vwc_list dirty;		/* dirty blocks, oldest first */
 	u32 nr_cached;
