@@ -401,6 +401,34 @@ static void vwc_origin_flush_done(struct vwc_vm *vm, blk_status_t error)
 			    blk_status_to_errno(error));
 }
 
+/*
+ * Suspend: the writes around completed so far made durable on the origin
+ * now, since the next FLUSH may go to another table's origin.
+ */
+int vwc_flush_origin(struct vwc_vm *vm)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+	bool written;
+	int r;
+
+	spin_lock_irq(&pool->cache_lock);
+	written = s->origin_written;
+	s->origin_written = false;
+	spin_unlock_irq(&pool->cache_lock);
+	if (!written)
+		return 0;
+	r = blkdev_issue_flush(vm->origin_dev->bdev);
+	if (r) {
+		spin_lock_irq(&pool->cache_lock);
+		s->origin_written = true;
+		spin_unlock_irq(&pool->cache_lock);
+		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
+			    dm_device_name(pool->md), vm->vm_id, r);
+	}
+	return r;
+}
+
 /* A bio arrives at the VM device: stamp it for accounting. */
 void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 {

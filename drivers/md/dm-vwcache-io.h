@@ -18,6 +18,7 @@ void vwc_io_start(struct vwc_vm *vm, struct bio *bio);
 int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again);
 void vwc_map_and_submit(struct bio *bio, bool again);
 int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error);
+int vwc_flush_origin(struct vwc_vm *vm);
 void vwc_deferred_work(struct work_struct *ws);
 
 #endif /* DM_VWCACHE_IO_H */

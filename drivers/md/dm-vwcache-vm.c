@@ -387,16 +387,19 @@ static int vwc_vm_preresume(struct dm_target *ti)
 }
 
 /*
- * Suspend makes everything written so far durable (the commit flushes
- * the origin while we still own the slot), then stops our own I/O: no
- * writeback reaches the origin until resume, which may be another
- * table's, on another origin (the operator may swap the devices under a
- * suspended one).
+ * Suspend makes everything written so far durable (the origin flushed if
+ * written around, while we still own the slot, and a commit), then stops
+ * our own I/O: no writeback reaches the origin until resume, which may be
+ * another table's, on another origin (the operator may swap the devices
+ * under a suspended one).
  */
 static void vwc_vm_postsuspend(struct dm_target *ti)
 {
 	struct vwc_vm *vm = ti->private;
-	int r = vwc_commit(vm->pool);
+	int r;
+
+	vwc_flush_origin(vm);
+	r = vwc_commit(vm->pool);
 
 	if (r)
 		DMERR("%s: commit on suspend failed: %d",

@@ -24,8 +24,8 @@
  * vwc_pool_stop() reads the counts under cache_lock, so once they are
  * zero the pool may go.
  * A slot's owner (slot->vm: the resumed VM table, see vwc_vm_own_slot())
- * changes under cache_lock; writeback and commits use the owner's origin
- * only.  Releasing it (postsuspend) then waits for the slot's runs and
+ * changes under cache_lock; writeback uses the owner's origin only (a
+ * FLUSH flushes the origin of the table it reaches; commits none).  Releasing it (postsuspend) then waits for the slot's runs and
  * takes commit_lock, with no other lock of ours held.
  * Leaves, under which no other lock of ours is taken: pool->share_lock
  * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
