@@ -10,8 +10,10 @@
  *    written (I4); anything else goes around to the origin and drops a
  *    clean copy;
  *  - in writethrough and passthrough modes, and when the pool is degraded
- *    or failed, no new dirty data is made: writes to a dirty block wait
- *    until its writeback is done;
+ *    or failed, no new dirty data is made: a whole-block write to a dirty
+ *    block supersedes it (dropped, once no writeback of it is in flight);
+ *    a partial one waits until its writeback is done, at most
+ *    VWC_DRAIN_WAIT, then fails with EIO;
  *  - reads of a mapped block that is not PENDING come from the SSD, other
  *    reads from the origin; a whole-block read miss the filter finds hot
  *    is copied into the pool if no write touched the block meanwhile;
@@ -27,6 +29,13 @@
 #include "dm-vwcache-writeback.h"
 
 #define VWC_EVICT_BATCH		64	/* clean blocks evicted for a write */
+/*
+ * The longest a write waits for the writeback of a dirty block (then EIO):
+ * the longest writeback backoff, so that a writeback failing meanwhile is
+ * tried again at least once; and the default SCSI command timeout, which
+ * guests already tolerate.  Documented in the admin guide.
+ */
+#define VWC_DRAIN_WAIT		(30 * HZ)
 
 struct vwc_promote {
 	struct vwc_pool *pool;
@@ -196,7 +205,44 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	return DM_MAPIO_REMAPPED;
 }
 
-/* Writes that make no new dirty data: around to the origin. */
+/*
+ * A partial write to a dirty block that may not be absorbed waits for the
+ * block's writeback, which may keep failing (an origin failing its writes,
+ * an SSD that cannot read the block): past VWC_DRAIN_WAIT from its first
+ * wait it fails with EIO.  The tick maps the deferred list again while
+ * such a write waits (pool->drain_waiters), so the deadline fires even if
+ * nothing else happens.  On a noflush suspend it is requeued at once: dm
+ * holds it until resume, and suspend does not wait for it.
+ */
+static int vwc_drain_wait_locked(struct vwc_vm *vm, struct bio *bio,
+				 struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	u32 now = (u32)jiffies;
+
+	if (!io->drain_wait) {
+		io->drain_wait = true;
+		io->drain_since = now;
+	} else if (now - io->drain_since >= VWC_DRAIN_WAIT) {
+		DMERR_LIMIT("%s: a write to block %llu of %s waited %u s for its writeback, which fails: EIO",
+			    dm_device_name(vm->md), io->oblock, vm->vm_id,
+			    VWC_DRAIN_WAIT / HZ);
+		return DM_MAPIO_KILL;
+	}
+	if (dm_noflush_suspending(vm->ti))
+		return DM_MAPIO_REQUEUE;
+	pool->slots[vm->slot].drain = true;
+	pool->drain_waiters = true;
+	return vwc_defer_locked(pool, bio);
+}
+
+/*
+ * Writes that make no new dirty data: around to the origin.  One that
+ * covers a dirty block supersedes it: the block is dropped (its data is
+ * all replaced) once no writeback write of it is in flight, which could
+ * land on the origin after this one.  A partial one waits for the
+ * block's writeback, at most VWC_DRAIN_WAIT.
+ */
 static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 				       struct vwc_io *io, u32 cb)
 {
@@ -205,11 +251,15 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
-		if (b->flags & (VWC_B_PENDING | VWC_B_DIRTY)) {
-			if (b->flags & VWC_B_DIRTY)
-				pool->slots[vm->slot].drain = true;
+		if (b->flags & VWC_B_PENDING)
 			return vwc_defer_locked(pool, bio);
+		if (b->flags & VWC_B_DIRTY) {
+			if (!vwc_bio_whole_block(vm, bio))
+				return vwc_drain_wait_locked(vm, bio, io);
+			if (b->flags & VWC_B_WB)
+				return vwc_defer_locked(pool, bio);
 		}
+		/* A dirty block dropped: I5, a FUA write waits for a commit. */
 		vwc_drop_block_locked(pool, cb);
 	}
 	io->kind = VWC_IO_ORIGIN;
@@ -452,11 +502,15 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 	struct vwc_io *io = vwc_io_of(bio);
 	u64 start_ns = io->start_ns;
 	bool counted = io->counted;
+	bool drain_wait = io->drain_wait;
+	u32 drain_since = io->drain_since;
 
 	memset(io, 0, sizeof(*io));
 	io->vm = vm;
 	io->start_ns = start_ns;
 	io->counted = counted;
+	io->drain_wait = drain_wait;
+	io->drain_since = drain_since;
 	io->cb = VWC_NIL;
 	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {
@@ -530,6 +584,10 @@ void vwc_map_and_submit(struct bio *bio, bool again)
 	case DM_MAPIO_KILL:
 		bio_io_error(bio);
 		break;
+	case DM_MAPIO_REQUEUE:
+		bio->bi_status = BLK_STS_DM_REQUEUE;
+		bio_endio(bio);
+		break;
 	default:
 		break;
 	}
@@ -546,6 +604,7 @@ void vwc_deferred_work(struct work_struct *ws)
 	spin_lock_irq(&pool->cache_lock);
 	bios = pool->deferred;
 	bio_list_init(&pool->deferred);
+	pool->drain_waiters = false;	/* set again by those that wait on */
 	spin_unlock_irq(&pool->cache_lock);
 
 	while ((bio = bio_list_pop(&bios)))

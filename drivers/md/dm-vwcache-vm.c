@@ -336,10 +336,19 @@ static int vwc_vm_end_io(struct dm_target *ti, struct bio *bio,
 	return vwc_end_io(ti->private, bio, error);
 }
 
-/* Nothing waits for tokens while suspending. */
+/*
+ * Nothing waits for tokens while suspending; on a noflush suspend, nothing
+ * waits for a writeback either: such writes are requeued (dm holds them
+ * until resume), the deferred list mapped again for that.  A suspend that
+ * flushes waits for them, VWC_DRAIN_WAIT at most (dm-vwcache-io.c).
+ */
 static void vwc_vm_presuspend(struct dm_target *ti)
 {
-	vwc_throttle_drain(ti->private);
+	struct vwc_vm *vm = ti->private;
+
+	vwc_throttle_drain(vm);
+	if (dm_noflush_suspending(ti))
+		vwc_kick_deferred(vm->pool);
 }
 
 /*

@@ -633,6 +633,9 @@ void vwc_tick_work(struct work_struct *ws)
 	commit = vwc_reclaim(pool);
 	spin_lock_irq(&pool->cache_lock);
 	commit = commit || vwc_commit_due_locked(pool);
+	/* A write that waits for a writeback fails at its deadline. */
+	if (pool->drain_waiters)
+		vwc_kick_deferred(pool);
 	spin_unlock_irq(&pool->cache_lock);
 	if (commit)
 		queue_work(pool->wq, &pool->commit_work);

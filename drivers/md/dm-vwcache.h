@@ -177,6 +177,8 @@ struct vwc_pool {
 	bool alloc_failed;		/* a write found no free block */
 	u32 *write_epoch;		/* promotion guard, by key hash */
 	struct bio_list deferred;	/* bios to map again */
+	bool drain_waiters;		/* ... one waits for a writeback: */
+					/* the tick maps them again */
 	struct bio_list commit_waiters;	/* bios completing after a commit */
 	u64 wb_total;			/* blocks written back, for status */
 
@@ -252,6 +254,8 @@ struct vwc_io {
 	bool wait_space;	/* deferred until a commit frees blocks */
 	bool committed;		/* the commit it waited for is done */
 	bool counted;		/* in the counters: once, when mapped */
+	bool drain_wait;	/* waits for a writeback, since: */
+	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
 };
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
