@@ -433,22 +433,25 @@ static int vwc_map_origin_flush(struct vwc_vm *vm, struct bio *bio,
 	return DM_MAPIO_REMAPPED;
 }
 
-/* The origin flush ended: a failed one must be sent again by the next. */
-static void vwc_origin_flush_done(struct vwc_vm *vm, blk_status_t error)
+/*
+ * An origin flush ended (@in_flight: one of vwc_map_origin_flush); a
+ * failed one leaves the origin written, for the next FLUSH to send again.
+ */
+static void vwc_origin_flush_done(struct vwc_vm *vm, bool in_flight, int r)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_slot *s = &pool->slots[vm->slot];
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	s->origin_flushes--;
-	if (error)
+	if (in_flight)
+		s->origin_flushes--;
+	if (r)
 		s->origin_written = true;
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	if (error)
+	if (r)
 		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
-			    dm_device_name(pool->md), vm->vm_id,
-			    blk_status_to_errno(error));
+			    dm_device_name(pool->md), vm->vm_id, r);
 }
 
 /*
@@ -469,13 +472,7 @@ int vwc_flush_origin(struct vwc_vm *vm)
 	if (!written)
 		return 0;
 	r = blkdev_issue_flush(vm->origin_dev->bdev);
-	if (r) {
-		spin_lock_irq(&pool->cache_lock);
-		s->origin_written = true;
-		spin_unlock_irq(&pool->cache_lock);
-		DMERR_LIMIT("%s: flush of the origin of %s failed: %d",
-			    dm_device_name(pool->md), vm->vm_id, r);
-	}
+	vwc_origin_flush_done(vm, false, r);
 	return r;
 }
 
@@ -826,7 +823,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			vwc_promote(vm, bio, io);
 		break;
 	case VWC_IO_ORIGIN_FLUSH:
-		vwc_origin_flush_done(vm, *error);
+		vwc_origin_flush_done(vm, true, blk_status_to_errno(*error));
 		break;
 	case VWC_IO_ORIGIN:
 		if (io->write) {

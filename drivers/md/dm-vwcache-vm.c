@@ -143,8 +143,8 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 }
 
 /*
- * Own the slot: from now on its writeback goes to our origin, a commit
- * flushes our origin, and our cache_quota is the slot's.  At resume: a
+ * Own the slot: from now on its writeback goes to our origin and our
+ * cache_quota is the slot's.  At resume: a
  * table only loaded (dmsetup reload, not resumed) owns nothing.
  */
 static void vwc_vm_own_slot(struct vwc_vm *vm)
@@ -166,8 +166,8 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 /*
  * Let go of the slot, if we own it: no writeback of the slot starts from
  * now on (it waits for the next owner), and none of ours is left in
- * flight when this returns, nor a commit that may flush our origin.
- * Bounded: only the runs already started are waited for.
+ * flight when this returns (commits touch no origin: nothing to wait for
+ * there).  Bounded: only the runs already started are waited for.
  */
 static void vwc_vm_release_slot(struct vwc_vm *vm)
 {
@@ -183,8 +183,6 @@ static void vwc_vm_release_slot(struct vwc_vm *vm)
 	if (!owner)
 		return;
 	vwc_wb_wait_slot(pool, vm->slot);
-	mutex_lock(&pool->commit_lock);
-	mutex_unlock(&pool->commit_lock);
 }
 
 /*
@@ -435,6 +433,7 @@ static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	struct vwc_vm *vm = ti->private;
 	struct block_device *ssd = vm->pool->cache.bdev;
 	unsigned int block = 1U << (vm->pool->block_shift + SECTOR_SHIFT);
+	unsigned int discard = VWC_DISCARD_BLOCKS << vm->pool->block_shift;
 
 	limits->logical_block_size = max(limits->logical_block_size,
 					 bdev_logical_block_size(ssd));
@@ -449,10 +448,10 @@ static void vwc_vm_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	 * off: at most 1024 of them per bio.  The hardware limit too, which
 	 * is the one 6.9+ kernels derive max_discard_sectors from.
 	 */
-	limits->max_hw_discard_sectors = min_not_zero(limits->max_hw_discard_sectors,
-						      VWC_DISCARD_BLOCKS << vm->pool->block_shift);
-	limits->max_discard_sectors = min_not_zero(limits->max_discard_sectors,
-						   VWC_DISCARD_BLOCKS << vm->pool->block_shift);
+	limits->max_hw_discard_sectors =
+		min_not_zero(limits->max_hw_discard_sectors, discard);
+	limits->max_discard_sectors =
+		min_not_zero(limits->max_discard_sectors, discard);
 }
 
 static void vwc_vm_emit_table(struct vwc_vm *vm, char *result,
