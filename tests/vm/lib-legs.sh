@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 # lib-legs.sh: a pool's SSD and a VM's origin behind dm "legs" that a test
 # switches live, for power cuts and torn commits.  Source after lib.sh and
-# lib-vwcache.sh, with $ssd and $origin set to the disks; the test defines
-# down() (remove its VM devices and the pool).
+# lib-vwcache.sh, with $ssd and $origin set to the disks.  down() removes
+# the VM device "vm" and the pool "pool"; a test with other devices
+# defines its own before sourcing this.
 #
 #   ssd_leg whole|torn|cut|slow  dm device ssdleg over $ssd: two segments,
 #                            the superblocks (sectors 0-15) and the rest;
@@ -54,6 +55,11 @@ origin_leg() {
 	cut) leg_table oleg "0 $_os flakey $origin 0 $DROP\n" ;;
 	*) fail "origin_leg $1" ;;
 	esac
+}
+
+command -v down >/dev/null 2>&1 || down() {
+	dmsetup remove vm || fail "remove vm"
+	dmsetup remove pool || fail "remove pool"
 }
 
 power_cut() {

@@ -39,11 +39,6 @@ up() {
 	vm_create vm pool /dev/mapper/oleg guest-62
 }
 
-down() {
-	dmsetup remove vm || fail "remove vm"
-	dmsetup remove pool || fail "remove pool"
-}
-
 zero_head "$ssd"
 ssd_leg whole
 origin_leg delay

@@ -32,11 +32,6 @@ up() {
 	vm_create vm pool /dev/mapper/oleg guest-63
 }
 
-down() {
-	dmsetup remove vm || fail "remove vm"
-	dmsetup remove pool || fail "remove pool"
-}
-
 # around_write BLOCK SECTOR BYTES TEXT FUA: BYTES of TEXT (repeated) at
 # 512-byte SECTOR of BLOCK, O_DIRECT; with FUA 1 through dm-vwtest-fua
 # (tests/kmod/): one FUA write that no flush follows.

@@ -19,11 +19,6 @@ origin=$(disk 1)
 vw_load_module
 . /lib/vwcache/lib-legs.sh
 
-down() {
-	dmsetup remove vm || fail "remove vm"
-	dmsetup remove pool || fail "remove pool"
-}
-
 zero_head "$ssd"
 ssd_leg whole
 origin_leg linear
