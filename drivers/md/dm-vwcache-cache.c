@@ -134,25 +134,18 @@ void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb)
  * the origin could be undone after a crash by the old dirty block coming
  * back and being written back over it, so such a FUA write completes only
  * after a commit (vwc_undirtied_locked; a FLUSH waits for one anyway).
+ * The change is in the current generation, which the next commit to
+ * freeze (number pool->freezes + 1) writes.
  */
 void vwc_mark_undirtied_locked(struct vwc_pool *pool, struct vwc_slot *slot)
 {
-	slot->undirtied |= 1U << pool->meta_gen;
+	slot->undirtied = pool->freezes + 1;
 }
 
 /* Must a FUA write around of @slot wait for a commit (I5)? */
 bool vwc_undirtied_locked(struct vwc_pool *pool, u32 slot)
 {
-	return pool->slots[slot].undirtied;
-}
-
-/* The commit of generation @gen is durable: its blocks' entries too. */
-void vwc_undirtied_committed_locked(struct vwc_pool *pool, unsigned int gen)
-{
-	u32 i;
-
-	for (i = 0; i < pool->sb.layout.max_vms; i++)
-		pool->slots[i].undirtied &= ~(1U << gen);
+	return pool->slots[slot].undirtied > pool->freezes_durable;
 }
 
 sector_t vwc_cblock_sector(struct vwc_pool *pool, u32 cb)

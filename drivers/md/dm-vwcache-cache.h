@@ -24,7 +24,6 @@ void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb);
 void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb);
 void vwc_mark_undirtied_locked(struct vwc_pool *pool, struct vwc_slot *slot);
 bool vwc_undirtied_locked(struct vwc_pool *pool, u32 slot);
-void vwc_undirtied_committed_locked(struct vwc_pool *pool, unsigned int gen);
 bool __must_check vwc_pin_locked(struct vwc_pool *pool, u32 cb);
 void vwc_pin_new_locked(struct vwc_pool *pool, u32 cb);
 void vwc_pin_wb_locked(struct vwc_pool *pool, u32 cb);

@@ -60,6 +60,7 @@ struct vwc_held {
 
 struct vwc_commit {
 	unsigned int gen;
+	u64 freeze;			/* its number: pool->freezes */
 	u64 seq;
 	struct vwc_held *pages;		/* entry pages, by index */
 	u32 nr_pages;
@@ -72,6 +73,7 @@ static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
 {
 	spin_lock_irq(&pool->cache_lock);
 	c->gen = pool->meta_gen;
+	c->freeze = ++pool->freezes;
 	pool->meta_gen ^= 1;
 	pool->meta_marked[c->gen] = false;
 	bio_list_merge(&c->waiters, &pool->commit_waiters);
@@ -229,7 +231,7 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 		pool->state = VWC_POOL_FAILED;
 	} else {
 		vwc_commit_end(&pool->blocks);
-		vwc_undirtied_committed_locked(pool, c->gen);
+		pool->freezes_durable = c->freeze;	/* I5 */
 		pool->commits++;
 	}
 	vwc_slots_reap_locked(pool);

@@ -25,8 +25,9 @@
  * zero the pool may go.
  * A slot's owner (slot->vm: the resumed VM table, see vwc_vm_own_slot())
  * changes under cache_lock; writeback uses the owner's origin only (a
- * FLUSH flushes the origin of the table it reaches; commits none).  Releasing it (postsuspend) then waits for the slot's runs and
- * takes commit_lock, with no other lock of ours held.
+ * FLUSH flushes the origin of the table it reaches; commits none).
+ * Releasing it (postsuspend) then waits for the slot's runs, with no
+ * lock of ours held.
  * Leaves, under which no other lock of ours is taken: pool->share_lock
  * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
  * accounting's sample lock (dm-vwcache-stats.c).  Counters are per CPU
@@ -107,8 +108,8 @@ struct vwc_slot {
 	bool drain;			/* a write waits for a dirty block */
 	bool origin_written;		/* written around: FLUSH flushes it */
 	u32 origin_flushes;		/* ... FLUSHes of it in flight */
-	u8 undirtied;			/* by meta generation: a dirty block */
-					/* went clean or free (see I5) */
+	u64 undirtied;			/* the freeze whose commit records */
+					/* a dirty block gone clean or free */
 	u32 wb_jobs;			/* writeback runs in flight */
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
@@ -159,6 +160,8 @@ struct vwc_pool {
 	struct vwc_slot *slots;
 	unsigned long *meta_pages[2];	/* entry pages with META blocks */
 	unsigned int meta_gen;		/* generation changes are marked in */
+	u64 freezes;			/* commits frozen so far */
+	u64 freezes_durable;		/* ... and made durable */
 	u32 nr_meta_pages;
 	u32 nr_dirty;
 	u32 nr_valid;
