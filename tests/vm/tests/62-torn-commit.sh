@@ -55,8 +55,8 @@ put 7 "second"
 flush_dev /dev/mapper/vm || fail "flush after the rewrite"
 assert_ok dmsetup message pool 0 set max_age 0
 t=0
-until [ "$(raw 7)" = first ]; do
-	[ -z "$(raw 7)" ] || fail "the origin got '$(raw 7)': the writeback began after the rewrite"
+while o=$(raw 7); [ "$o" != first ]; do
+	[ -z "$o" ] || fail "the origin got '$o': the writeback began after the rewrite"
 	t=$((t + 1))
 	[ $t -le "$(scaled 200)" ] || fail "the writeback of block 7 did not reach the origin"
 	sleep 0.1
