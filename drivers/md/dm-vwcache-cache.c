@@ -114,9 +114,8 @@ void vwc_slots_init(struct vwc_pool *pool)
 
 /*
  * The entry of @cb must be rewritten: it is marked in the current
- * generation, and written by the commit that freezes that generation.
- * Changes made under one hold of cache_lock share a generation, so a
- * commit never writes half of them (see dm-vwcache-commit.c).
+ * generation, and written by the commit that freezes that generation
+ * (with the block's state at its encode: see dm-vwcache-commit.c).
  */
 void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb)
 {

@@ -8,17 +8,25 @@
  *
  *  1. freezes: flips the generation, takes the waiting bios, detaches the
  *     free_pending blocks (vwc_commit_begin) and the slots put so far;
- *  2. holds (reads through dm-bufio) every entry page marked in the frozen
- *     generation, and the VM table pages of changed slots: no new mark can
- *     appear in the frozen generation, so this set is final;
- *  3. under cache_lock, encodes the current state of every block marked in
- *     the frozen generation, and every changed slot, with sequence seq + 1.
+ *  2. takes the entry pages marked in the frozen generation (no new mark
+ *     can appear in it, so this set is final), then the VM table pages of
+ *     changed slots, VWC_COMMIT_BATCH pages at a time: it holds (reads
+ *     through dm-bufio) a batch, encodes it under one hold of cache_lock
+ *     and releases it dirty, so a commit never holds more than the batch
+ *     its dm-bufio client reserves (VWC_MD_RESERVE): it cannot wait for
+ *     memory it holds itself, however many pages it changes, and no hold
+ *     of cache_lock encodes more than one batch;
+ *  3. encoding a block writes its current state with sequence seq + 1.
  *     The commit rule: an entry is rewritten only when its meaning changes
  *     (vwc_entry_update): a block marked but saying what its committed
  *     entry says (a dirty block rewritten during its writeback, say) keeps
  *     that entry, bytes and sequence, so this commit cannot destroy it.
- *     Changes made under one hold of cache_lock share a generation, so a
- *     commit writes all of such a change or none of it;
+ *     A block's state at its batch's encode may be newer than the freeze;
+ *     that is safe for every block on its own (see below), and a block
+ *     allocated after the freeze is never written by this commit (free
+ *     blocks carry no mark; I2 keeps blocks freed since from reuse), so
+ *     which batch a block falls in does not matter
+ *     (tests/unit/test_commit_sim.c runs I/O between every two pages);
  *  4. writes the pages and flushes the SSD (data writes durable too);
  *  5. writes the superblock, seq + 1, over its older copy, flushed (I1);
  *  6. gives the detached blocks to the free list (I2), frees the put slots
@@ -62,10 +70,9 @@ struct vwc_commit {
 	unsigned int gen;
 	u64 freeze;			/* its number: pool->freezes */
 	u64 seq;
-	struct vwc_held *pages;		/* entry pages, by index */
-	u32 nr_pages;
-	struct vwc_held vm_pages[VWC_MAX_VMS / VWC_VMS_PER_PAGE];
-	u32 nr_vm_pages;
+	struct vwc_held held[VWC_COMMIT_BATCH];	/* the batch held */
+	u32 nr_held;
+	void *sb_buf;			/* the superblock's page */
 	struct bio_list waiters;
 };
 
@@ -83,9 +90,11 @@ static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
 	spin_unlock_irq(&pool->cache_lock);
 }
 
-static int vwc_hold(struct vwc_pool *pool, sector_t region, u32 index,
-		    struct vwc_held *h)
+/* Hold page @index of @region as the next page of the batch. */
+static int vwc_hold(struct vwc_pool *pool, struct vwc_commit *c,
+		    sector_t region, u32 index)
 {
+	struct vwc_held *h = &c->held[c->nr_held];
 	void *data = vwc_md_get_page(pool, region, index, &h->b);
 
 	if (IS_ERR(data))
@@ -93,53 +102,18 @@ static int vwc_hold(struct vwc_pool *pool, sector_t region, u32 index,
 	h->index = index;
 	h->data = data;
 	h->changed = false;
+	c->nr_held++;
 	return 0;
 }
 
-static int vwc_hold_entry_pages(struct vwc_pool *pool, struct vwc_commit *c)
+/* Release the batch, dirty where a record changed (unless @write is false). */
+static void vwc_release_held(struct vwc_commit *c, bool write)
 {
-	const unsigned long *bits = pool->meta_pages[c->gen];
-	u32 weight = bitmap_weight(bits, pool->nr_meta_pages);
-	unsigned int i;
-	int r;
+	u32 i;
 
-	if (!weight)
-		return 0;
-	c->pages = kvmalloc_array(weight, sizeof(*c->pages), GFP_NOIO);
-	if (!c->pages)
-		return -ENOMEM;
-	for_each_set_bit(i, bits, pool->nr_meta_pages) {
-		r = vwc_hold(pool, pool->sb.layout.entries_start, i,
-			     &c->pages[c->nr_pages]);
-		if (r)
-			return r;
-		c->nr_pages++;
-	}
-	return 0;
-}
-
-/* The VM table pages of slots changed so far (a superset suffices). */
-static int vwc_hold_vm_pages(struct vwc_pool *pool, struct vwc_commit *c)
-{
-	u32 page, i;
-	int r;
-
-	for (page = 0; page < ARRAY_SIZE(c->vm_pages); page++) {
-		bool changed = false;
-
-		spin_lock_irq(&pool->cache_lock);
-		for (i = 0; i < VWC_VMS_PER_PAGE; i++)
-			changed |= pool->slots[page * VWC_VMS_PER_PAGE + i].meta;
-		spin_unlock_irq(&pool->cache_lock);
-		if (!changed)
-			continue;
-		r = vwc_hold(pool, pool->sb.layout.vm_table_start, page,
-			     &c->vm_pages[c->nr_vm_pages]);
-		if (r)
-			return r;
-		c->nr_vm_pages++;
-	}
-	return 0;
+	for (i = 0; i < c->nr_held; i++)
+		vwc_md_put_page(c->held[i].b, write && c->held[i].changed);
+	c->nr_held = 0;
 }
 
 static void vwc_encode_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
@@ -192,31 +166,75 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 	}
 }
 
-static void vwc_commit_encode(struct vwc_pool *pool, struct vwc_commit *c)
+/* Encode the batch held, under one hold of cache_lock, and release it. */
+static void vwc_encode_batch(struct vwc_pool *pool, struct vwc_commit *c,
+			     bool vm_pages)
 {
 	u32 i;
 
 	spin_lock_irq(&pool->cache_lock);
-	for (i = 0; i < c->nr_pages; i++) {
-		vwc_encode_entry_page(pool, c, &c->pages[i]);
-		__clear_bit(c->pages[i].index, pool->meta_pages[c->gen]);
+	for (i = 0; i < c->nr_held; i++) {
+		if (vm_pages) {
+			vwc_encode_vm_page(pool, c, &c->held[i]);
+		} else {
+			vwc_encode_entry_page(pool, c, &c->held[i]);
+			__clear_bit(c->held[i].index, pool->meta_pages[c->gen]);
+		}
 	}
-	for (i = 0; i < c->nr_vm_pages; i++)
-		vwc_encode_vm_page(pool, c, &c->vm_pages[i]);
 	spin_unlock_irq(&pool->cache_lock);
+	vwc_release_held(c, true);
+	cond_resched();
 }
 
-static void vwc_release_pages(struct vwc_commit *c, bool write)
+/* The entry pages marked in the frozen generation, a batch at a time. */
+static int vwc_commit_entries(struct vwc_pool *pool, struct vwc_commit *c)
 {
+	const unsigned long *bits = pool->meta_pages[c->gen];
+	unsigned int i;
+	int r;
+
+	for_each_set_bit(i, bits, pool->nr_meta_pages) {
+		r = vwc_hold(pool, c, pool->sb.layout.entries_start, i);
+		if (r)
+			return r;
+		if (c->nr_held == VWC_COMMIT_BATCH)
+			vwc_encode_batch(pool, c, false);
+	}
+	if (c->nr_held)
+		vwc_encode_batch(pool, c, false);
+	return 0;
+}
+
+static bool vwc_vm_page_changed(struct vwc_pool *pool, u32 page)
+{
+	bool changed = false;
 	u32 i;
 
-	for (i = 0; i < c->nr_pages; i++)
-		vwc_md_put_page(c->pages[i].b, write && c->pages[i].changed);
-	for (i = 0; i < c->nr_vm_pages; i++)
-		vwc_md_put_page(c->vm_pages[i].b,
-				write && c->vm_pages[i].changed);
-	c->nr_pages = 0;
-	c->nr_vm_pages = 0;
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < VWC_VMS_PER_PAGE; i++)
+		changed |= pool->slots[page * VWC_VMS_PER_PAGE + i].meta;
+	spin_unlock_irq(&pool->cache_lock);
+	return changed;
+}
+
+/* The VM table pages of slots changed so far, a batch at a time. */
+static int vwc_commit_vm_pages(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	u32 page;
+	int r;
+
+	for (page = 0; page < VWC_MAX_VMS / VWC_VMS_PER_PAGE; page++) {
+		if (!vwc_vm_page_changed(pool, page))
+			continue;
+		r = vwc_hold(pool, c, pool->sb.layout.vm_table_start, page);
+		if (r)
+			return r;
+		if (c->nr_held == VWC_COMMIT_BATCH)
+			vwc_encode_batch(pool, c, true);
+	}
+	if (c->nr_held)
+		vwc_encode_batch(pool, c, true);
+	return 0;
 }
 
 static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
@@ -254,6 +272,11 @@ int vwc_commit_alloc(struct vwc_pool *pool)
 
 	if (!c)
 		return -ENOMEM;
+	c->sb_buf = kmalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
+	if (!c->sb_buf) {
+		kfree(c);
+		return -ENOMEM;
+	}
 	pool->commit = c;
 	return 0;
 }
@@ -262,6 +285,7 @@ void vwc_commit_free(struct vwc_pool *pool)
 {
 	if (!pool->commit)
 		return;
+	kfree(pool->commit->sb_buf);
 	kfree(pool->commit);
 	pool->commit = NULL;
 }
@@ -273,9 +297,7 @@ int vwc_commit(struct vwc_pool *pool)
 	int r;
 
 	mutex_lock(&pool->commit_lock);
-	c->nr_pages = 0;
-	c->nr_vm_pages = 0;
-	c->pages = NULL;
+	c->nr_held = 0;
 	bio_list_init(&c->waiters);
 	vwc_commit_freeze(pool, c);
 	c->seq = pool->sb.seq + 1;
@@ -285,25 +307,18 @@ int vwc_commit(struct vwc_pool *pool)
 		r = -EOVERFLOW;
 	}
 	if (!r)
-		r = vwc_hold_entry_pages(pool, c);
+		r = vwc_commit_entries(pool, c);
 	if (!r)
-		r = vwc_hold_vm_pages(pool, c);
-	if (r) {
-		vwc_release_pages(c, false);
-		goto out;
-	}
-	vwc_commit_encode(pool, c);
-	vwc_release_pages(c, true);
-	r = vwc_md_write_pages(pool);
+		r = vwc_commit_vm_pages(pool, c);
+	vwc_release_held(c, false);	/* what a failed hold left */
 	if (!r)
-		r = vwc_md_commit_sb(pool);
+		r = vwc_md_write_pages(pool);
+	if (!r)
+		r = vwc_md_commit_sb(pool, c->sb_buf);
 	if (r)
 		DMERR_LIMIT("%s: metadata commit failed: %d",
 			    dm_device_name(pool->md), r);
-out:
 	vwc_commit_finish(pool, c, r);
-	kvfree(c->pages);
-	c->pages = NULL;
 	mutex_unlock(&pool->commit_lock);
 	return r;
 }

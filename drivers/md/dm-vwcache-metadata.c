@@ -47,8 +47,12 @@ static int vwc_md_write(struct vwc_pool *pool, sector_t block,
 	return 0;
 }
 
-/* Write the superblock as commit sb.seq + 1, over the older copy. */
-static int vwc_md_write_sb(struct vwc_pool *pool, void *buf)
+/*
+ * Commit the superblock as commit sb.seq + 1, over the older copy (see the
+ * superblock rule above), encoded in @buf: a page of the caller's, so the
+ * commit path allocates nothing.
+ */
+int vwc_md_commit_sb(struct vwc_pool *pool, void *buf)
 {
 	int r;
 
@@ -60,21 +64,6 @@ static int vwc_md_write_sb(struct vwc_pool *pool, void *buf)
 		r = dm_bufio_write_dirty_buffers(pool->bufio);
 	if (!r)
 		r = dm_bufio_issue_flush(pool->bufio);
-	if (!r)
-		pool->commits++;
-	return r;
-}
-
-/* Commit the superblock: see the superblock rule above. */
-int vwc_md_commit_sb(struct vwc_pool *pool)
-{
-	void *buf = kmalloc(VWC_MD_BLOCK_SIZE, GFP_NOIO);
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = vwc_md_write_sb(pool, buf);
-	kfree(buf);
 	return r;
 }
 
@@ -146,9 +135,9 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 	r = blkdev_issue_zeroout(bdev, l.vm_table_start,
 				 l.data_start - l.vm_table_start, GFP_KERNEL, 0);
 	if (!r)
-		r = vwc_md_write_sb(pool, buf);
+		r = vwc_md_commit_sb(pool, buf);
 	if (!r)
-		r = vwc_md_write_sb(pool, buf);
+		r = vwc_md_commit_sb(pool, buf);
 	if (r)
 		*error = "Cannot format the cache device: I/O error";
 	return r;
@@ -178,7 +167,7 @@ int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
 	int r;
 
 	pool->bufio = dm_bufio_client_create(pool->cache.bdev, VWC_MD_BLOCK_SIZE,
-					     1, 0, NULL, NULL, 0);
+					     VWC_MD_RESERVE, 0, NULL, NULL, 0);
 	if (IS_ERR(pool->bufio)) {
 		r = PTR_ERR(pool->bufio);
 		pool->bufio = NULL;

@@ -14,7 +14,9 @@
  * promotion, eviction of clean blocks, discards, and commits exactly as
  * dm-vwcache-commit.c makes them (vwc_entry_update on the held page,
  * changed pages written, flush, superblock seq + 1 over copy
- * (seq + 1) & 1, flush), with other operations between the stages.
+ * (seq + 1) & 1, flush), with other operations between the stages and
+ * between every two entry pages of the encode (the kernel encodes a batch
+ * of pages per hold of cache_lock: issue 15, item 8).
  *
  * Before every flush, every crash state of the writes issued since the
  * previous flush is recovered as the kernel does (vwc_sb_choose, then
@@ -677,12 +679,19 @@ static bool commit(bool interleave, int adopt)
 	if (interleave)
 		for (i = rnd_below(3); i; i--)
 			op_random();
-	/* 3. encode the blocks marked in the frozen generation as they are */
+	/*
+	 * 3. encode the blocks marked in the frozen generation as they are,
+	 * a batch of pages at a time (here one page: the smallest batch),
+	 * other I/O going on between the batches (cache_lock dropped)
+	 */
 	for (p = 0; p < npg; p++) {
 		bool changed = false;
 
 		if (!(meta_pages[gen] & (1u << p)))
 			continue;
+		if (interleave)
+			for (i = rnd_below(3); i; i--)
+				op_random();
 		meta_pages[gen] &= ~(1u << p);
 		for (i = 0; i < EPP && p * EPP + i < nblk; i++) {
 			struct vwc_entry e = { 0 };
