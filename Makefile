@@ -8,10 +8,15 @@
 # every installed kernel (KVER=all) unless KVER names one (a prefix such as
 # KVER=6.1 is enough).
 
-VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# The one version: drivers/md/dm-vwcache-version.h (scripts/version).
+VERSION := $(shell sed -n 's/^\#define[[:space:]]*VWC_VERSION[[:space:]]*"\(.*\)"/\1/p' \
+	     drivers/md/dm-vwcache-version.h)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+HOOKDIR ?= /etc/libvirt/hooks/qemu.d
+MODLOADDIR ?= /etc/modules-load.d
 DESTDIR ?=
 
 RUNNING_KVER := $(shell uname -r)
@@ -34,14 +39,23 @@ KDIR ?= /lib/modules/$(KVER)/build
 TEST_KVER := $(if $(USER_KVER),$(USER_KVER),all)
 
 .PHONY: all modules tools unit check check-full check-debug demo bench install \
-	dkms-install dkms-remove lint clean help deps
+	install-module install-tools install-dkms-src uninstall dkms-install \
+	dkms-remove deb version-check print-version lint clean help deps
 
 all: modules tools
 
 help:
 	@echo "targets: all modules tools check check-full check-debug demo bench install"
-	@echo "         dkms-install dkms-remove lint unit clean"
-	@echo "KVER=$(KVER) KDIR=$(KDIR)"
+	@echo "         uninstall dkms-install dkms-remove deb version-check lint unit clean"
+	@echo "KVER=$(KVER) KDIR=$(KDIR) VERSION=$(VERSION)"
+
+print-version:
+	@echo $(VERSION)
+
+# Every copy of the version (dkms.conf, debian/changelog, man page, README)
+# agrees with drivers/md/dm-vwcache-version.h.
+version-check:
+	@scripts/version check
 
 modules:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR):" \
@@ -82,22 +96,56 @@ bench:
 	@tests/deps.sh bench
 	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"
 
-install: modules tools
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(KVER)
-	$(MAKE) -C tools/dmcache-ctl install DESTDIR=$(DESTDIR) \
-		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
-	$(MAKE) -C tools/libvirt-hook install DESTDIR=$(DESTDIR)
+# make install: the module for KVER (under updates/, loaded at boot through
+# MODLOADDIR), dmcache-ctl with its man page and completion, the libvirt
+# hook.  DESTDIR is honoured everywhere (depmod runs only without it);
+# make uninstall removes the same files.
+install: install-module install-tools
 
+install-module: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=updates modules_install
+	install -D -m 0644 scripts/dm-vwcache.modules-load.conf \
+		$(DESTDIR)$(MODLOADDIR)/dm-vwcache.conf
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-tools: tools
+	$(MAKE) -C tools/dmcache-ctl install DESTDIR=$(DESTDIR) \
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR)
+	$(MAKE) -C tools/libvirt-hook install DESTDIR=$(DESTDIR) HOOKDIR=$(HOOKDIR)
+
+# What the dm-vwcache-dkms package holds: the DKMS source tree and the
+# modules-load.d file.
+install-dkms-src:
+	scripts/dkms-stage $(DESTDIR)/usr/src/dm-vwcache-$(VERSION)
+	install -D -m 0644 scripts/dm-vwcache.modules-load.conf \
+		$(DESTDIR)$(MODLOADDIR)/dm-vwcache.conf
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/updates/dm-vwcache.ko \
+		$(DESTDIR)/lib/modules/$(KVER)/updates/dm-vwcache.ko.*
+	rm -f $(DESTDIR)$(MODLOADDIR)/dm-vwcache.conf
+	$(if $(DESTDIR),,test ! -d /lib/modules/$(KVER) || depmod -a $(KVER))
+	$(MAKE) -C tools/dmcache-ctl uninstall DESTDIR=$(DESTDIR) \
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR)
+	rm -f $(DESTDIR)$(HOOKDIR)/dm-vwcache
+
+# make dkms-install: registers this tree's version with DKMS, builds and
+# installs it for KVER.  Any dm-vwcache already registered (an older
+# version, or this one from an earlier tree) is removed first, so it works
+# again after an update; it stops if the dm-vwcache-dkms package owns it.
 dkms-install:
-	scripts/dkms-stage /usr/src/dm-vwcache-$(VERSION)
-	dkms add dm-vwcache/$(VERSION)
-	dkms build dm-vwcache/$(VERSION) -k $(KVER)
-	dkms install dm-vwcache/$(VERSION) -k $(KVER)
+	scripts/dkms-local install $(VERSION) $(KVER)
 
 dkms-remove:
-	dkms remove dm-vwcache/$(VERSION) --all
-	rm -rf /usr/src/dm-vwcache-$(VERSION)
+	scripts/dkms-local remove $(VERSION)
+
+# make deb: dm-vwcache-dkms and dmcache-ctl .debs in build/deb/
+# (dpkg-buildpackage -us -uc -b on a copy of the tree; build dependencies
+# installed by tests/deps.sh deb).
+deb:
+	@tests/deps.sh deb
+	scripts/build-deb build/deb
 
 lint:
 	@tests/lint.sh "$(KDIR)"

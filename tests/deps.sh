@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# deps.sh [check|demo|bench|lint|debug]: make sure this machine has what the
+# deps.sh [check|demo|bench|lint|debug|deb]: make sure this machine has what the
 # target needs.  As root, missing Debian packages are installed with
 # apt-get (the 6.12 kernel comes from bookworm-backports, whose apt source
 # is added if absent).  Otherwise it names exactly what to install, and
@@ -56,10 +56,22 @@ backports_kernel_pkgs() {
 		awk '/Depends: linux-(image|headers)-6\.12/ { print $2 }'
 }
 
+# make deb, and the package tests of make check: dpkg-buildpackage with
+# debhelper and dh-dkms, lintian, and debootstrap for the chroot test.
+collect_deb() {
+	need libdevmapper-dev have_file /usr/include/libdevmapper.h
+	need dpkg-dev have_cmd dpkg-buildpackage
+	need debhelper have_cmd dh
+	need dh-dkms have_cmd dh_dkms
+	need lintian have_cmd lintian
+	need debootstrap have_cmd debootstrap
+}
+
 collect() {
 	need gcc have_cmd gcc
 	need make have_cmd make
 	need libc6-dev have_file /usr/include/stdio.h
+	[ "$what" = deb ] && { collect_deb; return; }
 	[ "$what" = lint ] && { need perl have_cmd perl; need linux-source-6.1 have_file /usr/src/linux-source-6.1.tar.xz; return; }
 	need qemu-system-x86 have_cmd qemu-system-x86_64
 	need busybox-static have_file /bin/busybox
@@ -73,6 +85,7 @@ collect() {
 	if [ "$what" = check ]; then
 		need dkms have_cmd dkms
 		need clang have_cmd clang
+		collect_deb
 	fi
 	if [ "$what" = debug ]; then
 		# make check-debug builds a kernel from Debian's source package

@@ -7,6 +7,7 @@
 #include <linux/module.h>
 
 #include "dm-vwcache.h"
+#include "dm-vwcache-version.h"
 
 static int __init dm_vwcache_init(void)
 {
@@ -37,4 +38,7 @@ module_exit(dm_vwcache_exit);
 MODULE_DESCRIPTION(DM_NAME " write-back cache pool shared by VM disks");
 MODULE_AUTHOR("dm-vwcache developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(VWC_VERSION);
+/* device-mapper asks for "dm-<target name>" when a table names a target. */
+MODULE_ALIAS("dm-" VWC_POOL_TARGET_NAME);
+MODULE_ALIAS("dm-" VWC_VM_TARGET_NAME);

@@ -23,7 +23,8 @@
 
 #include <linux/dm-vwcache.h>
 
-#define CTL_VERSION	"0.2.0"
+#include "dm-vwcache-version.h"
+#define CTL_VERSION	VWC_VERSION
 
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
