@@ -56,15 +56,18 @@ backports_kernel_pkgs() {
 		awk '/Depends: linux-(image|headers)-6\.12/ { print $2 }'
 }
 
-# make deb, and the package tests of make check: dpkg-buildpackage with
-# debhelper and dh-dkms, lintian, and debootstrap for the chroot test.
+# make deb: dpkg-buildpackage with debhelper and dh-dkms.  The package
+# tests of make check (tests/pkg/) also want lintian, and debootstrap for
+# the chroot test.
 collect_deb() {
 	need libdevmapper-dev have_file /usr/include/libdevmapper.h
 	need dpkg-dev have_cmd dpkg-buildpackage
 	need debhelper have_cmd dh
 	need dh-dkms have_cmd dh_dkms
-	need lintian have_cmd lintian
-	need debootstrap have_cmd debootstrap
+	if [ "$what" = check ]; then
+		need lintian have_cmd lintian
+		need debootstrap have_cmd debootstrap
+	fi
 }
 
 collect() {
