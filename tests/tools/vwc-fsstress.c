@@ -46,6 +46,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#define __printf(f, a)		__attribute__((format(printf, f, a)))
+#define __noreturn		__attribute__((noreturn))
+
 #define SUBDIRS		4
 #define BUF_BYTES	(256 * 1024)
 
@@ -57,7 +60,7 @@ static bool verbose, xattr_ok = true;
 static unsigned long long n_ok, n_skipped, n_bytes;
 static unsigned char buf[BUF_BYTES];
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) __printf(1, 2) __noreturn;
 
 static void die(const char *fmt, ...)
 {
@@ -340,16 +343,35 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': seed = num(optarg, "--seed"); break;
-		case 'n': ops = num(optarg, "--ops"); break;
-		case 'd': ndirs = (unsigned int)num(optarg, "--dirs"); break;
-		case 'f': nfiles = (unsigned int)num(optarg, "--files"); break;
-		case 'm': max_size = num(optarg, "--max-size"); break;
-		case 'c': mark_cmd = optarg; break;
-		case 'k': every = num(optarg, "--mark-every"); break;
-		case 'v': verbose = true; break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 's':
+			seed = num(optarg, "--seed");
+			break;
+		case 'n':
+			ops = num(optarg, "--ops");
+			break;
+		case 'd':
+			ndirs = (unsigned int)num(optarg, "--dirs");
+			break;
+		case 'f':
+			nfiles = (unsigned int)num(optarg, "--files");
+			break;
+		case 'm':
+			max_size = num(optarg, "--max-size");
+			break;
+		case 'c':
+			mark_cmd = optarg;
+			break;
+		case 'k':
+			every = num(optarg, "--mark-every");
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
 		}
 	}
 	if (optind != argc - 1 || !ndirs || !nfiles || !every || !max_size ||

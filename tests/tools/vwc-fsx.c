@@ -38,6 +38,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define __printf(f, a)		__attribute__((format(printf, f, a)))
+#define __noreturn		__attribute__((noreturn))
+
 #define MAX_FILES	16
 #define HISTORY		8
 
@@ -69,7 +72,7 @@ static void dump_history(void)
 			history[(first + i) % HISTORY]);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) __printf(1, 2) __noreturn;
 
 static void die(const char *fmt, ...)
 {
@@ -84,7 +87,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...) __printf(1, 2);
 
 static void note(const char *fmt, ...)
 {
@@ -304,15 +307,32 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': seed = num(optarg, "--seed"); break;
-		case 'n': ops = num(optarg, "--ops"); break;
-		case 'f': nfiles = (unsigned int)num(optarg, "--files"); break;
-		case 'm': max_len = num(optarg, "--max-len"); break;
-		case 'x': stop = optarg; break;
-		case 'd': drop = num(optarg, "--drop-caches"); break;
-		case 'v': verbose = true; break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 's':
+			seed = num(optarg, "--seed");
+			break;
+		case 'n':
+			ops = num(optarg, "--ops");
+			break;
+		case 'f':
+			nfiles = (unsigned int)num(optarg, "--files");
+			break;
+		case 'm':
+			max_len = num(optarg, "--max-len");
+			break;
+		case 'x':
+			stop = optarg;
+			break;
+		case 'd':
+			drop = num(optarg, "--drop-caches");
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
 		}
 	}
 	if (optind != argc - 1 || !nfiles || nfiles > MAX_FILES ||

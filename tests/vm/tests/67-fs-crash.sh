@@ -42,14 +42,14 @@ cowd=$(disk 3)
 SSD_MB=16
 ORIGIN_MB=64
 SEED=67
-OPS=400
-MARK_EVERY=40
+OPS=1500
+MARK_EVERY=150
 FUA_CHECK=16	# FLUSH/FUA states checked per file system, evenly spread
 MIN_STATES=20
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
-	OPS=1600
-	MARK_EVERY=20
+	OPS=3000
+	MARK_EVERY=40
 	FUA_CHECK=320
 	MIN_STATES=300
 fi
@@ -165,7 +165,7 @@ run_fs() {
 	assert_ok dmsetup message pool 0 set high_watermark 20
 	assert_ok mount -t $fs /dev/mapper/vm1 $MNT
 	t0=$(date +%s)
-	vwc-fsstress --seed $SEED --ops $OPS --dirs 24 --files 16 \
+	vwc-fsstress --seed $SEED --ops $OPS --dirs 24 --files 16 --max-size 262144 \
 		--mark-cmd 'dmsetup message lw 0 mark m%d' --mark-every $MARK_EVERY \
 		$MNT >/tmp/stress.out 2>&1 || { cat /tmp/stress.out; fail "$fs: vwc-fsstress failed"; }
 	cat /tmp/stress.out
