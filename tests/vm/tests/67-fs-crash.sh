@@ -17,11 +17,14 @@
 # each state a throwaway dm-snapshot of the replayed disk gets the legs,
 # the pool must load (recovery), the VM device attach, the file system
 # mount (journal replay) and unmount, and its checker find it clean
-# (e2fsck -fn, xfs_repair -n: status 0).  make check checks every mark and
-# an evenly spread share of the FLUSH/FUA states (FUA_CHECK of them);
-# vwfull=1 runs a longer workload and checks every state (at least
-# MIN_STATES per file system; an even share if there are more than
-# FUA_CHECK).  The replays are incremental (lw-replay --start/--limit).
+# (e2fsck -fn, xfs_repair -n: status 0).  There are thousands of
+# FLUSH/FUA entries (every fsync, every commit of the pool, every flush of
+# its writeback), a second or two per state under TCG: the test checks
+# every mark, FUA_CHECK FLUSH/FUA states evenly spread over the log and
+# FUA_RUN consecutive ones (every flush in a stretch of the workload):
+# make check 26 + 10 and 9 marks per file system, vwfull=1 a workload
+# twice as long with 260 + 80 and 74 marks (at least MIN_STATES = 300
+# states in all).  The replays are incremental (lw-replay --start/--limit).
 #
 # Negative control: at "ready" the origin leg alone (no pool) holds no
 # file system yet: it must neither mount nor pass the checker.  The end:
@@ -44,13 +47,15 @@ ORIGIN_MB=64
 SEED=67
 OPS=1500
 MARK_EVERY=150
-FUA_CHECK=16	# FLUSH/FUA states checked per file system, evenly spread
-MIN_STATES=20
+FUA_CHECK=26	# FLUSH/FUA states checked per file system, evenly spread,
+FUA_RUN=10	# and this many consecutive ones from the middle of the log
+MIN_STATES=40
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
 	OPS=3000
 	MARK_EVERY=40
-	FUA_CHECK=320
+	FUA_CHECK=260
+	FUA_RUN=80
 	MIN_STATES=300
 fi
 
@@ -196,13 +201,15 @@ run_fs() {
 	nfua=$(awk -v r=$ready '$1 > r && $4 ~ /FLUSH|FUA/' /tmp/list | wc -l)
 	nmarks=$(awk '$4 == "MARK" && $5 ~ /^m[0-9]+$/' /tmp/list | wc -l)
 	assert_eq "$nmarks" $(((OPS - 1) / MARK_EVERY)) "$fs: workload marks in the log"
-	# "INDEX KIND": ready, every FUA_CHECK-th share of the FLUSH/FUA
-	# entries, every mark, the end; in log order.
-	awk -v r=$ready -v n=$nfua -v want=$FUA_CHECK -v last=$last '
+	# "INDEX KIND": ready, FUA_CHECK FLUSH/FUA entries evenly spread and
+	# FUA_RUN consecutive ones from the middle, every mark, the end; in
+	# log order.
+	awk -v r=$ready -v n=$nfua -v want=$FUA_CHECK -v run=$FUA_RUN -v last=$last '
 		$1 == r { print $1, "ready"; next }
 		$1 > r && $4 ~ /FLUSH|FUA/ {
 			k++
-			if (n <= want || int(k * want / n) != int((k - 1) * want / n))
+			if (n <= want + run || int(k * want / n) != int((k - 1) * want / n) ||
+			    (k > int(n / 2) && k <= int(n / 2) + run))
 				print $1, "fua"
 			next
 		}
