@@ -1,15 +1,15 @@
 #!/bin/sh
-# 67-fs-crash: file systems on a VM device survive a power cut at every
-# flush.  As in 60-crash-log-writes, one data disk sits under dm-log-writes
-# (log on a second disk) and dm-linear cuts it into the pool's SSD leg and
-# an origin leg, so the log holds one global order of every write to both.
-# For ext4 and then xfs: a VM device on a 16 MiB pool (writeback and
-# eviction run), mkfs on it with writeback off (so the file system at
-# first lives in the pool only: mark "ready" after its flush), then
-# vwc-fsstress, a deterministic metadata-heavy workload (create, write,
-# append, truncate, fsync, fdatasync, rename, link, unlink, mkdir, rmdir,
-# xattrs in 24 directories), which puts a mark "mN" in the log every
-# MARK_EVERY operations, then unmount.
+# 67-fs-crash: file systems on a VM device survive power cuts at its
+# flushes and between them.  As in 60-crash-log-writes, one data disk
+# sits under dm-log-writes (log on a second disk) and dm-linear cuts it
+# into the pool's SSD leg and an origin leg, so the log holds one global
+# order of every write to both.  For ext4 and then xfs: a VM device on a
+# 16 MiB pool (writeback and eviction run), mkfs on it with writeback off
+# (so the file system at first lives in the pool only: mark "ready" after
+# its flush), then vwc-fsstress, a deterministic metadata-heavy workload
+# (create, write, append, truncate, fsync, fdatasync, rename, link,
+# unlink, mkdir, rmdir, xattrs in 24 directories), which puts a mark "mN"
+# in the log every MARK_EVERY operations, then unmount.
 #
 # The crash states: the log replayed up to every FLUSH or FUA entry after
 # "ready" (the disks as a power cut right after that write completed would
