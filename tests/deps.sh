@@ -89,6 +89,9 @@ collect() {
 		need dkms have_cmd dkms
 		need clang have_cmd clang
 		collect_deb
+		# mkfs and fsck in the guest: tests 67 and 68.
+		need e2fsprogs have_file /sbin/e2fsck
+		need xfsprogs have_file /sbin/xfs_repair
 	fi
 	if [ "$what" = debug ]; then
 		# make check-debug builds a kernel from Debian's source package
