@@ -128,6 +128,11 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 			 "Cache device is too small for a pool of this block size";
 		return -EINVAL;
 	}
+	/* Every refusal before the first write: a refused device is untouched. */
+	if (l.nr_blocks > VWC_BLOCKS_MAX) {
+		*error = "Cache device has too many blocks: use a larger block_size";
+		return -EINVAL;
+	}
 	get_random_bytes(uuid, sizeof(uuid));
 	vwc_sb_init(&pool->sb, &l, uuid);
 	pool->sb.seq = 0;
