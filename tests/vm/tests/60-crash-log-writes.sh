@@ -29,7 +29,7 @@
 # the data disk byte for byte.
 #
 # Kernel parameter vwfull=1 (or VW_FULL=1 in the guest environment) runs the
-# long variant: more operations, hence more marks (500, against 60 in
+# long variant: more operations, hence more marks (500, against 40 in
 # make check), and more checks.
 # vwtest-disks: 1x128M 1x2G 1x128M 1x128M
 # vwtest-timeout: 2700
@@ -47,8 +47,8 @@ SSD_MB=24
 ORIGIN_MB=16
 NVM=3
 SEED=60
-MIN_MARKS=60
-OPS=550
+MIN_MARKS=40
+OPS=400
 DEEP=10 # every DEEP-th mark: write back and check the origins
 INTER=3 # every INTER-th mark: recovery right before a superblock write
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"

@@ -22,7 +22,7 @@
 # its writeback), a second or two per state under TCG: the test checks
 # every mark, FUA_CHECK FLUSH/FUA states evenly spread over the log and
 # FUA_RUN consecutive ones (every flush in a stretch of the workload):
-# make check 26 + 10 and 9 marks per file system, vwfull=1 a workload
+# make check 12 + 6 and 9 marks per file system, vwfull=1 a workload
 # twice as long with 260 + 80 and 74 marks (at least MIN_STATES = 300
 # states in all).  The replays are incremental (lw-replay --start/--limit).
 #
@@ -47,9 +47,9 @@ ORIGIN_MB=64
 SEED=67
 OPS=1500
 MARK_EVERY=150
-FUA_CHECK=26	# FLUSH/FUA states checked per file system, evenly spread,
-FUA_RUN=10	# and this many consecutive ones from the middle of the log
-MIN_STATES=40
+FUA_CHECK=12	# FLUSH/FUA states checked per file system, evenly spread,
+FUA_RUN=6	# and this many consecutive ones from the middle of the log
+MIN_STATES=25
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
 	OPS=3000
