@@ -55,9 +55,9 @@ assert_ok dmsetup message vm1 0 invalidate
 log "after: $(dmsetup status vm1)"
 assert_eq "$(field 3 vm1)" 16
 assert_eq "$(field 4 vm1)" 16
+assert_eq "$(cat "$(dm_sys vm1)/vwcache/cached_blocks")" 16
 assert_eq "$(rd /dev/mapper/vm1 0 64 | sum)" "$(sum </tmp/c)"
 assert_eq "$(rd /dev/mapper/vm1 64 16 | sum)" "$(sum </tmp/b)"
-assert_eq "$(cat "$(dm_sys vm1)/vwcache/cached_blocks")" 16
 
 expect_msg_refused vm1 invalidate now
 expect_msg_refused vm1 invalidate 1 2
