@@ -21,7 +21,7 @@ pool_create pool "$ssd" 4096
 vm_create vm1 pool "$(disk 1)" web.vda
 vm_create vm2 pool "$(disk 2)" web.vdb
 vm_create vm3 pool "$(disk 3)" other.vda
-dm2=/dev/$(basename "$(readlink -f /dev/mapper/vm2)")
+dm2=/dev/$(basename "$(dm_sys vm2)")
 [ -b "$dm2" ] || fail "no dm node for vm2: $dm2"
 
 mkdir -p /tmp/bin
