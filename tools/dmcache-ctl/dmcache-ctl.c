@@ -178,6 +178,12 @@ static const struct ctl_cmd *find_command(const char *name)
 
 static void usage_line(FILE *f, const struct ctl_cmd *c)
 {
+	/* Its own options go before what it passes on. */
+	if (ctl_cmd_passes_rest(c)) {
+		fprintf(f, "dmcache-ctl %s%s %s", c->name,
+			c->opts ? " [OPTIONS]" : "", c->args);
+		return;
+	}
 	fprintf(f, "dmcache-ctl %s%s%s%s", c->name, *c->args ? " " : "",
 		c->args, c->opts ? " [OPTIONS]" : "");
 }
