@@ -85,6 +85,7 @@ collect() {
 	need xz-utils have_cmd xz
 	need libdevmapper-dev have_file /usr/include/libdevmapper.h
 	need pkg-config have_cmd pkg-config
+	need libxml2-utils have_cmd xmllint
 	if [ "$what" = check ]; then
 		need dkms have_cmd dkms
 		need clang have_cmd clang

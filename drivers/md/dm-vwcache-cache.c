@@ -175,7 +175,8 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 		pool->nr_valid--;
 		slot->nr_cached--;
 	}
-	b->flags &= ~(VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_PENDING);
+	b->flags &= ~(VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_PENDING |
+		      VWC_B_STALE);
 	vwc_mark_meta_locked(pool, cb);
 	if (b->pins) {
 		b->flags |= VWC_B_ZOMBIE;
@@ -214,9 +215,17 @@ void vwc_unpin_locked(struct vwc_pool *pool, u32 cb)
 		return;
 	if (b->pins >= VWC_PINS_MAX)
 		vwc_kick_deferred(pool);
-	if (--b->pins == 0 && (b->flags & VWC_B_ZOMBIE)) {
+	if (--b->pins)
+		return;
+	if (b->flags & VWC_B_ZOMBIE) {
 		b->flags &= ~VWC_B_ZOMBIE;
 		vwc_release(&pool->blocks, cb);
+	} else if (b->flags & VWC_B_STALE) {
+		/* Invalidated while in use (vwc_invalidate_clean()). */
+		b->flags &= ~VWC_B_STALE;
+		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY | VWC_B_PENDING)) ==
+		    VWC_B_VALID)
+			vwc_drop_block_locked(pool, cb);
 	}
 }
 
@@ -342,6 +351,69 @@ void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
 		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY)) == VWC_B_VALID &&
 		    vwc_block_vm(b) == slot)
 			vwc_drop_block_locked(pool, cb);
+		if (cb % 4096 == 4095) {
+			spin_unlock_irq(&pool->cache_lock);
+			cond_resched();
+			spin_lock_irq(&pool->cache_lock);
+		}
+	}
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+/*
+ * Invalidate one block of the slot being invalidated, if clean.  An
+ * unpinned clean block has no I/O on it: dropped at once.  A pinned clean
+ * one (or a PENDING one, which is pinned) may be:
+ *  - a read hit in flight: it read the SSD before the invalidate returned,
+ *    which is allowed, but the block must not serve later reads;
+ *  - a promotion copy in flight (PENDING): a copy of what the origin held
+ *    before the invalidate, so it must never become a clean block;
+ *  - a first write in flight (PENDING): it becomes dirty at completion
+ *    and must stay;
+ *  - an in-place write in flight to a block whose writeback completed
+ *    meanwhile: it makes the block dirty again at completion, so dropping
+ *    it now would lose that write (the reason vwc_drop_clean() needs a
+ *    quiet slot).
+ * Telling these apart needs the completion, so the block is marked STALE:
+ * no read hits it while it is clean (vwc_map_read() goes to the origin),
+ * and the last unpin drops it unless it is dirty by then.  Dirty blocks,
+ * and blocks under writeback (dirty), are left alone.
+ */
+static void vwc_invalidate_block_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	if (b->flags & VWC_B_DIRTY)
+		return;
+	if (b->pins)
+		b->flags |= VWC_B_STALE;
+	else
+		vwc_drop_block_locked(pool, cb);
+}
+
+/*
+ * The VM message "invalidate": drop every clean block of @slot while its
+ * VM device is live; dirty blocks stay.  Promotions whose origin read was
+ * mapped before this call are cancelled by bumping every promotion guard
+ * (a promotion checks its guard before it takes a block; other VMs lose
+ * at most the promotions in flight, which the filter redoes).  Blocks
+ * cached after a chunk was walked were read from the origin after the
+ * invalidate began, so they are current.  O(blocks), cache_lock taken in
+ * chunks of 4096 blocks (a few microseconds each, interrupts off).
+ */
+void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_blocks *t = &pool->blocks;
+	u32 cb, i;
+
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < VWC_WRITE_EPOCHS; i++)
+		pool->write_epoch[i]++;
+	for (cb = 0; cb < t->nr; cb++) {
+		struct vwc_block *b = vwc_block(t, cb);
+
+		if ((b->flags & VWC_B_VALID) && vwc_block_vm(b) == slot)
+			vwc_invalidate_block_locked(pool, cb);
 		if (cb % 4096 == 4095) {
 			spin_unlock_irq(&pool->cache_lock);
 			cond_resched();

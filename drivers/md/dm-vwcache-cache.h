@@ -35,6 +35,7 @@ u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr);
 bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot);
 u64 vwc_quota_low(const struct vwc_slot *s);
 void vwc_drop_clean(struct vwc_pool *pool, u32 slot);
+void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot);
 int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out);
 void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot);
 void vwc_slots_freeze_locked(struct vwc_pool *pool);

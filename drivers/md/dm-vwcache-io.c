@@ -167,9 +167,13 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
-		/* I4: a PENDING block's data is not written yet. */
+		/*
+		 * I4: a PENDING block's data is not written yet.  A clean
+		 * STALE one was invalidated: the origin may be newer.
+		 */
 		if (!(b->flags & VWC_B_PENDING) &&
-		    ((b->flags & VWC_B_DIRTY) || vwc_pool_ok(pool))) {
+		    ((b->flags & VWC_B_DIRTY) ||
+		     (vwc_pool_ok(pool) && !(b->flags & VWC_B_STALE)))) {
 			/*
 			 * At the pin cap: wait for an unpin.  Not the origin,
 			 * which may be older than a dirty block.

@@ -637,6 +637,10 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 	} else if (argc == 1 && !strcmp(argv[0], "migrate_abort")) {
 		r = vwc_vm_migrate_abort(vm);
 		error = "no migration to abort";
+	} else if (argc == 1 && !strcmp(argv[0], "invalidate")) {
+		/* Safe while the device is live: vwc_invalidate_clean(). */
+		vwc_invalidate_clean(vm->pool, vm->slot);
+		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
 		spin_lock_irq(&vm->pool->cache_lock);
 		vm->pool->slots[vm->slot].writeback_blocks = 0;

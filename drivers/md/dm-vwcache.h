@@ -85,6 +85,8 @@ enum vwc_vm_state {
 #define VWC_B_META0	0x0400	/* entry to rewrite: changed in generation 0 */
 #define VWC_B_META1	0x0800	/* ... in generation 1 (see the commit) */
 #define VWC_B_META(gen)	(VWC_B_META0 << (gen))
+#define VWC_B_STALE	0x1000	/* invalidated while pinned: no hit while */
+				/* clean, dropped at the last unpin if clean */
 
 /*
  * A VM slot: one record of the pool's VM table.  It outlives the VM

@@ -216,6 +216,66 @@ static void test_cmdline(void)
 	CHECK(ctl_opt_u64(&a, "--name", 0, &v) == EXIT_USAGE);
 }
 
+static const struct ctl_opt rest_opts[] = {
+	{ "--timeout", "S", "valued" },
+	{ NULL, NULL, NULL }
+};
+
+static const struct ctl_cmd rest_cmd = {
+	"migrate-domain", "DOMAIN DEST_URI [VIRSH_MIGRATE_OPTION...]", 2, 2,
+	rest_opts, "passes the rest on", dummy_run, CTL_C_NONE
+};
+
+/* migrate-domain: options of ours before DEST_URI, virsh's after it. */
+static void test_cmdline_rest(void)
+{
+	char *v1[] = { "--timeout", "9", "web", "qemu+ssh://b/system",
+		       "--live", "--timeout", "3", "tcp://b" };
+	char *v2[] = { "web", "uri", "--", "--persistent" };
+	char *v3[] = { "web", "uri" };
+	char *v4[] = { "web", "--live" };
+	struct ctl_args a;
+
+	CHECK(ctl_cmd_passes_rest(&rest_cmd) && !ctl_cmd_passes_rest(&test_cmd));
+	CHECK(with_stderr(&rest_cmd, 8, v1, &a) == 0 && a.argc == 2);
+	CHECK(!strcmp(ctl_opt(&a, "--timeout"), "9"));
+	CHECK(a.nr_rest == 4 && !strcmp(a.rest[0], "--live") &&
+	      !strcmp(a.rest[2], "3") && !strcmp(a.rest[3], "tcp://b"));
+	CHECK(with_stderr(&rest_cmd, 4, v2, &a) == 0 && a.nr_rest == 1 &&
+	      !strcmp(a.rest[0], "--persistent"));
+	CHECK(with_stderr(&rest_cmd, 2, v3, &a) == 0 && a.nr_rest == 0);
+	ctl_cmd_name = "migrate-domain";
+	CHECK(with_stderr(&rest_cmd, 2, v4, &a) == EXIT_USAGE);
+}
+
+/* virsh domblklist --details output, as libvirt 9 prints it. */
+static void test_domblklist(void)
+{
+	char out[512];
+
+	CHECK(ctl_parse_domblklist(
+		" Type    Device   Target   Source\n"
+		"------------------------------------------------------------\n"
+		" block   disk     vda      /dev/mapper/web-vda\n"
+		" file    disk     vdb      /var/lib/libvirt/images/x.qcow2\n"
+		" file    cdrom    sda      -\n"
+		" network disk     vdc      rbd/vol1\n"
+		" block   disk     vdd      /dev/disk/by-id/dm-name-a b  \n"
+		" block   cdrom    sdb      -\n"
+		"\n", out, sizeof(out)) == 2);
+	CHECK(!strcmp(out, "/dev/mapper/web-vda\n/dev/disk/by-id/dm-name-a b\n"));
+	CHECK(ctl_parse_domblklist(
+		" Type   Device   Target   Source\n"
+		"-----------------------------------\n", out, sizeof(out)) == 0);
+	CHECK(!strcmp(out, ""));
+	CHECK(ctl_parse_domblklist("error: failed to get domain 'x'\n", out,
+				   sizeof(out)) == -1);
+	CHECK(ctl_parse_domblklist("", out, sizeof(out)) == -1);
+	CHECK(ctl_parse_domblklist(
+		" Type Device Target Source\n----\n block disk vda /dev/x\n",
+		out, 7) == -1);
+}
+
 static void test_vm_id(void)
 {
 	char why[160];
@@ -750,6 +810,8 @@ int main(void)
 	test_numbers();
 	test_format_helpers();
 	test_cmdline();
+	test_cmdline_rest();
+	test_domblklist();
 	test_vm_id();
 	test_pool_status();
 	test_vm_status();

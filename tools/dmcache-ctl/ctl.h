@@ -96,11 +96,20 @@ struct ctl_cmd {
 	enum ctl_complete complete;
 };
 
+/*
+ * A command whose args end in "...]" passes on what follows its max_args
+ * positional arguments: every argument left (options included, a leading
+ * "--" dropped) goes to ctl_args.rest (migrate-domain's virsh options).
+ */
+bool ctl_cmd_passes_rest(const struct ctl_cmd *c);
+
 struct ctl_args {
 	const struct ctl_cmd *cmd;
 	int argc;
 	char *argv[CTL_MAX_ARGS];
 	const char *val[CTL_MAX_OPTS];	/* indexed like cmd->opts */
+	int nr_rest;			/* with cmd->pass_rest */
+	char **rest;
 };
 
 int ctl_parse_cmdline(const struct ctl_cmd *c, int argc, char **argv,
@@ -112,6 +121,9 @@ int ctl_opt_size(const struct ctl_args *a, const char *name, uint64_t def,
 		 uint64_t *out);
 int ctl_opt_seconds(const struct ctl_args *a, const char *name, double def,
 		    double *out);
+
+/* virsh domblklist --details: the sources of block disks, one a line. */
+int ctl_parse_domblklist(const char *text, char *out, size_t len);
 
 /* ---- parse.c: status and table lines --------------------------------- */
 
@@ -265,6 +277,8 @@ int cmd_migrate_prepare(struct ctl_args *a);
 int cmd_migrate_abort(struct ctl_args *a);
 int cmd_migrate_plan(struct ctl_args *a);
 int cmd_top(struct ctl_args *a);
+int cmd_invalidate(struct ctl_args *a);
+int cmd_migrate_domain(struct ctl_args *a);
 
 /* cmd_stats.c: the documented formats (-1: every pool / VM) */
 void stats_json(FILE *f, const struct snapshot *s, int pool, int vm);

@@ -92,6 +92,12 @@ static const struct ctl_opt o_dump[] = {
 	OPT_END
 };
 
+static const struct ctl_opt o_migrate_domain[] = {
+	{ "--timeout", "SECONDS", "give up on a disk's flush after this long (then abort all)" },
+	{ "--connect", "URI", "libvirt URI of this host, for virsh -c (default: virsh's)" },
+	OPT_END
+};
+
 static int cmd_help(struct ctl_args *a);
 static int cmd_version(struct ctl_args *a);
 static int cmd_completion(struct ctl_args *a);
@@ -130,6 +136,13 @@ static const struct ctl_cmd commands[] = {
 	{ "migrate-abort", "VM", 1, 1, NULL,
 	  "end a migration flush, restoring the mode in force before it",
 	  cmd_migrate_abort, CTL_C_VM },
+	{ "migrate-domain", "DOMAIN DEST_URI [VIRSH_MIGRATE_OPTION...]", 2, 2,
+	  o_migrate_domain,
+	  "flush the domain's vwcache disks, then virsh migrate; migrate-abort them if it fails",
+	  cmd_migrate_domain, CTL_C_NONE },
+	{ "invalidate", "VM", 1, 1, NULL,
+	  "drop the VM's clean cached blocks (dirty ones stay): the origin changed behind the cache",
+	  cmd_invalidate, CTL_C_VM },
 	{ "migrate-plan", "[POOL]", 0, 1, o_plan,
 	  "VMs ordered by estimated flush time (dirty bytes / measured writeback rate)",
 	  cmd_migrate_plan, CTL_C_POOL },
@@ -165,6 +178,12 @@ static const struct ctl_cmd *find_command(const char *name)
 
 static void usage_line(FILE *f, const struct ctl_cmd *c)
 {
+	/* Its own options go before what it passes on. */
+	if (ctl_cmd_passes_rest(c)) {
+		fprintf(f, "dmcache-ctl %s%s %s", c->name,
+			c->opts ? " [OPTIONS]" : "", c->args);
+		return;
+	}
 	fprintf(f, "dmcache-ctl %s%s%s%s", c->name, *c->args ? " " : "",
 		c->args, c->opts ? " [OPTIONS]" : "");
 }

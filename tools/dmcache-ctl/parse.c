@@ -15,6 +15,63 @@
 
 #include "ctl.h"
 
+/* ---- virsh output -------------------------------------------------------- */
+
+/*
+ * The output of "virsh domblklist --details DOMAIN": a header line
+ * ("Type Device Target Source"), a line of dashes, then one disk a line,
+ * "block disk vda /dev/mapper/x" (the source is the rest of the line, "-"
+ * when the disk has none).  Writes the sources of type "block" to @out,
+ * one a line; returns how many, or -1 when @text is not such a table or
+ * @out is too small.
+ */
+int ctl_parse_domblklist(const char *text, char *out, size_t len)
+{
+	const char *line = text, *end;
+	bool header = false, dashes = false;
+	size_t used = 0;
+	int n = 0;
+
+	*out = '\0';
+	for (; *line; line = *end ? end + 1 : end) {
+		char type[32], src[4096];
+		int off = 0;
+
+		end = strchrnul(line, '\n');
+		if (end - line >= (long)sizeof(src))
+			return -1;
+		memcpy(src, line, end - line);
+		src[end - line] = '\0';
+		if (!header) {
+			sscanf(src, " Type Device Target Source%n", &off);
+			if (off)
+				header = true;
+			else if (strspn(src, " \t") != strlen(src))
+				return -1;
+			continue;
+		}
+		if (!dashes) {
+			if (!src[strspn(src, " -")] && strchr(src, '-'))
+				dashes = true;
+			else
+				return -1;
+			continue;
+		}
+		if (sscanf(src, " %31s %*s %*s %n", type, &off) < 1 || !off)
+			continue;
+		if (strcmp(type, "block") || !strcmp(src + off, "-"))
+			continue;
+		while (off && strlen(src + off) &&
+		       isspace((unsigned char)src[strlen(src) - 1]))
+			src[strlen(src) - 1] = '\0';
+		if (used + strlen(src + off) + 2 > len)
+			return -1;
+		used += sprintf(out + used, "%s\n", src + off);
+		n++;
+	}
+	return dashes ? n : -1;
+}
+
 /* ---- command line -------------------------------------------------------- */
 
 static int find_opt(const struct ctl_cmd *c, const char *name, size_t len)
@@ -28,6 +85,13 @@ static int find_opt(const struct ctl_cmd *c, const char *name, size_t len)
 	return -1;
 }
 
+bool ctl_cmd_passes_rest(const struct ctl_cmd *c)
+{
+	size_t n = strlen(c->args);
+
+	return n >= 4 && !strcmp(c->args + n - 4, "...]");
+}
+
 /*
  * Split @argv (after the subcommand) into positional arguments and the
  * options of @c: "--opt value", "--opt=value" or "--flag"; "--" ends the
@@ -36,7 +100,7 @@ static int find_opt(const struct ctl_cmd *c, const char *name, size_t len)
 int ctl_parse_cmdline(const struct ctl_cmd *c, int argc, char **argv,
 		      struct ctl_args *a)
 {
-	bool opts_done = false;
+	bool opts_done = false, rest = ctl_cmd_passes_rest(c);
 	int i;
 
 	memset(a, 0, sizeof(*a));
@@ -46,6 +110,13 @@ int ctl_parse_cmdline(const struct ctl_cmd *c, int argc, char **argv,
 		const char *eq;
 		int o;
 
+		if (rest && a->argc == c->max_args) {
+			if (!opts_done && !strcmp(s, "--"))
+				i++;
+			a->rest = argv + i;
+			a->nr_rest = argc - i;
+			break;
+		}
 		if (!opts_done && !strcmp(s, "--")) {
 			opts_done = true;
 			continue;
