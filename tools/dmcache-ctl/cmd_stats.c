@@ -5,7 +5,7 @@
  * Prometheus metric names are documented in dmcache-ctl.8 and in
  * Documentation/admin-guide/dm-vwcache.rst; change them only compatibly
  * (the metrics that broke Prometheus' naming rules were renamed once, in
- * the version after 0.0.1: the admin guide lists the old names).
+ * the version after 0.2.0: the admin guide lists the old names).
  */
 #include <errno.h>
 #include <math.h>
