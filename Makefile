@@ -15,6 +15,7 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 HOOKDIR ?= /etc/libvirt/hooks/qemu.d
 MODLOADDIR ?= /etc/modules-load.d
 DESTDIR ?=
@@ -97,8 +98,8 @@ bench:
 	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"
 
 # make install: the module for KVER (under updates/, loaded at boot through
-# MODLOADDIR), dmcache-ctl with its man page and completion, the libvirt
-# hook.  DESTDIR is honoured everywhere (depmod runs only without it);
+# MODLOADDIR), dmcache-ctl with its man page and completion, its metrics
+# timer and service in SYSTEMDUNITDIR (not enabled), the libvirt hook.  DESTDIR is honoured everywhere (depmod runs only without it);
 # make uninstall removes the same files.
 install: install-module install-tools
 
@@ -111,7 +112,8 @@ install-module: modules
 
 install-tools: tools
 	$(MAKE) -C tools/dmcache-ctl install DESTDIR=$(DESTDIR) \
-		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR)
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR) \
+		SYSTEMDUNITDIR=$(SYSTEMDUNITDIR)
 	$(MAKE) -C tools/libvirt-hook install DESTDIR=$(DESTDIR) HOOKDIR=$(HOOKDIR)
 
 # What the dm-vwcache-dkms package holds: the DKMS source tree and the
@@ -127,7 +129,8 @@ uninstall:
 	rm -f $(DESTDIR)$(MODLOADDIR)/dm-vwcache.conf
 	$(if $(DESTDIR),,test ! -d /lib/modules/$(KVER) || depmod -a $(KVER))
 	$(MAKE) -C tools/dmcache-ctl uninstall DESTDIR=$(DESTDIR) \
-		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR)
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR) BASHCOMPDIR=$(BASHCOMPDIR) \
+		SYSTEMDUNITDIR=$(SYSTEMDUNITDIR)
 	rm -f $(DESTDIR)$(HOOKDIR)/dm-vwcache
 
 # make dkms-install: registers this tree's version with DKMS, builds and

@@ -44,7 +44,8 @@ void vwc_stats_clear(struct vwc_stats __percpu *stats)
 
 /*
  * Bucket 0 counts I/Os under 1 us, bucket k (k >= 1) those of 2^(k-1) us
- * up to 2^k us; the last bucket everything longer.
+ * up to 2^k us; the last bucket everything longer.  The sum of the
+ * latencies in ns goes beside the buckets, in the same per-CPU block.
  */
 void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns)
 {
@@ -53,6 +54,7 @@ void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns)
 				    VWC_LAT_BUCKETS - 1) : 0;
 
 	this_cpu_inc(stats->lat[write][b]);
+	this_cpu_add(stats->lat_sum_ns[write], ns);
 }
 
 /* The upper bound of a bucket, in us: 1, 2, 4, ... */

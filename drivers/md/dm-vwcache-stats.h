@@ -35,6 +35,7 @@ struct vwc_stats {
 	u64 coalesced;
 	u64 throttled;
 	u64 lat[2][VWC_LAT_BUCKETS];	/* [write] by log2 of us */
+	u64 lat_sum_ns[2];		/* [write] sum of the latencies */
 };
 
 enum vwc_rate {

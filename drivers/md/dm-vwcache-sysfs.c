@@ -95,6 +95,7 @@ enum vwc_vm_field {
 	VWC_F_READ_HITS, VWC_F_WRITE_HITS, VWC_F_COALESCED, VWC_F_WB_BLOCKS,
 	VWC_F_THROTTLED, VWC_F_READ_IOPS, VWC_F_WRITE_IOPS, VWC_F_READ_BW,
 	VWC_F_WRITE_BW, VWC_F_READ_LAT, VWC_F_WRITE_LAT, VWC_F_WB_ERRORS,
+	VWC_F_READ_LAT_SUM, VWC_F_WRITE_LAT_SUM,
 	VWC_F_LIMIT,	/* limits/: the key is the file's name */
 };
 
@@ -200,6 +201,10 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 	case VWC_F_READ_LAT:
 	case VWC_F_WRITE_LAT:
 		return vwc_show_latency(&sn.st, f == VWC_F_WRITE_LAT, buf);
+	case VWC_F_READ_LAT_SUM:
+		return sysfs_emit(buf, "%llu\n", sn.st.lat_sum_ns[0]);
+	case VWC_F_WRITE_LAT_SUM:
+		return sysfs_emit(buf, "%llu\n", sn.st.lat_sum_ns[1]);
 	default:
 		break;
 	}
@@ -326,6 +331,8 @@ VWC_VM_RO(read_bw, VWC_F_READ_BW);
 VWC_VM_RO(write_bw, VWC_F_WRITE_BW);
 VWC_VM_RO(read_latency_us, VWC_F_READ_LAT);
 VWC_VM_RO(write_latency_us, VWC_F_WRITE_LAT);
+VWC_VM_RO(read_latency_sum_ns, VWC_F_READ_LAT_SUM);
+VWC_VM_RO(write_latency_sum_ns, VWC_F_WRITE_LAT_SUM);
 
 static struct attribute *vwc_vm_stats_attrs[] = {
 	&vwc_vm_attr_reads.attr, &vwc_vm_attr_writes.attr,
@@ -336,6 +343,8 @@ static struct attribute *vwc_vm_stats_attrs[] = {
 	&vwc_vm_attr_write_iops.attr, &vwc_vm_attr_read_bw.attr,
 	&vwc_vm_attr_write_bw.attr, &vwc_vm_attr_read_latency_us.attr,
 	&vwc_vm_attr_write_latency_us.attr, &vwc_vm_attr_writeback_errors.attr,
+	&vwc_vm_attr_read_latency_sum_ns.attr,
+	&vwc_vm_attr_write_latency_sum_ns.attr,
 	NULL,
 };
 

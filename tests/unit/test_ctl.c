@@ -413,6 +413,8 @@ static void test_sysfs(void)
 	put(dir, "limits/weight", "300\n");
 	put(dir, "stats/read_latency_us", "1 0\n2 5\n4 7\n1024 1\n");
 	put(dir, "stats/write_latency_us", "4 1\n2 5\n");
+	put(dir, "stats/read_latency_sum_ns", "123456789\n");
+	put(dir, "stats/writeback_errors", "3\n");
 
 	CHECK(!ctl_sysfs_u64(dir, "dirty_bytes", &x) && x == 163840);
 	CHECK(ctl_sysfs_u64(dir, "stats/write_bytes", &x) == -EINVAL);
@@ -434,6 +436,9 @@ static void test_sysfs(void)
 	CHECK(v.read_lat.n == 4 && v.read_lat.bucket[3] == 1024 &&
 	      v.read_lat.count[2] == 7);
 	CHECK(v.write_lat.n == 0);		/* buckets not ascending */
+	CHECK(v.read_lat_sum_ns.ok && v.read_lat_sum_ns.v == 123456789);
+	CHECK(!v.write_lat_sum_ns.ok);		/* an older module */
+	CHECK(v.writeback_errors.ok && v.writeback_errors.v == 3);
 	unsetenv("DMCACHE_CTL_SYSFS");
 	CHECK(!strcmp(ctl_sysfs_root(), "/sys"));
 
@@ -495,17 +500,20 @@ static void fake_snapshot(struct snapshot *s)
 	pools[0].dm.minor = 0;
 	ctl_parse_pool_status("ok 4096 65000 64000 100 2 10 5 20 15 7 3",
 			      &pools[0].st);
-	ctl_parse_pool_table("254:16 4096 2 max_age 60000", &pools[0].tbl);
+	ctl_parse_pool_table("254:16 4096 6 max_age 60000 high_watermark 80 low_watermark 5",
+			     &pools[0].tbl);
 	strcpy(vms[0].dm.name, "vm1");
 	vms[0].dm.minor = 3;
 	vms[0].dm.length = 2048;
 	ctl_parse_vm_status("writeback ok 100 40 1000 900 2000 1500 300 60 7",
 			    &vms[0].st);
-	ctl_parse_vm_table("254:0 253:1 web-01.vda 4 mode writeback weight 300",
+	ctl_parse_vm_table("254:0 253:1 web-01.vda 8 mode writeback weight 300 cache_quota 1000 bw_limit 1048576",
 			   &vms[0].tbl);
 	vms[0].read_bytes = (struct sval){ true, 4096000 };
 	vms[0].flush_eta_ms = (struct sval){ true, 1500 };
 	ctl_parse_hist("16 3\n32 4\n64 0\n", &vms[0].read_lat);
+	vms[0].read_lat_sum_ns = (struct sval){ true, 150500 };
+	vms[0].writeback_errors = (struct sval){ true, 2 };
 	strcpy(vms[1].dm.name, "vm2");
 	vms[1].dm.minor = 4;
 	ctl_parse_vm_status("writethrough migrating 8 5 0 0 0 0 0 0 0",
@@ -553,6 +561,110 @@ static bool prom_lines_ok(char *text)
 	return true;
 }
 
+/*
+ * The naming rules of https://prometheus.io/docs/practices/naming/ that a
+ * program can check, and the shape of each histogram: counters end in
+ * _total, no metric is in ms or us or mixes settings under a label, and
+ * every histogram series has increasing "le" bounds, cumulative counts,
+ * +Inf equal to _count, and a _sum no less than 0.
+ */
+static bool prom_conventions_ok(const char *text)
+{
+	char type[128] = "", family[128] = "", series[512] = "";
+	double last_le = -1, last_cum = -1, inf = -1;
+	bool ok = true, have_sum = false;
+	const char *line = text;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1024], name[256], *brace, *sp, *le;
+		double v;
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+		line += len + (nl ? 1 : 0);
+		if (!strncmp(buf, "# TYPE ", 7)) {
+			if (sscanf(buf + 7, "%127s %127s", family, type) != 2)
+				return false;
+			if (!strcmp(type, "counter") &&
+			    !strstr(family + strlen(family) - 6, "_total"))
+				ok = false;
+			if (strstr(family, "microseconds") ||
+			    strstr(family, "milliseconds") ||
+			    strstr(family, "_setting") ||
+			    strstr(family, "_percent"))
+				ok = false;
+			continue;
+		}
+		if (buf[0] == '#' || !buf[0])
+			continue;
+		sp = strrchr(buf, ' ');
+		if (!sp)
+			return false;
+		v = strtod(sp + 1, NULL);
+		brace = strchr(buf, '{');
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)((brace ? brace : sp) - buf), buf);
+		if (strncmp(name, family, strlen(family)))
+			ok = false;	/* a sample outside its family */
+		if (strcmp(type, "histogram"))
+			continue;
+		le = strstr(buf, ",le=\"");
+		if (!strcmp(name + strlen(family), "_bucket") && le) {
+			char key[512];
+
+			snprintf(key, sizeof(key), "%.*s", (int)(le - buf), buf);
+			if (strcmp(key, series)) {	/* a new series */
+				snprintf(series, sizeof(series), "%s", key);
+				last_le = -1;
+				last_cum = -1;
+				inf = -1;
+				have_sum = false;
+			}
+			if (!strncmp(le + 5, "+Inf", 4)) {
+				inf = v;
+			} else {
+				double b = strtod(le + 5, NULL);
+
+				if (b <= last_le || inf >= 0)
+					ok = false;
+				last_le = b;
+			}
+			if (v < last_cum)
+				ok = false;
+			last_cum = v;
+		} else if (!strcmp(name + strlen(family), "_sum")) {
+			have_sum = v >= 0;
+		} else if (!strcmp(name + strlen(family), "_count")) {
+			if (inf < 0 || v != inf || !have_sum)
+				ok = false;
+		} else {
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void promtool_check(const char *text)
+{
+	char path[512], cmd[700];
+	FILE *f;
+
+	if (system("command -v promtool >/dev/null 2>&1")) {
+		fprintf(stderr, "test_ctl: promtool not installed, its check skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/out.prom", tmpdir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_outputs(void)
 {
 	struct snapshot s;
@@ -574,13 +686,59 @@ static void test_outputs(void)
 	CHECK(!strstr(out, "vwcache_vm_write_iops"));
 	CHECK(strstr(out, "vwcache_vm_state{pool=\"vw\\\"pool\",vm_id=\"db-01.vda\",state=\"migrating\"} 1\n"));
 	CHECK(strstr(out, "vwcache_vm_state{pool=\"vw\\\"pool\",vm_id=\"db-01.vda\",state=\"ok\"} 0\n"));
-	CHECK(strstr(out, "vwcache_vm_setting{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",key=\"weight\"} 300\n"));
 	CHECK(strstr(out, "vwcache_pool_state{pool=\"vw\\\"pool\",state=\"ok\"} 1\n"));
-	CHECK(strstr(out, "# TYPE vwcache_vm_read_latency_microseconds histogram\n"));
-	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"32\"} 7\n"));
-	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"+Inf\"} 7\n"));
-	CHECK(strstr(out, "vwcache_vm_read_latency_microseconds_count{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 7\n"));
-	CHECK(!strstr(out, "vwcache_vm_write_latency"));
+	/* histograms in seconds, with _sum and _count; the module's last
+	 * line (64 us here) counts longer I/Os too: only in +Inf */
+	CHECK(strstr(out, "# TYPE vwcache_vm_read_latency_seconds histogram\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_seconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"0.000016\"} 3\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_seconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"0.000032\"} 7\n"));
+	CHECK(!strstr(out, "le=\"0.000064\""));
+	CHECK(strstr(out, "vwcache_vm_read_latency_seconds_bucket{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\",le=\"+Inf\"} 7\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_seconds_sum{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 0.0001505\n"));
+	CHECK(strstr(out, "vwcache_vm_read_latency_seconds_count{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 7\n"));
+	CHECK(!strstr(out, "vwcache_vm_write_latency_seconds_bucket"));
+	CHECK(!strstr(out, "microseconds") && !strstr(out, "milliseconds"));
+	/* one metric per setting, in base units */
+	CHECK(!strstr(out, "vwcache_vm_setting"));
+	CHECK(strstr(out, "vwcache_vm_weight{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 300\n"));
+	CHECK(strstr(out, "vwcache_vm_cache_quota_bytes{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 4096000\n"));
+	CHECK(strstr(out, "vwcache_vm_bw_limit_bytes_per_second{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 1048576\n"));
+	CHECK(!strstr(out, "vwcache_vm_iops_limit{"));	/* not in the table */
+	CHECK(strstr(out, "vwcache_pool_max_age_seconds{pool=\"vw\\\"pool\"} 60\n"));
+	CHECK(strstr(out, "vwcache_pool_high_watermark_ratio{pool=\"vw\\\"pool\"} 0.8\n"));
+	CHECK(strstr(out, "vwcache_pool_low_watermark_ratio{pool=\"vw\\\"pool\"} 0.05\n"));
+	/* space in bytes */
+	CHECK(strstr(out, "vwcache_vm_cached_bytes{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 409600\n"));
+	CHECK(strstr(out, "vwcache_pool_dirty_bytes{pool=\"vw\\\"pool\"} 409600\n"));
+	CHECK(strstr(out, "vwcache_pool_size_bytes{pool=\"vw\\\"pool\"} 266240000\n"));
+	CHECK(strstr(out, "vwcache_vm_writeback_bytes_total{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 245760\n"));
+	/* 100 dirty in the pool, 40 + 5 of attached VMs: 55 blocks orphaned */
+	CHECK(strstr(out, "vwcache_pool_orphaned_dirty_bytes{pool=\"vw\\\"pool\"} 225280\n"));
+	CHECK(strstr(out, "# TYPE vwcache_vm_writeback_errors_total counter\n"));
+	CHECK(strstr(out, "vwcache_vm_writeback_errors_total{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 2\n"));
+	CHECK(strstr(out, "vwcache_vm_flush_eta_seconds{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 1.5\n"));
+	CHECK(prom_conventions_ok(out));
+	promtool_check(out);
+	/* the checker itself: a falling bucket, +Inf off _count, a counter
+	 * without _total, a unit that is not a base unit */
+	CHECK(!prom_conventions_ok("# TYPE vwcache_h_seconds histogram\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"1\"} 3\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"2\"} 2\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"+Inf\"} 3\n"
+		"vwcache_h_seconds_sum{pool=\"p\"} 1\n"
+		"vwcache_h_seconds_count{pool=\"p\"} 3\n"));
+	CHECK(!prom_conventions_ok("# TYPE vwcache_h_seconds histogram\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"1\"} 3\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"+Inf\"} 3\n"
+		"vwcache_h_seconds_sum{pool=\"p\"} 1\n"
+		"vwcache_h_seconds_count{pool=\"p\"} 4\n"));
+	CHECK(prom_conventions_ok("# TYPE vwcache_h_seconds histogram\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"1\"} 3\n"
+		"vwcache_h_seconds_bucket{pool=\"p\",le=\"+Inf\"} 3\n"
+		"vwcache_h_seconds_sum{pool=\"p\"} 1\n"
+		"vwcache_h_seconds_count{pool=\"p\"} 3\n"));
+	CHECK(!prom_conventions_ok("# TYPE vwcache_x counter\nvwcache_x{pool=\"p\"} 1\n"));
+	CHECK(!prom_conventions_ok("# TYPE vwcache_x_milliseconds gauge\n"));
 	CHECK(prom_lines_ok(out));
 	free(out);
 
@@ -593,6 +751,10 @@ static void test_outputs(void)
 	CHECK(strstr(out, "\"write_bytes\": null"));
 	CHECK(strstr(out, "\"weight\": 300"));
 	CHECK(strstr(out, "\"mode\": \"writeback\""));
+	CHECK(strstr(out, "\"orphaned_dirty_bytes\": 225280"));
+	CHECK(strstr(out, "\"writeback_errors\": 2"));
+	CHECK(strstr(out, "\"read_latency_sum_ns\": 150500"));
+	CHECK(strstr(out, "\"write_latency_sum_ns\": null"));
 	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
 	{
 		FILE *f = fopen(path, "w");

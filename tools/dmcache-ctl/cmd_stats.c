@@ -3,7 +3,9 @@
  * dmcache-ctl: subcommands that look: list, pool-status, stats (human,
  * --json, --prometheus), top and migrate-plan.  The JSON schema and the
  * Prometheus metric names are documented in dmcache-ctl.8 and in
- * Documentation/admin-guide/dm-vwcache.rst; change them only compatibly.
+ * Documentation/admin-guide/dm-vwcache.rst; change them only compatibly
+ * (the metrics that broke Prometheus' naming rules were renamed once, in
+ * the version after 0.2.0: the admin guide lists the old names).
  */
 #include <errno.h>
 #include <math.h>
@@ -23,6 +25,22 @@
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * part / whole : 0;
+}
+
+/*
+ * Dirty data of vm_ids that have no VM device attached: the pool's dirty
+ * blocks less those of its attached VM devices (two reads, not one
+ * atomic snapshot: a value that would be negative is 0).
+ */
+static uint64_t pool_orphaned_dirty_blocks(const struct snapshot *s, int p)
+{
+	uint64_t attached = 0, dirty = s->pools[p].st.dirty_blocks;
+	int i;
+
+	for (i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].pool == p)
+			attached += s->vms[i].st.dirty_blocks;
+	return dirty > attached ? dirty - attached : 0;
 }
 
 /* ---- list ---------------------------------------------------------------------- */
@@ -178,6 +196,9 @@ static void json_vm(struct json *j, const struct snapshot *s,
 	json_table_u64(j, (char (*)[24])v->tbl.keys, (char (*)[24])v->tbl.vals,
 		       v->tbl.nr);
 	json_close(j, '}');
+	json_sval(j, "writeback_errors", &v->writeback_errors);
+	json_sval(j, "read_latency_sum_ns", &v->read_lat_sum_ns);
+	json_sval(j, "write_latency_sum_ns", &v->write_lat_sum_ns);
 	json_close(j, '}');
 }
 
@@ -205,6 +226,8 @@ static void json_pool(struct json *j, const struct snapshot *s, int p,
 	json_u64(j, "write_hits", pd->st.write_hits);
 	json_u64(j, "writeback_blocks", pd->st.writeback_blocks);
 	json_u64(j, "commits", pd->st.commits);
+	json_u64(j, "orphaned_dirty_bytes",
+		 pool_orphaned_dirty_blocks(s, p) * pd->st.block_size);
 	json_open(j, "settings", '{');
 	json_table_u64(j, (char (*)[24])pd->tbl.keys,
 		       (char (*)[24])pd->tbl.vals, pd->tbl.nr);
@@ -238,6 +261,14 @@ static void json_doc(FILE *f, const struct snapshot *s, int only_pool,
 
 /* ---- Prometheus ---------------------------------------------------------------------- */
 
+/*
+ * Names follow https://prometheus.io/docs/practices/naming/: base units
+ * (seconds, bytes, ratios 0-1) named as a suffix, counters ending in
+ * _total, one unit per metric (so one metric per setting).  Values that
+ * the module keeps in other units (ms, us, ns, percent, blocks) are
+ * converted exactly: an integer scaled by a power of ten is printed as a
+ * decimal, never through a binary float.
+ */
 struct metric {
 	const char *name;
 	const char *type;
@@ -265,33 +296,71 @@ static void prom_label(FILE *f, const char *key, const char *v)
 	fputc('"', f);
 }
 
+/*
+ * @v / 10^@dec (0 <= @dec <= 18) as an exact decimal: 1500, 3 -> "1.5";
+ * 1, 6 -> "0.000001".
+ */
+static void prom_fixed(char *buf, size_t len, uint64_t v, int dec)
+{
+	char frac[20];
+	int i, n;
+
+	dec = dec < 0 ? 0 : dec > 18 ? 18 : dec;
+	for (i = dec - 1; i >= 0; i--) {
+		frac[i] = '0' + v % 10;
+		v /= 10;
+	}
+	for (n = dec; n > 0 && frac[n - 1] == '0'; n--)
+		;
+	frac[n] = '\0';
+	if (n)
+		snprintf(buf, len, "%llu.%s", (unsigned long long)v, frac);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/*
+ * One sample: vwcache_NAME{pool=..[,vm_id=..][,KEY=..]} VALUE, the value
+ * being @v / 10^@dec.
+ */
+static void prom_sample(FILE *f, const char *name, const char *pool,
+			const char *vm_id, const char *extra_key,
+			const char *extra, uint64_t v, int dec)
+{
+	char num[48];
+
+	fprintf(f, "vwcache_%s{", name);
+	prom_label(f, "pool", pool);
+	if (vm_id) {
+		fputc(',', f);
+		prom_label(f, "vm_id", vm_id);
+	}
+	if (extra_key) {
+		fputc(',', f);
+		prom_label(f, extra_key, extra);
+	}
+	prom_fixed(num, sizeof(num), v, dec);
+	fprintf(f, "} %s\n", num);
+}
+
 static void prom_pool_sample(FILE *f, const char *name, const char *pool,
 			     uint64_t v)
 {
-	fprintf(f, "vwcache_%s{", name);
-	prom_label(f, "pool", pool);
-	fprintf(f, "} %llu\n", (unsigned long long)v);
+	prom_sample(f, name, pool, NULL, NULL, NULL, v, 0);
 }
 
 static void prom_vm_sample(FILE *f, const char *name, const char *pool,
 			   const char *vm_id, const char *extra_key,
 			   const char *extra, uint64_t v)
 {
-	fprintf(f, "vwcache_%s{", name);
-	prom_label(f, "pool", pool);
-	fputc(',', f);
-	prom_label(f, "vm_id", vm_id);
-	if (extra_key) {
-		fputc(',', f);
-		prom_label(f, extra_key, extra);
-	}
-	fprintf(f, "} %llu\n", (unsigned long long)v);
+	prom_sample(f, name, pool, vm_id, extra_key, extra, v, 0);
 }
 
 enum pool_field {
-	PF_BLOCK_SIZE, PF_TOTAL, PF_FREE, PF_DIRTY, PF_VMS, PF_READS,
-	PF_READ_HITS, PF_WRITES, PF_WRITE_HITS, PF_WRITEBACK, PF_COMMITS,
-	PF_NR
+	PF_BLOCK_SIZE, PF_TOTAL, PF_FREE, PF_DIRTY, PF_SIZE_BYTES,
+	PF_FREE_BYTES, PF_DIRTY_BYTES, PF_ORPHANED_BYTES, PF_VMS, PF_READS,
+	PF_READ_HITS, PF_WRITES, PF_WRITE_HITS, PF_WRITEBACK,
+	PF_WRITEBACK_BYTES, PF_COMMITS, PF_NR
 };
 
 static const struct metric pool_metrics[PF_NR] = {
@@ -299,42 +368,55 @@ static const struct metric pool_metrics[PF_NR] = {
 	{ "pool_blocks", "gauge", "Cache blocks of the pool." },
 	{ "pool_free_blocks", "gauge", "Cache blocks holding no data." },
 	{ "pool_dirty_blocks", "gauge", "Cache blocks not yet written back." },
+	{ "pool_size_bytes", "gauge", "Space for cached data in the pool." },
+	{ "pool_free_bytes", "gauge", "Space holding no data." },
+	{ "pool_dirty_bytes", "gauge", "Dirty data in the pool, all vm_ids." },
+	{ "pool_orphaned_dirty_bytes", "gauge",
+	  "Dirty data of vm_ids with no VM device attached." },
 	{ "pool_vms", "gauge", "VM devices attached to the pool." },
 	{ "pool_reads_total", "counter", "Reads seen by the pool's VM devices." },
 	{ "pool_read_hits_total", "counter", "Reads served by the cache." },
 	{ "pool_writes_total", "counter", "Writes seen by the pool's VM devices." },
 	{ "pool_write_hits_total", "counter", "Writes absorbed by the cache." },
 	{ "pool_writeback_blocks_total", "counter", "Blocks written back to origins." },
+	{ "pool_writeback_bytes_total", "counter", "Bytes written back to origins." },
 	{ "pool_commits_total", "counter", "Metadata commits." },
 };
 
-static uint64_t pool_field(const struct pool_status *st, int f)
+static uint64_t pool_field(const struct snapshot *s, int p, int f)
 {
+	const struct pool_status *st = &s->pools[p].st;
+	const uint64_t bs = st->block_size;
 	const uint64_t v[PF_NR] = {
 		st->block_size, st->total_blocks, st->free_blocks,
-		st->dirty_blocks, st->nr_vms, st->reads, st->read_hits,
-		st->writes, st->write_hits, st->writeback_blocks, st->commits,
+		st->dirty_blocks, st->total_blocks * bs, st->free_blocks * bs,
+		st->dirty_blocks * bs, pool_orphaned_dirty_blocks(s, p) * bs,
+		st->nr_vms, st->reads, st->read_hits, st->writes,
+		st->write_hits, st->writeback_blocks,
+		st->writeback_blocks * bs, st->commits,
 	};
 
 	return v[f];
 }
 
 enum vm_field {
-	VF_CACHED, VF_DIRTY, VF_DIRTY_BYTES, VF_READS, VF_READ_HITS,
-	VF_WRITES, VF_WRITE_HITS, VF_COALESCED, VF_WRITEBACK, VF_THROTTLED,
-	VF_SIZE, VF_NR
+	VF_CACHED, VF_CACHED_BYTES, VF_DIRTY, VF_DIRTY_BYTES, VF_READS,
+	VF_READ_HITS, VF_WRITES, VF_WRITE_HITS, VF_COALESCED, VF_WRITEBACK,
+	VF_WRITEBACK_BYTES, VF_THROTTLED, VF_SIZE, VF_NR
 };
 
 static const struct metric vm_metrics[VF_NR] = {
 	{ "vm_cached_blocks", "gauge", "Cache blocks held by the VM device." },
+	{ "vm_cached_bytes", "gauge", "Pool space held by the VM device." },
 	{ "vm_dirty_blocks", "gauge", "Dirty cache blocks of the VM device." },
-	{ "vm_dirty_bytes", "gauge", "Dirty data of the VM device in bytes." },
+	{ "vm_dirty_bytes", "gauge", "Dirty data of the VM device." },
 	{ "vm_reads_total", "counter", "Reads (after the split at cache blocks)." },
 	{ "vm_read_hits_total", "counter", "Reads served by the cache." },
 	{ "vm_writes_total", "counter", "Writes (after the split at cache blocks)." },
 	{ "vm_write_hits_total", "counter", "Writes absorbed by the cache." },
 	{ "vm_coalesced_total", "counter", "Writes that overwrote a still dirty block." },
 	{ "vm_writeback_blocks_total", "counter", "Blocks written back to the origin." },
+	{ "vm_writeback_bytes_total", "counter", "Bytes written back to the origin." },
 	{ "vm_throttled_total", "counter", "Bios delayed by limits or weight sharing." },
 	{ "vm_size_bytes", "gauge", "Size of the VM device." },
 };
@@ -342,10 +424,13 @@ static const struct metric vm_metrics[VF_NR] = {
 static uint64_t vm_field(const struct snapshot *s, const struct vm_dev *v,
 			 int f)
 {
+	const uint64_t bs = vm_block_size(s, v);
 	const uint64_t val[VF_NR] = {
-		v->st.cached_blocks, v->st.dirty_blocks, vm_dirty_bytes(s, v),
+		v->st.cached_blocks, v->st.cached_blocks * bs,
+		v->st.dirty_blocks, vm_dirty_bytes(s, v),
 		v->st.reads, v->st.read_hits, v->st.writes, v->st.write_hits,
-		v->st.coalesced, v->st.writeback_blocks, v->st.throttled,
+		v->st.coalesced, v->st.writeback_blocks,
+		v->st.writeback_blocks * bs, v->st.throttled,
 		v->dm.length * 512,
 	};
 
@@ -356,23 +441,30 @@ static uint64_t vm_field(const struct snapshot *s, const struct vm_dev *v,
 struct sys_metric {
 	struct metric m;
 	size_t offset;		/* of the struct sval in struct vm_dev */
+	int dec;		/* the file's unit is 10^-dec of the metric's */
 };
 
-#define SYSM(n, t, h, field) { { n, t, h }, offsetof(struct vm_dev, field) }
+#define SYSM(n, t, h, field, d) \
+	{ { n, t, h }, offsetof(struct vm_dev, field), d }
 
 static const struct sys_metric vm_sys_metrics[] = {
-	SYSM("vm_read_bytes_total", "counter", "Bytes read.", read_bytes),
-	SYSM("vm_write_bytes_total", "counter", "Bytes written.", write_bytes),
+	SYSM("vm_read_bytes_total", "counter", "Bytes read.", read_bytes, 0),
+	SYSM("vm_write_bytes_total", "counter", "Bytes written.", write_bytes,
+	     0),
 	SYSM("vm_read_iops", "gauge", "Reads per second over the last second.",
-	     read_iops),
+	     read_iops, 0),
 	SYSM("vm_write_iops", "gauge", "Writes per second over the last second.",
-	     write_iops),
+	     write_iops, 0),
 	SYSM("vm_read_bytes_per_second", "gauge",
-	     "Bytes read per second over the last second.", read_bw),
+	     "Bytes read per second over the last second.", read_bw, 0),
 	SYSM("vm_write_bytes_per_second", "gauge",
-	     "Bytes written per second over the last second.", write_bw),
-	SYSM("vm_flush_eta_milliseconds", "gauge",
-	     "Estimated time to write back the dirty data.", flush_eta_ms),
+	     "Bytes written per second over the last second.", write_bw, 0),
+	SYSM("vm_flush_eta_seconds", "gauge",
+	     "Estimated time to write back the dirty data (absent: no estimate).",
+	     flush_eta_ms, 3),
+	SYSM("vm_writeback_errors_total", "counter",
+	     "Writeback runs the origin failed (the blocks stay dirty and are retried).",
+	     writeback_errors, 0),
 };
 
 static const struct sval *vm_sval(const struct vm_dev *v, size_t off)
@@ -414,14 +506,11 @@ static void prom_states(FILE *f, const struct snapshot *s, int only_pool,
 	for (i = 0; i < s->nr_pools; i++) {
 		if (only_pool >= 0 && only_pool != i)
 			continue;
-		for (k = 0; k < 3; k++) {
-			fprintf(f, "vwcache_pool_state{");
-			prom_label(f, "pool", s->pools[i].dm.name);
-			fputc(',', f);
-			prom_label(f, "state", pstates[k]);
-			fprintf(f, "} %d\n", !strcmp(s->pools[i].st.state,
-						     pstates[k]));
-		}
+		for (k = 0; k < 3; k++)
+			prom_sample(f, "pool_state", s->pools[i].dm.name, NULL,
+				    "state", pstates[k],
+				    !strcmp(s->pools[i].st.state, pstates[k]),
+				    0);
 	}
 	prom_head(f, &vm);
 	for (i = 0; i < s->nr_vms; i++)
@@ -437,73 +526,153 @@ static void prom_states(FILE *f, const struct snapshot *s, int only_pool,
 				       !strcmp(s->vms[i].st.mode, modes[k]));
 }
 
+/*
+ * Settings, from the table line (which re-emits every setting in force):
+ * one metric each, in base units.  @dec scales the table's value down by
+ * a power of ten (ms -> s, percent -> ratio); @blocks multiplies it by
+ * the block size.
+ */
+struct setting_metric {
+	const char *key;
+	struct metric m;
+	int dec;
+	bool blocks;
+};
+
+#define SETM(k, n, h, d, b) { k, { n, "gauge", h }, d, b }
+
+static const struct setting_metric pool_settings[] = {
+	SETM("high_watermark", "pool_high_watermark_ratio",
+	     "Dirty share of the pool that starts background writeback.", 2,
+	     false),
+	SETM("low_watermark", "pool_low_watermark_ratio",
+	     "Dirty share of the pool that stops background writeback.", 2,
+	     false),
+	SETM("max_age", "pool_max_age_seconds",
+	     "Age after which dirty data is written back (0 = never).", 3,
+	     false),
+	SETM("commit_interval", "pool_commit_interval_seconds",
+	     "Interval of metadata commits.", 3, false),
+	SETM("writeback_iops", "pool_writeback_iops_limit",
+	     "Cap on background writeback I/O per second (0 = unlimited).", 0,
+	     false),
+	SETM("io_capacity_iops", "pool_io_capacity_iops",
+	     "I/O per second the SSD can serve, shared by weight (0 = unlimited).",
+	     0, false),
+	SETM("io_capacity_bw", "pool_io_capacity_bytes_per_second",
+	     "Bytes per second the SSD can serve, shared by weight (0 = unlimited).",
+	     0, false),
+};
+
+static const struct setting_metric vm_settings[] = {
+	SETM("iops_limit", "vm_iops_limit",
+	     "I/O per second limit of the VM device (0 = unlimited).", 0,
+	     false),
+	SETM("bw_limit", "vm_bw_limit_bytes_per_second",
+	     "Bandwidth limit of the VM device (0 = unlimited).", 0, false),
+	SETM("cache_quota", "vm_cache_quota_bytes",
+	     "Most pool space the VM device may hold (0 = no quota).", 0, true),
+	SETM("weight", "vm_weight",
+	     "Share of the pool's I/O capacity under contention (1-1000).", 0,
+	     false),
+};
+
+#define NR(a)	(sizeof(a) / sizeof((a)[0]))
+
 static void prom_settings(FILE *f, const struct snapshot *s, int only_pool,
 			  int only_vm)
 {
-	static const struct metric lm = {
-		"vm_setting", "gauge",
-		"A numeric setting of the VM device (iops_limit, bw_limit, cache_quota, weight; 0 = unlimited)."
-	};
-	int i, k;
+	size_t k;
+	int i;
 
-	prom_head(f, &lm);
-	for (i = 0; i < s->nr_vms; i++) {
-		const struct vm_dev *v = &s->vms[i];
+	for (k = 0; k < NR(pool_settings); k++) {
+		const struct setting_metric *sm = &pool_settings[k];
 
-		for (k = 0; k < v->tbl.nr && wanted(s, i, only_pool, only_vm);
-		     k++) {
+		prom_head(f, &sm->m);
+		for (i = 0; i < s->nr_pools; i++) {
+			const struct pool_table *t = &s->pools[i].tbl;
+			const char *val = ctl_table_get((char (*)[24])t->keys,
+							(char (*)[24])t->vals,
+							t->nr, sm->key);
 			uint64_t n;
 
-			if (ctl_parse_u64(v->tbl.vals[k], &n))
+			if ((only_pool >= 0 && only_pool != i) || !val ||
+			    ctl_parse_u64(val, &n))
 				continue;
-			prom_vm_sample(f, "vm_setting", vm_pool_name(s, v),
-				       v->tbl.vm_id, "key", v->tbl.keys[k], n);
+			prom_sample(f, sm->m.name, s->pools[i].dm.name, NULL,
+				    NULL, NULL, n, sm->dec);
+		}
+	}
+	for (k = 0; k < NR(vm_settings); k++) {
+		const struct setting_metric *sm = &vm_settings[k];
+
+		prom_head(f, &sm->m);
+		for (i = 0; i < s->nr_vms; i++) {
+			const struct vm_dev *v = &s->vms[i];
+			const char *val = ctl_table_get((char (*)[24])v->tbl.keys,
+							(char (*)[24])v->tbl.vals,
+							v->tbl.nr, sm->key);
+			uint64_t n;
+
+			if (!wanted(s, i, only_pool, only_vm) || !val ||
+			    ctl_parse_u64(val, &n))
+				continue;
+			if (sm->blocks)
+				n *= vm_block_size(s, v);
+			prom_sample(f, sm->m.name, vm_pool_name(s, v),
+				    v->tbl.vm_id, NULL, NULL, n, sm->dec);
 		}
 	}
 }
 
 /*
- * A latency histogram from sysfs as a Prometheus histogram: cumulative
- * buckets by upper bound in microseconds, +Inf and _count.  The module
- * keeps no sum of latencies, so there is no _sum.
+ * A latency histogram from sysfs as a Prometheus histogram in seconds:
+ * cumulative buckets by upper bound ("le"), +Inf, _sum (from the module's
+ * sum of latencies, when it has one) and _count.  The module's last line
+ * also counts everything longer than its bound, so it goes into +Inf only.
  */
 static void prom_hist(FILE *f, const struct snapshot *s, int only_pool,
 		      int only_vm, bool write)
 {
-	const char *name = write ? "vm_write_latency_microseconds" :
-			   "vm_read_latency_microseconds";
+	const char *name = write ? "vm_write_latency_seconds" :
+			   "vm_read_latency_seconds";
 	const struct metric m = {
 		name, "histogram", write ?
-		"Write latency, log2 buckets (no _sum: the module keeps none)." :
-		"Read latency, log2 buckets (no _sum: the module keeps none)."
+		"Write latency from arrival at the VM device to completion." :
+		"Read latency from arrival at the VM device to completion."
 	};
-	char metric[64], le[32];
-	bool head = false;
+	char metric[64], le[48];
 	int i, b;
 
+	prom_head(f, &m);
 	for (i = 0; i < s->nr_vms; i++) {
 		const struct vm_dev *v = &s->vms[i];
 		const struct ctl_hist *h = write ? &v->write_lat : &v->read_lat;
+		const struct sval *sum = write ? &v->write_lat_sum_ns :
+					 &v->read_lat_sum_ns;
+		const char *pool = vm_pool_name(s, v);
 		uint64_t cum = 0;
 
 		if (!h->n || !wanted(s, i, only_pool, only_vm))
 			continue;
-		if (!head)
-			prom_head(f, &m);
-		head = true;
 		snprintf(metric, sizeof(metric), "%s_bucket", name);
 		for (b = 0; b < h->n; b++) {
 			cum += h->count[b];
-			snprintf(le, sizeof(le), "%llu",
-				 (unsigned long long)h->bucket[b]);
-			prom_vm_sample(f, metric, vm_pool_name(s, v),
-				       v->tbl.vm_id, "le", le, cum);
+			if (b == h->n - 1)
+				break;
+			prom_fixed(le, sizeof(le), h->bucket[b], 6);
+			prom_vm_sample(f, metric, pool, v->tbl.vm_id, "le", le,
+				       cum);
 		}
-		prom_vm_sample(f, metric, vm_pool_name(s, v), v->tbl.vm_id,
-			       "le", "+Inf", cum);
+		prom_vm_sample(f, metric, pool, v->tbl.vm_id, "le", "+Inf",
+			       cum);
+		if (sum->ok) {
+			snprintf(metric, sizeof(metric), "%s_sum", name);
+			prom_sample(f, metric, pool, v->tbl.vm_id, NULL, NULL,
+				    sum->v, 9);
+		}
 		snprintf(metric, sizeof(metric), "%s_count", name);
-		prom_vm_sample(f, metric, vm_pool_name(s, v), v->tbl.vm_id,
-			       NULL, NULL, cum);
+		prom_vm_sample(f, metric, pool, v->tbl.vm_id, NULL, NULL, cum);
 	}
 }
 
@@ -519,7 +688,7 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 			if (only_pool < 0 || only_pool == i)
 				prom_pool_sample(f, pool_metrics[m].name,
 						 s->pools[i].dm.name,
-						 pool_field(&s->pools[i].st, m));
+						 pool_field(s, i, m));
 	}
 	for (m = 0; m < VF_NR; m++) {
 		prom_head(f, &vm_metrics[m]);
@@ -530,8 +699,7 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 					       s->vms[i].tbl.vm_id, NULL, NULL,
 					       vm_field(s, &s->vms[i], m));
 	}
-	for (k = 0; k < sizeof(vm_sys_metrics) / sizeof(vm_sys_metrics[0]);
-	     k++) {
+	for (k = 0; k < NR(vm_sys_metrics); k++) {
 		const struct sys_metric *sm = &vm_sys_metrics[k];
 		bool head = false;
 
@@ -543,9 +711,9 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 			if (!head)
 				prom_head(f, &sm->m);
 			head = true;
-			prom_vm_sample(f, sm->m.name,
-				       vm_pool_name(s, &s->vms[i]),
-				       s->vms[i].tbl.vm_id, NULL, NULL, v->v);
+			prom_sample(f, sm->m.name, vm_pool_name(s, &s->vms[i]),
+				    s->vms[i].tbl.vm_id, NULL, NULL, v->v,
+				    sm->dec);
 		}
 	}
 	prom_hist(f, s, only_pool, only_vm, false);

@@ -241,6 +241,7 @@ struct vm_dev {
 	struct sval read_iops, write_iops, read_bw, write_bw;
 	struct sval iops_limit, bw_limit, cache_quota, weight;
 	struct ctl_hist read_lat, write_lat;
+	struct sval writeback_errors, read_lat_sum_ns, write_lat_sum_ns;
 };
 
 struct snapshot {

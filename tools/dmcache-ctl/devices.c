@@ -50,6 +50,9 @@ void vm_read_sysfs(struct vm_dev *v)
 	sval_read(d, "limits/weight", &v->weight);
 	hist_read(d, "stats/read_latency_us", &v->read_lat);
 	hist_read(d, "stats/write_latency_us", &v->write_lat);
+	sval_read(d, "stats/writeback_errors", &v->writeback_errors);
+	sval_read(d, "stats/read_latency_sum_ns", &v->read_lat_sum_ns);
+	sval_read(d, "stats/write_latency_sum_ns", &v->write_lat_sum_ns);
 }
 
 static void *grow(void *p, int n, size_t size)
