@@ -512,6 +512,34 @@ int cmd_check(struct ctl_args *a)
 	return r;
 }
 
+/*
+ * The vm_ids with dirty blocks in the last commit on @path (a live pool's
+ * cache device too: read without O_EXCL), as "id (N dirty blocks), ..."
+ * in @out; an empty string when none or when the metadata cannot be read.
+ */
+void ctl_dirty_vm_ids(const char *path, char *out, size_t len)
+{
+	struct scan s = { .report = false };
+	struct image im;
+	size_t n = 0;
+	u32 i;
+
+	out[0] = '\0';
+	if (img_open(&im, path, true))
+		return;
+	if (!scan(&im, &s)) {
+		for (i = 0; i < s.sb.layout.max_vms && n < len; i++) {
+			if (!s.vm_ok[i] || !s.counts[i].dirty)
+				continue;
+			n += snprintf(out + n, len - n, "%s%s (%llu dirty blocks)",
+				      n ? ", " : "", s.vms[i].vm_id,
+				      (unsigned long long)s.counts[i].dirty);
+		}
+	}
+	scan_free(&s);
+	img_close(&im);
+}
+
 static void dump_text(const struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;

@@ -290,6 +290,50 @@ int cmd_pool_create(struct ctl_args *a)
 
 /* ---- pool-remove ------------------------------------------------------------- */
 
+/* The /dev path of a table's device ("MAJ:MIN", or a path already). */
+static void dev_path(const char *dev, char *path, size_t len)
+{
+	char uevent[96], line[256];
+	FILE *f;
+
+	snprintf(path, len, "%s", dev);
+	if (strchr(dev, '/'))
+		return;
+	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%s/uevent", dev);
+	f = fopen(uevent, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, len, "/dev/%s", line + 8);
+		}
+	fclose(f);
+}
+
+/*
+ * Dirty data of detached vm_ids stays on the cache device when its pool is
+ * removed, where only a pool loaded again can write it back: refused
+ * without --force, naming whose it is (from the last commit).
+ */
+static int pool_remove_dirty(const struct pool_dev *pd, bool force)
+{
+	char path[272], ids[1024];
+
+	if (!pd->st.dirty_blocks)
+		return 0;
+	if (force) {
+		fprintf(stderr, "dmcache-ctl: warning: pool %s keeps %llu dirty blocks of detached VMs on its cache device\n",
+			pd->dm.name, (unsigned long long)pd->st.dirty_blocks);
+		return 0;
+	}
+	dev_path(pd->tbl.cache_dev, path, sizeof(path));
+	ctl_dirty_vm_ids(path, ids, sizeof(ids));
+	return ctl_fail("pool %s holds %llu dirty blocks of detached VMs%s%s: attach and flush them first, or add --force to keep them on the cache device",
+			pd->dm.name, (unsigned long long)pd->st.dirty_blocks,
+			ids[0] ? ": " : "", ids);
+}
+
 int cmd_pool_remove(struct ctl_args *a)
 {
 	struct snapshot s;
@@ -303,6 +347,8 @@ int cmd_pool_remove(struct ctl_args *a)
 		r = ctl_fail("pool %s has %llu VM devices attached: detach them first",
 			     s.pools[p].dm.name,
 			     (unsigned long long)s.pools[p].st.nr_vms);
+	if (!r)
+		r = pool_remove_dirty(&s.pools[p], ctl_opt(a, "--force"));
 	if (!r) {
 		char what[200];
 
@@ -642,14 +688,17 @@ static int send_message(const char *name, const char *msg)
 int cmd_detach(struct ctl_args *a)
 {
 	char name[CTL_NAME_MAX], vm_id[72], pool[CTL_NAME_MAX];
+	bool keep = ctl_opt(a, "--no-flush");
 	struct snapshot s;
 	double timeout;
 	uint64_t dirty;
 	int v, r;
 
 	r = ctl_opt_seconds(a, "--timeout", 0, &timeout);
-	if (!r && ctl_opt(a, "--timeout") && !ctl_opt(a, "--flush"))
-		r = ctl_usage("--timeout goes with --flush");
+	if (!r && keep && ctl_opt(a, "--flush"))
+		r = ctl_usage("--flush and --no-flush exclude each other");
+	if (!r && keep && ctl_opt(a, "--timeout"))
+		r = ctl_usage("--timeout goes with flushing, not with --no-flush");
 	if (r)
 		return r;
 	if (snapshot_take(&s))
@@ -665,7 +714,8 @@ int cmd_detach(struct ctl_args *a)
 	dirty = s.vms[v].st.dirty_blocks;
 	snapshot_free(&s);
 
-	if (ctl_opt(a, "--flush")) {
+	/* The VM's dirty data goes back to its origin first, unless kept. */
+	if (!keep) {
 		dirty = 0;
 		r = send_message(name, "flush");
 		if (!r)
@@ -680,12 +730,15 @@ int cmd_detach(struct ctl_args *a)
 				vm_id, name);
 	if (r)
 		return kernel_refused("cannot detach", r);
-	if (dirty)
+	if (dirty) {
+		fprintf(stderr, "dmcache-ctl: warning: %s's origin is not up to date without the pool: its %llu dirty blocks stay in pool %s until it is attached again\n",
+			vm_id, (unsigned long long)dirty, pool);
 		printf("detached %s (/dev/mapper/%s) from pool %s: its %llu dirty blocks stay in the pool until it is attached again\n",
 		       vm_id, name, pool, (unsigned long long)dirty);
-	else
+	} else {
 		printf("detached %s (/dev/mapper/%s) from pool %s\n", vm_id,
 		       name, pool);
+	}
 	return 0;
 }
 

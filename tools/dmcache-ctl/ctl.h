@@ -290,5 +290,6 @@ int cmd_dump(struct ctl_args *a);
 /* check.c, also used by pool-create --format */
 int ctl_dev_holds_pool(int fd, bool *holds);
 int ctl_dev_pool_block_size(int fd, uint32_t *bs);
+void ctl_dirty_vm_ids(const char *path, char *out, size_t len);
 
 #endif /* DMCACHE_CTL_H */

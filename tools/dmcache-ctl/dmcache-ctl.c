@@ -44,8 +44,14 @@ static const struct ctl_opt o_attach[] = {
 };
 
 static const struct ctl_opt o_detach[] = {
-	{ "--flush", NULL, "write back the VM's dirty data first and wait for it" },
-	{ "--timeout", "SECONDS", "with --flush: give up after this long" },
+	{ "--no-flush", NULL, "keep the VM's dirty data in the pool (its origin is then not up to date)" },
+	{ "--flush", NULL, "write back the VM's dirty data first and wait for it (the default)" },
+	{ "--timeout", "SECONDS", "give up the write-back after this long" },
+	OPT_END
+};
+
+static const struct ctl_opt o_pool_remove[] = {
+	{ "--force", NULL, "remove even with dirty data of detached VMs (kept on the cache device)" },
 	OPT_END
 };
 
@@ -109,14 +115,14 @@ static const struct ctl_cmd commands[] = {
 	{ "pool-status", "[POOL]", 0, 1, o_json,
 	  "state, occupancy, counters and settings of the pools",
 	  cmd_pool_status, CTL_C_POOL },
-	{ "pool-remove", "POOL", 1, 1, NULL,
-	  "remove a pool without VM devices (its dirty data stays on the SSD)",
+	{ "pool-remove", "POOL", 1, 1, o_pool_remove,
+	  "remove a pool without VM devices (refused while detached VMs have dirty data, unless --force)",
 	  cmd_pool_remove, CTL_C_POOL },
 	{ "attach", "POOL ORIGIN VM_ID", 3, 3, o_attach,
 	  "create a VM device for VM_ID on ORIGIN, cached by POOL",
 	  cmd_attach, CTL_C_POOL },
 	{ "detach", "VM", 1, 1, o_detach,
-	  "remove a VM device (its dirty data stays in the pool unless --flush)",
+	  "write back a VM's dirty data, then remove its VM device (--no-flush keeps the data in the pool)",
 	  cmd_detach, CTL_C_VM },
 	{ "list", "", 0, 0, o_list,
 	  "pools and their VM devices",

@@ -27,6 +27,17 @@ ctl() {
 	return 0
 }
 
+# ctl_warns WARNING ARGS...: dmcache-ctl ARGS succeeds with one line on
+# stderr, "dmcache-ctl: warning: ..." holding WARNING.
+ctl_warns() {
+	_w=$1
+	shift
+	dmcache-ctl "$@" >/tmp/out 2>/tmp/err ||
+		fail "dmcache-ctl $* exited $?: $(cat /tmp/err)"
+	[ "$(wc -l </tmp/err)" = 1 ] && grep -qF -- "dmcache-ctl: warning: $_w" /tmp/err ||
+		fail "dmcache-ctl $*: stderr is not the warning '$_w': $(cat /tmp/err)"
+}
+
 # has TEXT: /tmp/out has TEXT.
 has() {
 	grep -qF -- "$1" /tmp/out || fail "output lacks '$1': $(cat /tmp/out)"
@@ -285,8 +296,9 @@ refuse 2 "missing arguments" migrate-prepare
 
 # --- detach, pool-remove ---------------------------------------------------------------------
 dd if=/dev/urandom of=/dev/mapper/vm2 bs=4096 count=32 oflag=direct 2>/dev/null
-ctl detach vm2 --flush --timeout 120
+ctl detach vm2 --timeout 120
 has "detached db-01.vda (/dev/mapper/vm2) from pool pool"
+grep -q "dirty blocks stay" /tmp/out && fail "detach kept dirty data by default: $(cat /tmp/out)"
 dmsetup info vm2 >/dev/null 2>&1 && fail "vm2 still there"
 dd if=/dev/urandom of=/dev/mapper/vm1 bs=4096 count=16 oflag=direct 2>/dev/null
 [ "$(field 5 pool)" -gt 0 ] || fail "pool not dirty"
@@ -301,9 +313,12 @@ refuse 2 "unexpected argument" list extra
 refuse 2 "unknown command \"bogus\"" bogus
 refuse 2 "unknown command \"nosuch\"" help nosuch
 refuse 2 "--names takes vm, pool or all" list --names bogus
-ctl detach web-01.vda
+ctl_warns "web-01.vda's origin is not up to date without the pool" \
+	detach web-01.vda --no-flush
 has "its $d1 dirty blocks stay in the pool"
-ctl pool-remove pool
+refuse 1 "pool pool holds $d1 dirty blocks of detached VMs: web-01.vda ($d1 dirty blocks): attach and flush them first, or add --force" pool-remove pool
+dmsetup info pool >/dev/null 2>&1 || fail "a refused pool-remove removed the pool"
+ctl_warns "pool pool keeps $d1 dirty blocks of detached VMs" pool-remove pool --force
 dmsetup info pool >/dev/null 2>&1 && fail "pool still there"
 
 # --- check and dump of the removed pool ----------------------------------------------------------
@@ -328,7 +343,7 @@ refuse 1 "holds a pool of 4096-byte blocks, not 65536" \
 	pool-create "$ssd" --name pool --block-size 64K
 ctl pool-create "$ssd" --name pool
 assert_eq "$(field 5 pool)" "$d1" "dirty blocks kept over remove and create"
-ctl pool-remove pool
+ctl_warns "pool pool keeps $d1 dirty blocks of detached VMs" pool-remove pool --force
 
 # flip bytes: superblock copy 1, then the VM record and two entries
 cp_byte() { # cp_byte OFFSET: flip one byte of $ssd in place
