@@ -197,6 +197,35 @@ static void problem(struct scan *s, const char *fmt, ...)
 	putchar('\n');
 }
 
+/*
+ * The pool uuid of the pool on @path as 32 hex digits in 8-4-4-4-12 form
+ * (as dump prints it); -ENODATA when its superblocks are bad.
+ */
+int ctl_dev_pool_uuid(const char *path, char *out, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *error;
+	struct vwc_sb sb;
+	void *buf;
+	size_t n = 0;
+	int i, r;
+
+	if (fd < 0)
+		return -errno;
+	r = read_sbs(fd, &buf);
+	close(fd);
+	if (r)
+		return r;
+	r = vwc_sb_choose(buf, (char *)buf + VWC_SB_SIZE, &sb, &error) ?
+	    -ENODATA : 0;
+	free(buf);
+	for (i = 0; !r && i < 16; i++)
+		n += snprintf(out + n, len > n ? len - n : 0, "%02x%s",
+			      sb.uuid[i], i == 3 || i == 5 || i == 7 ||
+			      i == 9 ? "-" : "");
+	return r;
+}
+
 /* ---- superblock --------------------------------------------------------------- */
 
 static void print_uuid(const u8 *u)

@@ -247,6 +247,27 @@ static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 	return r;
 }
 
+/*
+ * The pool's dm UUID, VWCACHE-POOL-<pool uuid> (admin guide, "Host
+ * integration"): known only once the module has loaded or formatted the
+ * pool, so set after the create.  A failure leaves a working pool without
+ * it, with a warning.
+ */
+static void set_pool_uuid(const char *name, const char *dev)
+{
+	char u[64], uuid[96];
+
+	if (ctl_dev_pool_uuid(dev, u, sizeof(u))) {
+		fprintf(stderr, "dmcache-ctl: warning: pool %s: cannot read its uuid from %s: no dm UUID set\n",
+			name, dev);
+		return;
+	}
+	snprintf(uuid, sizeof(uuid), "%s%s", CTL_POOL_UUID_PREFIX, u);
+	if (dm_set_uuid(name, uuid))
+		fprintf(stderr, "dmcache-ctl: warning: pool %s: cannot set its dm UUID %s\n",
+			name, uuid);
+}
+
 int cmd_pool_create(struct ctl_args *a)
 {
 	const char *dev = a->argv[0];
@@ -274,9 +295,10 @@ int cmd_pool_create(struct ctl_args *a)
 		 (unsigned long long)bs, 2 * nr, feats);
 	snprintf(what, sizeof(what), "cannot create pool %s on %s", name, dev);
 	kmsg_mark();
-	r = dm_create(name, bytes >> 9, VWC_POOL_TARGET_NAME, params);
+	r = dm_create(name, NULL, bytes >> 9, VWC_POOL_TARGET_NAME, params);
 	if (r)
 		return kernel_refused(what, r);
+	set_pool_uuid(name, dev);
 	if (dm_get(name, false, &d) || ctl_parse_pool_status(d.params, &st))
 		return ctl_fail("pool %s created but its status is unreadable",
 				name);
@@ -443,12 +465,29 @@ static int check_attach(struct snapshot *s, int p, const char *vm_id)
 	return 0;
 }
 
+/*
+ * A VM device's dm UUID, VWCACHE-VM-<pool uuid>-<vm_id>, from its pool's
+ * dm UUID; NULL (none) when the pool has none (not made by dmcache-ctl).
+ */
+static const char *vm_uuid(const struct dm_dev_info *pool, const char *vm_id,
+			   char *out, size_t len)
+{
+	size_t n = strlen(CTL_POOL_UUID_PREFIX);
+
+	if (strncmp(pool->uuid, CTL_POOL_UUID_PREFIX, n))
+		return NULL;
+	snprintf(out, len, "%s%s-%s", CTL_VM_UUID_PREFIX, pool->uuid + n,
+		 vm_id);
+	return out;
+}
+
 int cmd_attach(struct ctl_args *a)
 {
 	const char *pool = a->argv[0], *origin = a->argv[1];
 	const char *vm_id = a->argv[2];
 	const char *name = ctl_opt(a, "--name") ?: vm_id;
 	char why[160], feats[400] = "", params[600], omm[32], what[200];
+	char uuid[160];
 	struct snapshot s;
 	uint64_t bytes;
 	int p, fd, nr = 0, r;
@@ -486,7 +525,8 @@ int cmd_attach(struct ctl_args *a)
 	snprintf(what, sizeof(what), "cannot attach %s to pool %s",
 		 vm_id, s.pools[p].dm.name);
 	kmsg_mark();
-	r = dm_create(name, bytes >> 9, VWC_VM_TARGET_NAME, params);
+	r = dm_create(name, vm_uuid(&s.pools[p].dm, vm_id, uuid, sizeof(uuid)),
+		      bytes >> 9, VWC_VM_TARGET_NAME, params);
 	if (r) {
 		r = kernel_refused(what, r);
 		goto out;

@@ -193,20 +193,26 @@ int ctl_normalize_key(const char *in, char *out, size_t len);
 
 /* ---- dm.c ---------------------------------------------------------------- */
 
+/* dm UUIDs of the devices dmcache-ctl makes (admin guide). */
+#define CTL_POOL_UUID_PREFIX	"VWCACHE-POOL-"
+#define CTL_VM_UUID_PREFIX	"VWCACHE-VM-"
+
 struct dm_dev_info {
 	char name[CTL_NAME_MAX];
 	char type[32];
 	uint32_t major, minor;
 	uint64_t length;	/* sectors */
 	char params[1024];
+	char uuid[130];		/* dm UUID, "" when none */
 	bool suspended;
 };
 
 int dm_init(void);
 int dm_list(char (**names)[CTL_NAME_MAX], int *count);
 int dm_get(const char *name, bool table, struct dm_dev_info *d);
-int dm_create(const char *name, uint64_t sectors, const char *type,
-	      const char *params);
+int dm_create(const char *name, const char *uuid, uint64_t sectors,
+	      const char *type, const char *params);
+int dm_set_uuid(const char *name, const char *uuid);
 int dm_remove(const char *name);
 int dm_message(const char *name, const char *msg);
 const char *dm_last_error(void);
@@ -290,6 +296,7 @@ int cmd_dump(struct ctl_args *a);
 /* check.c, also used by pool-create --format */
 int ctl_dev_holds_pool(int fd, bool *holds);
 int ctl_dev_pool_block_size(int fd, uint32_t *bs);
+int ctl_dev_pool_uuid(const char *path, char *out, size_t len);
 void ctl_dirty_vm_ids(const char *path, char *out, size_t len);
 
 #endif /* DMCACHE_CTL_H */

@@ -108,6 +108,7 @@ int dm_get(const char *name, bool table, struct dm_dev_info *d)
 	d->major = info.major;
 	d->minor = info.minor;
 	d->suspended = info.suspended;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", dm_task_get_uuid(dmt) ?: "");
 	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
 	if (type) {
 		snprintf(d->type, sizeof(d->type), "%s", type);
@@ -140,8 +141,8 @@ static int task_errno(struct dm_task *dmt)
 	return e ? -e : -EIO;
 }
 
-int dm_create(const char *name, uint64_t sectors, const char *type,
-	      const char *params)
+int dm_create(const char *name, const char *uuid, uint64_t sectors,
+	      const char *type, const char *params)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
 	int r = 0;
@@ -150,7 +151,24 @@ int dm_create(const char *name, uint64_t sectors, const char *type,
 		return -ENOMEM;
 	last_error[0] = '\0';
 	if (!dm_task_set_name(dmt, name) ||
+	    (uuid && !dm_task_set_uuid(dmt, uuid)) ||
 	    !dm_task_add_target(dmt, 0, sectors, type, params) ||
+	    !run_with_cookie(dmt))
+		r = task_errno(dmt);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* Give device @name, which has none yet, the dm UUID @uuid. */
+int dm_set_uuid(const char *name, const char *uuid)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_RENAME);
+	int r = 0;
+
+	if (!dmt)
+		return -ENOMEM;
+	last_error[0] = '\0';
+	if (!dm_task_set_name(dmt, name) || !dm_task_set_newuuid(dmt, uuid) ||
 	    !run_with_cookie(dmt))
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);

@@ -123,6 +123,12 @@ dmsetup table vm1 | grep -q " web-01.vda 10 mode writeback iops_limit 0 bw_limit
 	fail "vm1 table: $(dmsetup table vm1)"
 assert_eq "$(sectors /dev/mapper/vm1)" "$(sectors "$o1")" "vm1 size"
 ctl attach pool "$o2" db-01.vda --name vm2 --mode writeback
+# dm UUIDs (admin guide): the pool's from its on-disk uuid, the VMs' from it.
+puuid=$(dmcache-ctl dump "$ssd" --force | sed -n 's/^pool: uuid \([0-9a-f-]*\)$/\1/p')
+[ -n "$puuid" ] || fail "no pool uuid in dump"
+assert_eq "$(dmsetup info -c --noheadings -o uuid pool)" "VWCACHE-POOL-$puuid" "pool dm UUID"
+assert_eq "$(dmsetup info -c --noheadings -o uuid vm1)" "VWCACHE-VM-$puuid-web-01.vda" "vm1 dm UUID"
+assert_eq "$(dmsetup info -c --noheadings -o uuid vm2)" "VWCACHE-VM-$puuid-db-01.vda" "vm2 dm UUID"
 refuse 2 "vm_id \"x y\" has a space" attach pool "$o1" "x y"
 refuse 2 "vm_id \"a/b\" has '/'" attach pool "$o1" a/b
 refuse 1 "vm_id \"web-01.vda\" is already attached to pool pool" \
@@ -343,6 +349,7 @@ refuse 1 "holds a pool of 4096-byte blocks, not 65536" \
 	pool-create "$ssd" --name pool --block-size 64K
 ctl pool-create "$ssd" --name pool
 assert_eq "$(field 5 pool)" "$d1" "dirty blocks kept over remove and create"
+assert_eq "$(dmsetup info -c --noheadings -o uuid pool)" "VWCACHE-POOL-$puuid" "pool dm UUID after a load"
 ctl_warns "pool pool keeps $d1 dirty blocks of detached VMs" pool-remove pool --force
 
 # flip bytes: superblock copy 1, then the VM record and two entries
