@@ -6,17 +6,20 @@
 # per call), in one boot.
 #  1. A huge discard (176 MiB over 45056 cached blocks) against 4 MiB ones
 #     (1024 blocks): dm splits the huge one at the VM device's
-#     discard_max_bytes, so its longest map must stay within 3x the
-#     longest 4 MiB one.  Before f3eee87, 6.12 passed a discard of up to
-#     2 GiB in one bio: one map dropped all 45056 blocks in one hold.
+#     discard_max_bytes, so its maps must take at most 2x a 4 MiB one's
+#     (medians).  Before f3eee87, 6.12 passed a discard of up to 2 GiB in
+#     one bio: one map dropped all 45056 blocks in one hold (12.6-14.9 ms
+#     against 0.5 ms).
 #  2. Reclaim of a pool full of clean blocks (writes that need free ones):
-#     evictions in batches of 256, so the longest vwc_evict_locked must
-#     stay within the longest 4 MiB discard's map (1024 blocks).  Before
-#     f3eee87, the tick evicted up to nr/16 blocks (here 16000) in one hold.
-# A host stall inflates a duration but never shrinks one (a 6 ms map
-# among 0.6 ms ones in about one run of three on a busy host): a failed
-# bound is measured again (part 1 five times, part 2 three times at most)
-# before the test fails; the old holds fail every run.
+#     evictions in batches of 256, so they must take at most 2x a 4 MiB
+#     discard's map (1024 blocks; medians).  Before f3eee87, the tick
+#     evicted up to nr/16 blocks (here 16000) per hold: 5.2-7.4 ms.
+# The longest of each is printed (RESULT lines) but not bounded: a host
+# stall inflates single durations (a 6-8 ms map among 0.6 ms ones in
+# about one run in three on a busy host), and a bound on the longest
+# passed the old module whenever the 4 MiB discards caught one.  A failed
+# bound is measured again (three runs at most); the old holds fail every
+# run.
 # vwtest-disks: 1x1G 1x1280M
 # vwtest-timeout: 600
 # shellcheck disable=SC1091,SC2046 # guest paths; "COUNT MAX" split on purpose
@@ -86,16 +89,17 @@ while :; do
 	blkdiscard -o $((64 * MB)) -l $((176 * MB)) /dev/mapper/vm ||
 		fail "176 MiB discard"
 	set -- $(longest vwc_vm_map)
-	huge_n=$1 huge=$2
+	huge_n=$1 huge=$2 huge_med=$3
 	assert_eq "$(field 3 vm)" 0 "cached blocks after the discards"
-	log "run $run: 16 discards of 4 MiB: $small_n maps, median $small us, longest $small_max us; one of 176 MiB: $huge_n maps, longest $huge us ($(ratio "$huge" "$small_max")x the longest 4 MiB one)"
+	log "run $run: 16 discards of 4 MiB: $small_n maps, median $small us, longest $small_max us; one of 176 MiB: $huge_n maps, median $huge_med us ($(ratio "$huge_med" "$small")x), longest $huge us"
 	[ "$small_n" -ge 16 ] || fail "traced $small_n maps of 16 discards"
-	awk -v h="$huge" -v s="$small_max" 'BEGIN { exit !(h <= 3 * s) }' && break
-	[ $run -lt 5 ] || fail "a 176 MiB discard held cache_lock $huge us in one map, $(ratio "$huge" "$small_max")x the longest 4 MiB one ($huge_n maps)"
+	awk -v h="$huge_med" -v s="$small" 'BEGIN { exit !(h <= 2 * s) }' && break
+	[ $run -lt 3 ] || fail "a 176 MiB discard's maps held cache_lock $huge_med us (median of $huge_n), $(ratio "$huge_med" "$small")x a 4 MiB one's"
 	run=$((run + 1))
 done
 echo "RESULT lock-hold discard-4MiB-median-us $small"
 echo "RESULT lock-hold discard-4MiB-us $small_max"
+echo "RESULT lock-hold discard-176MiB-median-us $huge_med"
 echo "RESULT lock-hold discard-176MiB-us $huge"
 
 # --- 2: reclaim of a pool full of clean blocks ------------------------------
@@ -116,13 +120,14 @@ while :; do
 	sleep 2
 	set -- $(longest vwc_evict_locked)
 	ev_n=$1 ev=$2 ev_med=$3
-	log "run $run: $cached clean blocks of $nblk cached; reclaim: $ev_n evictions, median $ev_med us, longest $ev us ($(ratio "$ev" "$small_max")x the longest 4 MiB discard)"
+	log "run $run: $cached clean blocks of $nblk cached; reclaim: $ev_n evictions, median $ev_med us ($(ratio "$ev_med" "$small")x a 4 MiB discard's map), longest $ev us"
 	[ "$ev_n" -gt 0 ] || fail "no eviction traced"
-	awk -v e="$ev" -v s="$small_max" 'BEGIN { exit !(e <= s) }' && break
-	[ $run -lt 3 ] || fail "an eviction held cache_lock $ev us, $(ratio "$ev" "$small_max")x the longest 4 MiB discard ($ev_n calls)"
+	awk -v e="$ev_med" -v s="$small" 'BEGIN { exit !(e <= 2 * s) }' && break
+	[ $run -lt 3 ] || fail "evictions held cache_lock $ev_med us (median of $ev_n), $(ratio "$ev_med" "$small")x a 4 MiB discard's map"
 	run=$((run + 1))
 	blkdiscard /dev/mapper/vm || fail "discarding all"
 done
+echo "RESULT lock-hold evict-median-us $ev_med"
 echo "RESULT lock-hold evict-us $ev"
 echo 0 >$T/tracing_on
 echo nop >$T/current_tracer

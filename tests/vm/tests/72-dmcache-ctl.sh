@@ -178,7 +178,7 @@ has "vwcache_vm_dirty_blocks{pool=\"pool\",vm_id=\"db-01.vda\"} $d2"
 has "vwcache_pool_blocks{pool=\"pool\"} $total"
 has "vwcache_vm_state{pool=\"pool\",vm_id=\"web-01.vda\",state=\"ok\"} 1"
 has "# TYPE vwcache_vm_writes_total counter"
-grep -v '^#' /tmp/out | grep -v '^vwcache_[a-z_]*{pool="pool"[^}]*} [0-9][0-9]*$' &&
+grep -v '^#' /tmp/out | grep -v '^vwcache_[a-z_]*{pool="pool"[^}]*} [0-9][0-9.]*$' &&
 	fail "malformed Prometheus lines"
 ctl stats --prometheus --output /tmp/vwcache.prom
 [ -s /tmp/vwcache.prom ] && [ ! -e /tmp/vwcache.prom.tmp ] || fail "--output"
