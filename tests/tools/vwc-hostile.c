@@ -1073,7 +1073,8 @@ static bool msg_maybe_valid(const char *msg, bool pool)
 	if (argc == 1)
 		return !strcmp(argv[0], "flush") || !strcmp(argv[0], "clear_stats") ||
 		       (!pool && (!strcmp(argv[0], "migrate_prepare") ||
-				  !strcmp(argv[0], "migrate_abort")));
+				  !strcmp(argv[0], "migrate_abort") ||
+				  !strcmp(argv[0], "invalidate")));
 	if (argc != 3 || strcmp(argv[0], "set"))
 		return false;
 	k = find_key(argv[1], pool);
