@@ -16,6 +16,7 @@
 #    with the device and reaches the origin.
 # vwtest-disks: 1x64M 1x16M 1x16M
 # vwtest-timeout: 200
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

@@ -11,6 +11,7 @@
 #    the device resumed: writeback resumes and the data reaches the origin.
 # vwtest-disks: 1x64M 1x16M
 # vwtest-timeout: 300
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

@@ -8,6 +8,7 @@
 # VM device waiting; a SIGKILL cancels it.
 # vwtest-disks: 1x64M 1x16M
 # vwtest-timeout: 200
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

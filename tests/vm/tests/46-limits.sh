@@ -10,6 +10,7 @@
 # falls short is measured again, up to 3 runs (short_again).
 # vwtest-disks: 1x256M 1x256M
 # vwtest-timeout: 420
+# vwtest-exclusive: yes
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

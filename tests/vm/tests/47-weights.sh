@@ -15,6 +15,7 @@
 # VMs asked for more all along).
 # vwtest-disks: 1x256M 1x128M 1x128M 1x128M
 # vwtest-timeout: 360
+# vwtest-exclusive: yes
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

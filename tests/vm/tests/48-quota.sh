@@ -5,6 +5,7 @@
 # blocks instead, and its data stays right; a lowered quota shrinks A.
 # vwtest-disks: 1x256M 1x128M 1x128M
 # vwtest-timeout: 300
+# vwtest-exclusive: yes
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

@@ -13,6 +13,7 @@
 # vm3's flushes must still succeed, after their origins.
 # vwtest-disks: 1x128M 1x64M 1x64M 1x64M
 # vwtest-timeout: 300
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

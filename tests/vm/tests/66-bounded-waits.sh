@@ -26,6 +26,7 @@
 # long as the SSD failed), and so did b and the suspends and removal.
 # vwtest-disks: 1x16M 1x16M
 # vwtest-timeout: 480
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

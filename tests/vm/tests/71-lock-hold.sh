@@ -22,6 +22,7 @@
 # run.
 # vwtest-disks: 1x1G 1x1280M
 # vwtest-timeout: 600
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091,SC2046 # guest paths; "COUNT MAX" split on purpose
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

@@ -11,6 +11,7 @@
 # non-root users, and no sysfs file writable by group or others.
 # vwtest-disks: 1x32M 1x16M 1x16M 1x16M 1x16M 1x16M
 # vwtest-timeout: 600
+# vwtest-exclusive: yes
 # shellcheck disable=SC1091
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh

@@ -8,6 +8,7 @@
 # histogram's _sum in seconds, beside _count.
 # vwtest-disks: 1x128M 1x64M
 # vwtest-timeout: 180
+# vwtest-exclusive: yes
 # shellcheck disable=SC2086 # lists of words
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
