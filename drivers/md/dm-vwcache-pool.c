@@ -314,6 +314,10 @@ static void vwc_pool_dtr(struct dm_target *ti)
 {
 	struct vwc_pool_c *pc = ti->private;
 
+	mutex_lock(&pc->pool->lock);
+	if (pc->pool->live_ti == ti)
+		pc->pool->live_ti = NULL;
+	mutex_unlock(&pc->pool->lock);
 	vwc_pool_put(pc->pool);
 	dm_put_device(ti, pc->cache_dev);
 	kfree(pc);
@@ -341,6 +345,7 @@ static void vwc_pool_resume(struct dm_target *ti)
 	struct vwc_pool_c *pc = ti->private;
 
 	mutex_lock(&pc->pool->lock);
+	pc->pool->live_ti = ti;
 	if (!pc->applied) {
 		pc->pool->settings = pc->settings;
 		pc->applied = true;
@@ -358,6 +363,41 @@ static void vwc_pool_postsuspend(struct dm_target *ti)
 	if (r)
 		DMERR("%s: metadata commit on suspend failed: %d",
 		      dm_device_name(pc->pool->md), r);
+}
+
+/*
+ * dm events: a change of the state that status shows (pool: ok, degraded,
+ * failed; VM device: ok, flushing, migrating, clean, error) raises an
+ * event on that device, for "dmsetup wait" and dmeventd (admin guide,
+ * "Events").  The tick samples the states: they change under cache_lock
+ * or in bio completion, and dm_table_event() sleeps.  A tick that finds
+ * pool->lock taken leaves it to the next one.  The tables are valid
+ * under pool->lock: their destructors take it to leave the pool; dm only
+ * calls out for a table it has bound (live).
+ */
+void vwc_pool_raise_events(struct vwc_pool *pool)
+{
+	enum vwc_pool_state state = READ_ONCE(pool->state);
+	struct vwc_vm *vm;
+
+	if (!mutex_trylock(&pool->lock))
+		return;
+	if (state != pool->event_state && pool->live_ti) {
+		pool->event_state = state;
+		dm_table_event(pool->live_ti->table);
+	}
+	list_for_each_entry(vm, &pool->vms, list) {
+		enum vwc_vm_state vm_state;
+
+		if (!READ_ONCE(vm->acct))	/* attaching */
+			continue;
+		vm_state = vwc_vm_state(vm);
+		if (vm_state != vm->event_state) {
+			vm->event_state = vm_state;
+			dm_table_event(vm->ti->table);
+		}
+	}
+	mutex_unlock(&pool->lock);
 }
 
 static void vwc_pool_emit_settings(const struct vwc_pool_settings *s,

@@ -630,6 +630,7 @@ void vwc_tick_work(struct work_struct *ws)
 	bool commit;
 
 	vwc_sample_rates(pool);
+	vwc_pool_raise_events(pool);
 	commit = vwc_reclaim(pool);
 	spin_lock_irq(&pool->cache_lock);
 	commit = commit || vwc_commit_due_locked(pool);

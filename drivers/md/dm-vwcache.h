@@ -14,7 +14,9 @@
  *   vwc_sysfs_lock (mutex, dm-vwcache-sysfs.c): the sysfs directories
  *   and the VM device each VM directory shows
  *     pool->commit_lock (mutex): one metadata commit at a time
- *       pool->lock (mutex): pool settings, VM list
+ *       pool->lock (mutex): pool settings, VM list; held by the tick
+ *       while it raises dm events (dm core's table srcu and its event
+ *       mutex, under which dm calls nothing of ours)
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
  *         policy, slots, deferred bios; the only lock of the I/O path,
  *         never held across I/O or a sleeping allocation
@@ -145,6 +147,8 @@ struct vwc_pool {
 	struct vwc_pool_settings settings;
 	struct vwc_sb sb;		/* in memory copy of the newest */
 	enum vwc_pool_state state;
+	enum vwc_pool_state event_state; /* last raised, under lock */
+	struct dm_target *live_ti;	/* resumed pool target, under lock */
 	struct list_head vms;		/* struct vwc_vm, under lock */
 	unsigned int nr_vms;
 	u64 commits;
@@ -224,6 +228,7 @@ struct vwc_vm {
 	struct vwc_vm_settings settings;	/* under pool->lock */
 	u64 mode_before_migrate;
 	enum vwc_vm_state state;
+	enum vwc_vm_state event_state;	/* last raised, under pool->lock */
 	struct vwc_acct *acct;		/* the slot's (shared on reload) */
 	struct vwc_acct *acct_new;	/* ours until attached */
 	struct vwc_throttle throttle;
@@ -285,6 +290,7 @@ int vwc_vm_set_locked(struct vwc_vm *vm, const char *key, const char *value,
 extern struct target_type vwc_pool_target;
 void vwc_pool_destroy(struct vwc_pool *pool);
 const char *vwc_pool_state_name(enum vwc_pool_state state);
+void vwc_pool_raise_events(struct vwc_pool *pool);
 int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
 			const char *value, const char **error);
 
