@@ -263,7 +263,7 @@ static void set_pool_uuid(const char *name, const char *dev)
 		return;
 	}
 	snprintf(uuid, sizeof(uuid), "%s%s", CTL_POOL_UUID_PREFIX, u);
-	if (dm_set_uuid(name, uuid))
+	if (dm_set_uuid(name, uuid, true))
 		fprintf(stderr, "dmcache-ctl: warning: pool %s: cannot set its dm UUID %s\n",
 			name, uuid);
 }

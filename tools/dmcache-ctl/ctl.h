@@ -212,7 +212,7 @@ int dm_list(char (**names)[CTL_NAME_MAX], int *count);
 int dm_get(const char *name, bool table, struct dm_dev_info *d);
 int dm_create(const char *name, const char *uuid, uint64_t sectors,
 	      const char *type, const char *params);
-int dm_set_uuid(const char *name, const char *uuid);
+int dm_set_uuid(const char *name, const char *uuid, bool control);
 int dm_remove(const char *name);
 int dm_message(const char *name, const char *msg);
 const char *dm_last_error(void);

@@ -121,13 +121,25 @@ out:
 	return r;
 }
 
-/* Run @dmt with udev synchronisation (or node creation without udev). */
-static int run_with_cookie(struct dm_task *dmt)
+/*
+ * A pool's dm device is a control device that fails every bio (admin
+ * guide, "Pool target"): its uevents tell udev's dm rules to skip the disk
+ * rules (blkid, by-id links) and every other rule (LVM, multipath), so
+ * that nothing scans it and logs I/O errors.
+ */
+#define CTL_UDEV_CONTROL \
+	(DM_UDEV_DISABLE_DISK_RULES_FLAG | DM_UDEV_DISABLE_OTHER_RULES_FLAG)
+
+/*
+ * Run @dmt with udev synchronisation (or node creation without udev);
+ * @flags (DM_UDEV_*) go with its uevent.
+ */
+static int run_with_cookie(struct dm_task *dmt, uint16_t flags)
 {
 	uint32_t cookie = 0;
 	int ok;
 
-	if (!dm_task_set_cookie(dmt, &cookie, 0))
+	if (!dm_task_set_cookie(dmt, &cookie, flags))
 		return 0;
 	ok = dm_task_run(dmt);
 	dm_udev_wait(cookie);
@@ -153,14 +165,18 @@ int dm_create(const char *name, const char *uuid, uint64_t sectors,
 	if (!dm_task_set_name(dmt, name) ||
 	    (uuid && !dm_task_set_uuid(dmt, uuid)) ||
 	    !dm_task_add_target(dmt, 0, sectors, type, params) ||
-	    !run_with_cookie(dmt))
+	    !run_with_cookie(dmt, strcmp(type, VWC_POOL_TARGET_NAME) ?
+				  0 : CTL_UDEV_CONTROL))
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);
 	return r;
 }
 
-/* Give device @name, which has none yet, the dm UUID @uuid. */
-int dm_set_uuid(const char *name, const char *uuid)
+/*
+ * Give device @name, which has none yet, the dm UUID @uuid (@control: it is
+ * a pool's control device).
+ */
+int dm_set_uuid(const char *name, const char *uuid, bool control)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_RENAME);
 	int r = 0;
@@ -169,7 +185,7 @@ int dm_set_uuid(const char *name, const char *uuid)
 		return -ENOMEM;
 	last_error[0] = '\0';
 	if (!dm_task_set_name(dmt, name) || !dm_task_set_newuuid(dmt, uuid) ||
-	    !run_with_cookie(dmt))
+	    !run_with_cookie(dmt, control ? CTL_UDEV_CONTROL : 0))
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);
 	return r;
@@ -183,7 +199,7 @@ int dm_remove(const char *name)
 	if (!dmt)
 		return -ENOMEM;
 	last_error[0] = '\0';
-	if (!dm_task_set_name(dmt, name) || !run_with_cookie(dmt))
+	if (!dm_task_set_name(dmt, name) || !run_with_cookie(dmt, 0))
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);
 	return r;
