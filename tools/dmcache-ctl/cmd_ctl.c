@@ -220,6 +220,26 @@ static int parse_block_size(struct ctl_args *a, uint64_t *bs)
 }
 
 /* Check the device and the options; format it when asked to. */
+/*
+ * --format over a pool: refused without --force, naming the vm_ids whose
+ * dirty data (newer than their origins) it would destroy; with --force
+ * they are named in a warning.
+ */
+static int format_pool_check(const char *dev, bool force)
+{
+	char ids[512];
+
+	ctl_dirty_vm_ids(dev, ids, sizeof(ids));
+	if (!force)
+		return ctl_fail("%s holds a pool: --format would destroy its cached data%s%s (add --force)",
+				dev, ids[0] ? ", and the dirty data of " : "",
+				ids);
+	if (ids[0])
+		fprintf(stderr, "dmcache-ctl: warning: --format --force destroys the dirty data of %s on %s: their origins lack those writes\n",
+			ids, dev);
+	return 0;
+}
+
 static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 			     uint64_t *bytes, char *mm, size_t mmlen,
 			     uint64_t *bs)
@@ -233,10 +253,9 @@ static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 	if (fd < 0)
 		return EXIT_FAIL;
 	r = dev_content(fd, dev, &c);
-	if (!r && c == DEV_POOL && format && !force)
-		r = ctl_fail("%s holds a pool: --format would destroy its cached data (add --force)",
-			     dev);
-	else if (!r && c == DEV_FOREIGN && !format)
+	if (!r && c == DEV_POOL && format)
+		r = format_pool_check(dev, force);
+	if (!r && c == DEV_FOREIGN && !format)
 		r = ctl_fail("%s holds data that is not a pool: --format formats it (destroying that data)",
 			     dev);
 	else if (!r && format)

@@ -343,7 +343,7 @@ has "\"dirty_blocks\": $d1"
 refuse 1 "cannot open /nonexistent" check /nonexistent
 
 # the module loads it again, dirty data kept; --format refuses it
-refuse 1 "holds a pool: --format would destroy its cached data (add --force)" \
+refuse 1 "holds a pool: --format would destroy its cached data, and the dirty data of web-01.vda ($d1 dirty blocks) (add --force)" \
 	pool-create "$ssd" --format --name pool
 refuse 1 "holds a pool of 4096-byte blocks, not 65536" \
 	pool-create "$ssd" --name pool --block-size 64K
@@ -380,6 +380,20 @@ ctl pool-remove pool
 ctl check "$ssd"
 has "result: clean"
 has "entries: 0 valid"
+
+# --format --force names whose dirty data it destroys
+ctl pool-create "$ssd" --name pool
+ctl attach pool "$o2" fmt-01.vda --name vmf --mode writeback
+dd if=/dev/urandom of=/dev/mapper/vmf bs=4096 count=16 oflag=direct 2>/dev/null
+df=$(field 4 vmf)
+[ "$df" -gt 0 ] || fail "vmf not dirty"
+ctl_warns "fmt-01.vda's origin is not up to date without the pool" \
+	detach fmt-01.vda --no-flush
+ctl_warns "pool pool keeps $df dirty blocks of detached VMs" pool-remove pool --force
+ctl_warns "--format --force destroys the dirty data of fmt-01.vda ($df dirty blocks) on $ssd" \
+	pool-create "$ssd" --format --force --name pool
+assert_eq "$(field 5 pool)" 0 "formatted over dirty data"
+ctl pool-remove pool
 
 dmsetup remove o2
 log "$BAD bad invocations refused"
