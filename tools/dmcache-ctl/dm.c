@@ -189,6 +189,32 @@ int dm_remove(const char *name)
 	return r;
 }
 
+/* Suspend @name (a pool commits its metadata), or resume it. */
+static int dm_simple(int task, const char *name, bool cookie)
+{
+	struct dm_task *dmt = dm_task_create(task);
+	int r = 0;
+
+	if (!dmt)
+		return -ENOMEM;
+	last_error[0] = '\0';
+	if (!dm_task_set_name(dmt, name) ||
+	    !(cookie ? run_with_cookie(dmt) : dm_task_run(dmt)))
+		r = task_errno(dmt);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int dm_suspend(const char *name)
+{
+	return dm_simple(DM_DEVICE_SUSPEND, name, false);
+}
+
+int dm_resume(const char *name)
+{
+	return dm_simple(DM_DEVICE_RESUME, name, true);
+}
+
 int dm_message(const char *name, const char *msg)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
