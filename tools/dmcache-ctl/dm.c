@@ -175,21 +175,7 @@ int dm_set_uuid(const char *name, const char *uuid)
 	return r;
 }
 
-int dm_remove(const char *name)
-{
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_REMOVE);
-	int r = 0;
-
-	if (!dmt)
-		return -ENOMEM;
-	last_error[0] = '\0';
-	if (!dm_task_set_name(dmt, name) || !run_with_cookie(dmt))
-		r = task_errno(dmt);
-	dm_task_destroy(dmt);
-	return r;
-}
-
-/* Suspend @name (a pool commits its metadata), or resume it. */
+/* A task on device @name alone: remove, suspend (a pool commits), resume. */
 static int dm_simple(int task, const char *name, bool cookie)
 {
 	struct dm_task *dmt = dm_task_create(task);
@@ -203,6 +189,11 @@ static int dm_simple(int task, const char *name, bool cookie)
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);
 	return r;
+}
+
+int dm_remove(const char *name)
+{
+	return dm_simple(DM_DEVICE_REMOVE, name, true);
 }
 
 int dm_suspend(const char *name)
