@@ -98,8 +98,9 @@ bench:
 	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"
 
 # make install: the module for KVER (under updates/, loaded at boot through
-# MODLOADDIR), dmcache-ctl with its man page and completion, its metrics
-# timer and service in SYSTEMDUNITDIR (not enabled), the libvirt hook.  DESTDIR is honoured everywhere (depmod runs only without it);
+# MODLOADDIR), dmcache-ctl with its man page and completion,
+# dm-vwcache.service (boot and shutdown) and its metrics timer and service
+# in SYSTEMDUNITDIR (none enabled), the libvirt hook.  DESTDIR is honoured everywhere (depmod runs only without it);
 # make uninstall removes the same files.
 install: install-module install-tools
 

@@ -963,6 +963,147 @@ static void test_check(void)
 	CHECK(check_says(1, NULL));
 }
 
+/* ---- /etc/dm-vwcache/vwcache.conf --------------------------------------------- */
+
+/* Parse @text; on failure the message must hold @want ("" = must parse). */
+static bool conf_case(const char *text, const char *want, struct conf *c)
+{
+	char err[512] = "";
+	int r = ctl_conf_parse(c, "t.conf", text, err, sizeof(err));
+
+	if (!*want)
+		return !r || (fprintf(stderr, "  unexpected: %s\n", err), false);
+	if (!r) {
+		fprintf(stderr, "  accepted, expected \"%s\": %s", want, text);
+		ctl_conf_free(c);
+		return false;
+	}
+	if (!strstr(err, want)) {
+		fprintf(stderr, "  got \"%s\", expected \"%s\"\n", err, want);
+		return false;
+	}
+	return c->nr == 0 && !c->e;
+}
+
+#define GOOD_POOL "pool ssd0 /dev/disk/by-id/nvme-A block_size=8K high_watermark=60\n"
+
+static void test_conf(void)
+{
+	static const struct { const char *text, *err; } bad[] = {
+		{ "pol ssd0 /dev/sda\n", "t.conf:1: unknown line \"pol\"" },
+		{ "pool ssd0\n", "t.conf:1: a pool line is" },
+		{ "# c\n\npool ssd0 /dev/sda\nvm a ssd0 /dev/sdb\n", "t.conf:4: a vm line is" },
+		{ "pool ssd/0 /dev/sda\n", "t.conf:1: invalid device name" },
+		{ "pool ssd0 sda\n", "t.conf:1: cache device \"sda\" is not an absolute path" },
+		{ "pool ssd0 /dev/sda\npool ssd0 /dev/sdb\n", "t.conf:2: the name ssd0 is taken by line 1" },
+		{ "pool ssd0 /dev/sda\npool ssd1 /dev/sda\n", "t.conf:2: /dev/sda is already the cache device of line 1" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sda x\n", "t.conf:2: /dev/sda is already the cache device" },
+		{ "vm v ssd0 /dev/sdb x\npool ssd0 /dev/sda\n", "t.conf:1: no pool line named ssd0 above" },
+		{ "pool ssd0 /dev/sda\nvm v ssd1 /dev/sdb x\n", "t.conf:2: no pool line named ssd1" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x\nvm w v /dev/sdc y\n", "t.conf:3: no pool line named v" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb bad/id\n", "t.conf:2: vm_id \"bad/id\" has '/'" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x\nvm w ssd0 /dev/sdc x\n", "t.conf:3: vm_id x is already in pool ssd0 on line 2" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x\nvm w ssd0 /dev/sdb y\n", "t.conf:3: /dev/sdb is already the origin device of line 2" },
+		{ "pool ssd0 /dev/sda high_watermark\n", "t.conf:1: \"high_watermark\" is not key=value" },
+		{ "pool ssd0 /dev/sda =5\n", "is not key=value" },
+		{ "pool ssd0 /dev/sda max_age=\n", "is not key=value" },
+		{ "pool ssd0 /dev/sda mode=writeback\n", "t.conf:1: a pool line has no setting \"mode\"" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x max_age=5\n", "t.conf:2: a vm line has no setting \"max_age\"" },
+		{ "pool ssd0 /dev/sda max_age=5 max_age=6\n", "max_age given twice" },
+		{ "pool ssd0 /dev/sda block_size=3K\n", "block_size must be a power of two from 4K to 64K, not 3K" },
+		{ "pool ssd0 /dev/sda block_size=128K\n", "block_size must be a power of two" },
+		{ "pool ssd0 /dev/sda format=yes\n", "format=yes: the only value is \"zeroed\"" },
+		{ "pool ssd0 /dev/sda high_watermark=101\n", "high_watermark 101: high_watermark must be an integer from 1 to 100" },
+		{ "pool ssd0 /dev/sda low_watermark=60\n", "low_watermark must be below high_watermark" },
+		{ "pool ssd0 /dev/sda max_age=1m\n", "max_age wants a whole number, not \"1m\"" },
+		{ "pool ssd0 /dev/sda io_capacity_bw=5X\n", "io_capacity_bw wants a size" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x mode=fast\n", "mode must be writeback, writethrough or passthrough" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x weight=0\n", "weight must be an integer from 1 to 1000" },
+		{ "pool ssd0 /dev/sda\nvm v ssd0 /dev/sdb x bw_limit=1Q\n", "bw_limit wants a size" },
+		{ "option stop_flush=maybe\n", "t.conf:1: stop_flush is yes or no" },
+		{ "option stop_timeout=0\n", "stop_timeout is seconds from 1 to 86400" },
+		{ "option stop_timeout=1h\n", "stop_timeout is seconds" },
+		{ "option flush=yes\n", "no option \"flush\"" },
+		{ "option\n", "an option line is" },
+		/* good lines before a bad one: still nothing */
+		{ GOOD_POOL "vm v ssd0 /dev/sdb x\nvm w ssd0 /dev/sdc y iops_limit=-1\n", "t.conf:3: iops_limit wants a whole number" },
+	};
+	char *argv[40], buf[2048];
+	struct conf c;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool ok = conf_case(bad[i].text, bad[i].err, &c);
+
+		if (!ok)
+			fprintf(stderr, "  bad config case %zu\n", i);
+		CHECK(ok);
+	}
+
+	/* A good file: comments, blank lines, tabs, options, order kept. */
+	CHECK(conf_case("# dm-vwcache\n\n" GOOD_POOL
+			"pool\tssd1 /dev/sdz format=zeroed   # new SSD\n"
+			"vm web01 ssd0 /dev/vg0/web01 web-01.vda mode=writethrough cache_quota=1G weight=200\n"
+			"vm db01 ssd1 /dev/disk/by-id/scsi-3600a db-01.vda\n"
+			"option stop_flush=yes stop_timeout=120\n", "", &c));
+	CHECK(c.nr == 4);
+	CHECK(!c.e[0].vm && !strcmp(c.e[0].name, "ssd0") &&
+	      !strcmp(c.e[0].dev, "/dev/disk/by-id/nvme-A") && c.e[0].line == 3 &&
+	      c.e[0].nr == 2 && !c.e[0].format);
+	CHECK(!c.e[1].vm && c.e[1].format && c.e[1].line == 4);
+	CHECK(c.e[2].vm && !strcmp(c.e[2].pool, "ssd0") && c.e[2].pool_entry == 0 &&
+	      !strcmp(c.e[2].vm_id, "web-01.vda") && c.e[2].nr == 3);
+	CHECK(c.e[3].vm && c.e[3].pool_entry == 1 && c.e[3].nr == 0);
+	CHECK(c.stop_flush && c.stop_timeout == 120);
+
+	/* The command lines assemble runs through the command table. */
+	n = ctl_conf_argv(&c.e[0], argv, 40, buf, sizeof(buf));
+	CHECK(n == 8);
+	if (n == 8)
+		CHECK(!strcmp(argv[0], "pool-create") &&
+		      !strcmp(argv[1], "/dev/disk/by-id/nvme-A") &&
+		      !strcmp(argv[2], "--name") && !strcmp(argv[3], "ssd0") &&
+		      !strcmp(argv[4], "--block-size") && !strcmp(argv[5], "8K") &&
+		      !strcmp(argv[6], "--high-watermark") && !strcmp(argv[7], "60"));
+	n = ctl_conf_argv(&c.e[1], argv, 40, buf, sizeof(buf));
+	CHECK(n == 4);		/* format= is assemble's, not an option */
+	n = ctl_conf_argv(&c.e[2], argv, 40, buf, sizeof(buf));
+	CHECK(n == 12);
+	if (n == 12)
+		CHECK(!strcmp(argv[0], "attach") && !strcmp(argv[1], "ssd0") &&
+		      !strcmp(argv[2], "/dev/vg0/web01") &&
+		      !strcmp(argv[3], "web-01.vda") && !strcmp(argv[5], "web01") &&
+		      !strcmp(argv[6], "--mode") && !strcmp(argv[8], "--cache-quota") &&
+		      !strcmp(argv[9], "1G") && !strcmp(argv[10], "--weight"));
+	CHECK(ctl_conf_argv(&c.e[2], argv, 5, buf, sizeof(buf)) == -1);
+	CHECK(ctl_conf_argv(&c.e[2], argv, 40, buf, 20) == -1);
+	ctl_conf_free(&c);
+
+	/* Defaults, an empty file, and one read from disk. */
+	CHECK(conf_case("# nothing\n", "", &c) && c.nr == 0 && !c.stop_flush &&
+	      c.stop_timeout == CTL_CONF_STOP_TIMEOUT);
+	ctl_conf_free(&c);
+	{
+		char path[600], err[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/vwcache.conf", tmpdir);
+		f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			fputs(GOOD_POOL "vm v ssd0 /dev/sdb x\nbogus\n", f);
+			fclose(f);
+		}
+		CHECK(ctl_conf_load(&c, path, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "vwcache.conf:3: unknown line \"bogus\"") &&
+		      c.nr == 0);
+		CHECK(ctl_conf_load(&c, "/nonexistent/vwcache.conf", err,
+				    sizeof(err)) == -ENOENT &&
+		      strstr(err, "cannot read /nonexistent/vwcache.conf"));
+	}
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -978,6 +1119,7 @@ int main(void)
 	test_pool_status();
 	test_vm_status();
 	test_tables();
+	test_conf();
 	test_sysfs();
 	test_outputs();
 	test_check();

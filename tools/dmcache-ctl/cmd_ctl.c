@@ -39,10 +39,16 @@ static int kernel_refused(const char *what, int err)
 	return ctl_fail("%s: %s (%s)", what, strerror(-err), dm_last_error());
 }
 
+/* A device-mapper name dmcache-ctl accepts (pool-create, attach, the config). */
+bool ctl_dm_name_ok(const char *name)
+{
+	return *name && strlen(name) < CTL_NAME_MAX && !strchr(name, '/') &&
+	       strcmp(name, ".") && strcmp(name, "..");
+}
+
 static int check_dm_name(const char *name)
 {
-	if (!*name || strlen(name) >= CTL_NAME_MAX || strchr(name, '/') ||
-	    !strcmp(name, ".") || !strcmp(name, ".."))
+	if (!ctl_dm_name_ok(name))
 		return ctl_usage("invalid device name \"%s\": 1 to 127 characters, no '/'",
 				 name);
 	return 0;
@@ -119,17 +125,31 @@ static const struct feature_opt pool_feature_opts[] = {
 	{ NULL, NULL, false }
 };
 
-/* A numeric value, sizes with suffix allowed when @size: as decimal. */
-static int value_arg(const char *opt, const char *v, bool size, char *out,
-		     size_t len)
+/*
+ * A pool setting @key given as @in (an option, or a key=value of the
+ * config: @label names it in messages): as the module's decimal in @out,
+ * checked with the module's rules against the settings @s so far (which it
+ * updates).  0, or -EINVAL with the reason in @why.
+ */
+int ctl_pool_feature(struct vwc_pool_settings *s, const char *label,
+		     const char *key, const char *in, char *out, size_t len,
+		     char *why, size_t wlen)
 {
+	bool size = !strcmp(key, "io_capacity_bw");
+	const char *error;
 	uint64_t n;
 
-	if (size ? ctl_parse_size(v, &n) : ctl_parse_u64(v, &n))
-		return ctl_usage("%s wants %s, not \"%s\"", opt,
-				 size ? "a size (digits with K, M, G or T)" :
-				 "a whole number", v);
+	if (size ? ctl_parse_size(in, &n) : ctl_parse_u64(in, &n)) {
+		snprintf(why, wlen, "%s wants %s, not \"%s\"", label,
+			 size ? "a size (digits with K, M, G or T)" :
+			 "a whole number", in);
+		return -EINVAL;
+	}
 	snprintf(out, len, "%llu", (unsigned long long)n);
+	if (vwc_pool_set(s, key, out, &error)) {
+		snprintf(why, wlen, "%s %s: %s", label, in, error);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -137,8 +157,7 @@ static int pool_features(struct ctl_args *a, char *buf, size_t len, int *nr)
 {
 	struct vwc_pool_settings s;
 	const struct feature_opt *f;
-	const char *error;
-	int r;
+	char why[256];
 
 	vwc_pool_defaults(&s);
 	for (f = pool_feature_opts; f->opt; f++) {
@@ -147,20 +166,16 @@ static int pool_features(struct ctl_args *a, char *buf, size_t len, int *nr)
 
 		if (!v)
 			continue;
-		r = value_arg(f->opt, v, f->size, num, sizeof(num));
-		if (r)
-			return r;
-		if (vwc_pool_set(&s, f->key, num, &error))
-			return ctl_usage("%s %s: %s", f->opt, v, error);
+		if (ctl_pool_feature(&s, f->opt, f->key, v, num, sizeof(num),
+				     why, sizeof(why)))
+			return ctl_usage("%s", why);
 		add_feature(buf, len, nr, f->key, num);
 	}
 	return 0;
 }
 
-/* What the head of a cache device holds. */
-enum dev_content { DEV_ZERO, DEV_POOL, DEV_FOREIGN };
-
-static int dev_content(int fd, const char *path, enum dev_content *c)
+/* What the head of a cache device holds (enum ctl_dev_content in ctl.h). */
+static int dev_content(int fd, const char *path, enum ctl_dev_content *c)
 {
 	static char buf[8192] __attribute__((aligned(4096)));
 	bool holds;
@@ -206,14 +221,20 @@ static int pool_block_size(struct ctl_args *a, int fd, const char *dev,
 	return 0;
 }
 
+/* A pool block size the module takes: a power of two from 4K to 64K. */
+bool ctl_block_size_ok(uint64_t bs)
+{
+	return bs >= VWC_BLOCK_SIZE_MIN && bs <= VWC_BLOCK_SIZE_MAX &&
+	       !(bs & (bs - 1));
+}
+
 static int parse_block_size(struct ctl_args *a, uint64_t *bs)
 {
 	int r = ctl_opt_size(a, "--block-size", 4096, bs);
 
 	if (r)
 		return r;
-	if (*bs < VWC_BLOCK_SIZE_MIN || *bs > VWC_BLOCK_SIZE_MAX ||
-	    (*bs & (*bs - 1)))
+	if (!ctl_block_size_ok(*bs))
 		return ctl_usage("--block-size must be a power of two from 4K to 64K, not %s",
 				 ctl_opt(a, "--block-size"));
 	return 0;
@@ -245,7 +266,7 @@ static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 			     uint64_t *bs)
 {
 	bool format = ctl_opt(a, "--format"), force = ctl_opt(a, "--force");
-	enum dev_content c = DEV_FOREIGN;
+	enum ctl_dev_content c = DEV_FOREIGN;
 	int fd, r;
 
 	fd = open_blockdev(dev, format ? O_RDWR | O_EXCL : O_RDONLY, bytes,
@@ -262,6 +283,24 @@ static int prepare_cache_dev(struct ctl_args *a, const char *dev,
 		r = zero_head(fd, dev);
 	else if (!r && c == DEV_POOL)
 		r = pool_block_size(a, fd, dev, bs);
+	close(fd);
+	return r;
+}
+
+/*
+ * What cache device @path holds, read only (assemble formats nothing that
+ * its config line does not allow).  0, or EXIT_FAIL with the reason printed.
+ */
+int ctl_cache_dev_content(const char *path, enum ctl_dev_content *c)
+{
+	char mm[32];
+	uint64_t bytes;
+	int fd, r;
+
+	fd = open_blockdev(path, O_RDONLY, &bytes, mm, sizeof(mm));
+	if (fd < 0)
+		return EXIT_FAIL;
+	r = dev_content(fd, path, c);
 	close(fd);
 	return r;
 }
@@ -421,10 +460,13 @@ static const struct feature_opt vm_feature_opts[] = {
 /*
  * A VM setting's value as the module wants it: sizes for bw_limit; for
  * cache_quota a plain number is blocks and a size with a suffix is bytes,
- * rounded up to whole blocks of the pool.
+ * rounded up to whole blocks of the pool (@block_size; 0 when not known
+ * yet: then the bytes are checked).  0, or -EINVAL with the reason in @why
+ * (@what names the value: an option, a key).
  */
 static int vm_value(const char *what, const char *key, const char *v,
-		    uint64_t block_size, char *out, size_t len)
+		    uint64_t block_size, char *out, size_t len, char *why,
+		    size_t wlen)
 {
 	size_t l = strlen(v);
 	bool suffixed = l && (v[l - 1] < '0' || v[l - 1] > '9');
@@ -435,15 +477,34 @@ static int vm_value(const char *what, const char *key, const char *v,
 		return 0;
 	}
 	if (!strcmp(key, "bw_limit") || !strcmp(key, "cache_quota")) {
-		if (ctl_parse_size(v, &n))
-			return ctl_usage("%s wants a size (digits with K, M, G or T), not \"%s\"",
-					 what, v);
+		if (ctl_parse_size(v, &n)) {
+			snprintf(why, wlen, "%s wants a size (digits with K, M, G or T), not \"%s\"",
+				 what, v);
+			return -EINVAL;
+		}
 		if (!strcmp(key, "cache_quota") && suffixed && block_size)
 			n = n / block_size + !!(n % block_size);
 	} else if (ctl_parse_u64(v, &n)) {
-		return ctl_usage("%s wants a whole number, not \"%s\"", what, v);
+		snprintf(why, wlen, "%s wants a whole number, not \"%s\"", what, v);
+		return -EINVAL;
 	}
 	snprintf(out, len, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+/* A VM setting, as ctl_pool_feature() does for a pool's. */
+int ctl_vm_feature(struct vwc_vm_settings *s, const char *label,
+		   const char *key, const char *in, uint64_t block_size,
+		   char *out, size_t len, char *why, size_t wlen)
+{
+	const char *error;
+
+	if (vm_value(label, key, in, block_size, out, len, why, wlen))
+		return -EINVAL;
+	if (vwc_vm_set(s, key, out, &error)) {
+		snprintf(why, wlen, "%s %s: %s", label, in, error);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -452,8 +513,7 @@ static int vm_features(struct ctl_args *a, uint64_t block_size, char *buf,
 {
 	struct vwc_vm_settings s;
 	const struct feature_opt *f;
-	const char *error;
-	int r;
+	char why[256];
 
 	vwc_vm_defaults(&s);
 	for (f = vm_feature_opts; f->opt; f++) {
@@ -462,11 +522,9 @@ static int vm_features(struct ctl_args *a, uint64_t block_size, char *buf,
 
 		if (!v)
 			continue;
-		r = vm_value(f->opt, f->key, v, block_size, val, sizeof(val));
-		if (r)
-			return r;
-		if (vwc_vm_set(&s, f->key, val, &error))
-			return ctl_usage("%s %s: %s", f->opt, v, error);
+		if (ctl_vm_feature(&s, f->opt, f->key, v, block_size, val,
+				   sizeof(val), why, sizeof(why)))
+			return ctl_usage("%s", why);
 		add_feature(buf, len, nr, f->key, val);
 	}
 	return 0;
@@ -853,16 +911,15 @@ static int set_vm(struct snapshot *s, int v, const char *key, const char *in)
 {
 	struct vwc_vm_settings cur;
 	const char *error;
-	char val[32], msg[96];
+	char val[32], msg[96], why[256];
 	int r;
 
 	if (!vwc_find_key(vwc_vm_keys, vwc_nr_vm_keys, key))
 		return ctl_usage("VM devices have no setting \"%s\" (mode, iops_limit, bw_limit, cache_quota, weight)",
 				 key);
-	r = vm_value(key, key, in, vm_block_size(s, &s->vms[v]), val,
-		     sizeof(val));
-	if (r)
-		return r;
+	if (vm_value(key, key, in, vm_block_size(s, &s->vms[v]), val,
+		     sizeof(val), why, sizeof(why)))
+		return ctl_usage("%s", why);
 	vwc_vm_defaults(&cur);
 	if (vwc_vm_set(&cur, key, val, &error))
 		return ctl_usage("%s %s: %s", key, in, error);

@@ -8,7 +8,10 @@
  *              (no device access: unit tested in tests/unit/test_ctl.c)
  *   dm.c       libdevmapper: list, status, table, create, remove, message
  *   devices.c  a snapshot of every pool and VM device with sysfs values
- *   cmd_*.c    the subcommands
+ *   conf.c     /etc/dm-vwcache/vwcache.conf (no device access: unit
+ *              tested in tests/unit/test_ctl.c)
+ *   cmd_*.c    the subcommands (cmd_assemble.c: assemble and stop, through
+ *              pool-create, attach, detach and pool-remove)
  *   check.c    offline check and dump of a cache device, on the module's
  *              own format code (drivers/md/dm-vwcache-format.c)
  *   dmcache-ctl.c  the command table, dispatch, help and completion
@@ -214,6 +217,8 @@ int dm_create(const char *name, const char *uuid, uint64_t sectors,
 	      const char *type, const char *params);
 int dm_set_uuid(const char *name, const char *uuid, bool control);
 int dm_remove(const char *name);
+int dm_suspend(const char *name);
+int dm_resume(const char *name);
 int dm_message(const char *name, const char *msg);
 const char *dm_last_error(void);
 void kmsg_mark(void);
@@ -269,6 +274,42 @@ const char *vm_pool_name(const struct snapshot *s, const struct vm_dev *v);
 int resolve_pool(struct snapshot *s, const char *arg);
 int resolve_vm(struct snapshot *s, const char *arg);
 
+/* ---- conf.c: /etc/dm-vwcache/vwcache.conf ------------------------------------- */
+
+#define CTL_CONF_PATH		"/etc/dm-vwcache/vwcache.conf"
+#define CTL_CONF_MAX_KV		16
+#define CTL_CONF_STOP_TIMEOUT	300	/* s, stop_timeout's default */
+
+/* One "pool" or "vm" line of the config. */
+struct conf_entry {
+	bool vm;
+	int line;
+	char name[CTL_NAME_MAX];
+	char dev[1024];			/* pool: CACHE_DEV; vm: ORIGIN_DEV */
+	char pool[CTL_NAME_MAX];	/* vm: its pool's name */
+	char vm_id[72];
+	int pool_entry;			/* vm: index of its pool's line */
+	bool format;			/* pool: format=zeroed */
+	int nr;				/* key=value pairs, as written */
+	char key[CTL_CONF_MAX_KV][24];
+	char val[CTL_CONF_MAX_KV][64];
+};
+
+struct conf {
+	struct conf_entry *e;
+	int nr;
+	bool stop_flush;		/* option stop_flush=yes */
+	double stop_timeout;		/* option stop_timeout=SECONDS */
+};
+
+int ctl_conf_parse(struct conf *c, const char *path, const char *text,
+		   char *err, size_t errlen);
+int ctl_conf_load(struct conf *c, const char *path, char *err,
+		  size_t errlen);
+void ctl_conf_free(struct conf *c);
+int ctl_conf_argv(const struct conf_entry *e, char **argv, int max,
+		  char *buf, size_t len);
+
 /* ---- subcommands ------------------------------------------------------- */
 
 int cmd_pool_create(struct ctl_args *a);
@@ -286,6 +327,27 @@ int cmd_migrate_plan(struct ctl_args *a);
 int cmd_top(struct ctl_args *a);
 int cmd_invalidate(struct ctl_args *a);
 int cmd_migrate_domain(struct ctl_args *a);
+int cmd_assemble(struct ctl_args *a);
+int cmd_stop(struct ctl_args *a);
+
+/* dmcache-ctl.c: a row of the command table, by name */
+const struct ctl_cmd *ctl_find_command(const char *name);
+
+/* cmd_ctl.c: the checks pool-create and attach make, for the config too */
+struct vwc_pool_settings;
+struct vwc_vm_settings;
+bool ctl_dm_name_ok(const char *name);
+bool ctl_block_size_ok(uint64_t bs);
+int ctl_pool_feature(struct vwc_pool_settings *s, const char *label,
+		     const char *key, const char *in, char *out, size_t len,
+		     char *why, size_t wlen);
+int ctl_vm_feature(struct vwc_vm_settings *s, const char *label,
+		   const char *key, const char *in, uint64_t block_size,
+		   char *out, size_t len, char *why, size_t wlen);
+
+/* What the head of a cache device holds. */
+enum ctl_dev_content { DEV_ZERO, DEV_POOL, DEV_FOREIGN };
+int ctl_cache_dev_content(const char *path, enum ctl_dev_content *c);
 
 /* cmd_stats.c: the documented formats (-1: every pool / VM) */
 void stats_json(FILE *f, const struct snapshot *s, int pool, int vm);

@@ -191,18 +191,35 @@ int dm_set_uuid(const char *name, const char *uuid, bool control)
 	return r;
 }
 
-int dm_remove(const char *name)
+/* A task on device @name alone: remove, suspend (a pool commits), resume. */
+static int dm_simple(int task, const char *name, bool cookie)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_REMOVE);
+	struct dm_task *dmt = dm_task_create(task);
 	int r = 0;
 
 	if (!dmt)
 		return -ENOMEM;
 	last_error[0] = '\0';
-	if (!dm_task_set_name(dmt, name) || !run_with_cookie(dmt, 0))
+	if (!dm_task_set_name(dmt, name) ||
+	    !(cookie ? run_with_cookie(dmt, 0) : dm_task_run(dmt)))
 		r = task_errno(dmt);
 	dm_task_destroy(dmt);
 	return r;
+}
+
+int dm_remove(const char *name)
+{
+	return dm_simple(DM_DEVICE_REMOVE, name, true);
+}
+
+int dm_suspend(const char *name)
+{
+	return dm_simple(DM_DEVICE_SUSPEND, name, false);
+}
+
+int dm_resume(const char *name)
+{
+	return dm_simple(DM_DEVICE_RESUME, name, true);
 }
 
 int dm_message(const char *name, const char *msg)

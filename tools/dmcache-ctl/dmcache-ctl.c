@@ -104,6 +104,20 @@ static const struct ctl_opt o_migrate_domain[] = {
 	OPT_END
 };
 
+static const struct ctl_opt o_assemble[] = {
+	{ "--config", "FILE", "the config (default /etc/dm-vwcache/vwcache.conf)" },
+	{ "--wait", "SECONDS", "wait this long for devices of the config that are not there yet (default 0)" },
+	OPT_END
+};
+
+static const struct ctl_opt o_stop[] = {
+	{ "--config", "FILE", "the config (default /etc/dm-vwcache/vwcache.conf)" },
+	{ "--flush", NULL, "write back the VMs' dirty data first (default: the config's stop_flush, else no)" },
+	{ "--no-flush", NULL, "keep the dirty data in the pools (committed) even if the config says stop_flush=yes" },
+	{ "--timeout", "SECONDS", "give up flushing after this long in all (default: stop_timeout, 300)" },
+	OPT_END
+};
+
 static int cmd_help(struct ctl_args *a);
 static int cmd_version(struct ctl_args *a);
 static int cmd_completion(struct ctl_args *a);
@@ -161,6 +175,12 @@ static const struct ctl_cmd commands[] = {
 	{ "dump", "CACHE_DEV", 1, 1, o_dump,
 	  "the vm_ids of a pool with their cached and dirty blocks, offline",
 	  cmd_dump, CTL_C_DEV },
+	{ "assemble", "", 0, 0, o_assemble,
+	  "bring up the pools and VM devices of the config that are not active (boot)",
+	  cmd_assemble, CTL_C_NONE },
+	{ "stop", "", 0, 0, o_stop,
+	  "commit and remove the config's VM devices and pools, in reverse order (shutdown)",
+	  cmd_stop, CTL_C_NONE },
 	{ "completion", "", 0, 0, NULL,
 	  "print the bash completion script",
 	  cmd_completion, CTL_C_NONE },
@@ -172,7 +192,7 @@ static const struct ctl_cmd commands[] = {
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
-static const struct ctl_cmd *find_command(const char *name)
+const struct ctl_cmd *ctl_find_command(const char *name)
 {
 	size_t i;
 
@@ -221,7 +241,7 @@ static int cmd_help(struct ctl_args *a)
 	size_t i;
 
 	if (a && a->argc == 1) {
-		const struct ctl_cmd *c = find_command(a->argv[0]);
+		const struct ctl_cmd *c = ctl_find_command(a->argv[0]);
 
 		if (!c)
 			return ctl_usage("unknown command \"%s\"", a->argv[0]);
@@ -355,7 +375,7 @@ int main(int argc, char **argv)
 		return cmd_help(NULL);
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(NULL);
-	c = find_command(argv[1]);
+	c = ctl_find_command(argv[1]);
 	if (!c)
 		return ctl_usage("unknown command \"%s\" (see 'dmcache-ctl help')",
 				 argv[1]);
