@@ -178,6 +178,18 @@ dm_set_table() {
 	fi
 }
 
+# flakey_set NAME DEV up|FEATURE: dm device NAME over DEV passes all I/O
+# (up) or, from now on, applies dm-flakey's FEATURE (error_writes,
+# drop_writes) to every bio.
+flakey_set() {
+	if [ "$3" = up ]; then
+		_t="0 $(sectors "$2") flakey $2 0 3600 0"
+	else
+		_t="0 $(sectors "$2") flakey $2 0 0 3600 1 $3"
+	fi
+	dm_set_table "$1" "$_t" || fail "flakey $1 $3"
+}
+
 # wait_state DEV STATE SECONDS [WHAT]: until the VM device's state is
 # STATE (SECONDS times vwtimescale), else fail with WHAT and its status.
 # WAITED: tenths of a second it took.

@@ -17,15 +17,6 @@ vw_load_module
 zero_head "$ssd"
 dd if=/dev/zero of="$(disk 1)" bs=1M count=64 conv=fsync 2>/dev/null
 
-flakey() { # flakey up|error_writes
-	if [ "$1" = up ]; then
-		_t="0 $S flakey $ssd 0 3600 0"
-	else
-		_t="0 $S flakey $ssd 0 0 3600 1 $1"
-	fi
-	dm_set_table ssdf "$_t" || fail "flakey $1"
-}
-
 create_all() {
 	dmsetup create pool --table \
 		"0 $S vwcache-pool /dev/mapper/ssdf 4096 4 max_age 0 high_watermark 90" ||
@@ -34,7 +25,7 @@ create_all() {
 	vm_create vm2 pool "$(disk 2)" fault-2
 }
 
-flakey up
+flakey_set ssdf "$ssd" up
 create_all
 vwc-model --ops 4000 --seed 56 --initial-zero --crash-check --mix 45,50,5,0 \
 	--state /tmp/f.state /dev/mapper/vm1 >/tmp/m1.out 2>&1 ||
@@ -43,7 +34,7 @@ dirty=$(field 4 vm1)
 log "before the fault: $(dmsetup status vm1)"
 [ "$dirty" -gt 0 ] || fail "no dirty data to protect"
 
-flakey error_writes
+flakey_set ssdf "$ssd" error_writes
 # Writes to the other VM now hit a failing SSD: they must not be lost
 # silently (the pool turns degraded, then failed when a commit fails).
 dd if=/dev/urandom of=/dev/mapper/vm2 bs=4096 count=64 oflag=direct 2>/dev/null
@@ -68,7 +59,7 @@ dmsetup remove pool || fail "remove pool during the fault"
 
 # The fault clears: the pool loads what was committed, vm1's flushed data
 # is all there (its dirty blocks included).
-flakey up
+flakey_set ssdf "$ssd" up
 create_all
 log "after the fault: $(dmsetup status vm1)"
 vwc-model --load /tmp/f.state --verify-only --crash-check /dev/mapper/vm1 \

@@ -37,16 +37,7 @@ expect_event() {
 	log "$3: event on $1 ($2 -> $(ev "$1"))"
 }
 
-flakey() { # flakey up|error_writes
-	if [ "$1" = up ]; then
-		_t="0 $S flakey $ssd 0 3600 0"
-	else
-		_t="0 $S flakey $ssd 0 0 3600 1 $1"
-	fi
-	dm_set_table ssdf "$_t" || fail "flakey $1"
-}
-
-flakey up
+flakey_set ssdf "$ssd" up
 dm_set_table orig "0 $O linear $origin 0" || fail "origin linear"
 dmsetup create pool --table \
 	"0 $S vwcache-pool /dev/mapper/ssdf 4096 4 max_age 0 high_watermark 90" ||
@@ -92,7 +83,7 @@ expect_event vm1 "$n" "origin back, flushed (ok)"
 
 # 4. The SSD fails writes: the pool degraded (or failed).
 n=$(ev pool)
-flakey error_writes
+flakey_set ssdf "$ssd" error_writes
 dd if=/dev/urandom of=/dev/mapper/vm1 bs=4096 count=64 oflag=direct 2>/dev/null
 dd if=/dev/urandom of=/dev/mapper/vm1 bs=4096 count=64 seek=64 oflag=direct \
 	conv=fsync 2>/dev/null
@@ -103,7 +94,7 @@ degraded | failed) ;;
 esac
 expect_event pool "$n" "SSD write errors ($state)"
 
-flakey up
+flakey_set ssdf "$ssd" up
 dmsetup remove vm1 || fail "remove vm1"
 dmsetup remove pool || fail "remove pool"
 dmsetup remove orig
