@@ -301,12 +301,15 @@ static const char *vm_damage(const struct vwc_disk_vm *d, u32 i, u32 seed)
 	r.in_use = le32_to_cpu(d->flags) & VWC_VM_IN_USE;
 	memcpy(r.vm_id, d->vm_id, VWC_VM_ID_MAX);
 	r.generation = le64_to_cpu(d->generation);
+	r.origin.sectors = le64_to_cpu(d->origin_sectors);
+	r.origin.kind = d->origin_kind;
+	memcpy(r.origin.digest, d->origin_digest, sizeof(r.origin.digest));
 	vwc_vm_encode(&re, i, &r, le64_to_cpu(d->seq), seed);
 	if (memcmp(&re, d, offsetof(struct vwc_disk_vm, csum)))
 		return "malformed fields (or a checksum mismatch)";
 	if (re.csum != d->csum)
 		return "checksum mismatch";
-	return "invalid vm_id, length or flags";
+	return "invalid vm_id, length, flags or origin identity";
 }
 
 static int check_vms(struct image *im, struct scan *s)
