@@ -363,6 +363,13 @@ bool vwc_origin_known(const struct vwc_origin_id *o)
 	return o->kind != VWC_ORIGIN_NONE;
 }
 
+bool vwc_origin_equal(const struct vwc_origin_id *a,
+		      const struct vwc_origin_id *b)
+{
+	return a->kind == b->kind && a->sectors == b->sectors &&
+	       !memcmp(a->digest, b->digest, sizeof(a->digest));
+}
+
 /*
  * Attaching blocks recorded for @recorded to the origin @now: the same
  * origin (whatever path names it) has the same kind and digest and size.

@@ -107,6 +107,8 @@ enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 				     struct vwc_vm_record *r);
 
 bool vwc_origin_known(const struct vwc_origin_id *o);
+bool vwc_origin_equal(const struct vwc_origin_id *a,
+		      const struct vwc_origin_id *b);
 enum vwc_origin_match vwc_origin_compare(const struct vwc_origin_id *recorded,
 					 const struct vwc_origin_id *now);
 const char *vwc_origin_kind_name(u8 kind);

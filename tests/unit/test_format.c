@@ -294,6 +294,7 @@ static void test_vm_origin(void)
 	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_OK);
 	CHECK(!memcmp(&out.origin, &r.origin, sizeof(r.origin)));
 	CHECK(vwc_origin_compare(&out.origin, &r.origin) == VWC_ORIGIN_SAME);
+	CHECK(vwc_origin_equal(&out.origin, &r.origin));
 	good = d;
 
 	/* Records of a module without the feature: zeros, "not known". */
@@ -352,6 +353,7 @@ static void test_vm_origin(void)
 	other = r.origin;
 	other.sectors++;
 	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_RESIZED);
+	CHECK(!vwc_origin_equal(&r.origin, &other));
 	memset(&other, 0, sizeof(other));
 	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_SAME);
 	CHECK(!strcmp(vwc_origin_kind_name(VWC_ORIGIN_DM_UUID), "dm-uuid"));
