@@ -572,6 +572,46 @@ void ctl_dirty_vm_ids(const char *path, char *out, size_t len)
 	img_close(&im);
 }
 
+/*
+ * The in-use VM records with dirty blocks in the last commit on @path (a
+ * live pool's cache device too: read without O_EXCL), with their origin
+ * identity.  *out is malloc'ed (NULL when none).
+ */
+int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr)
+{
+	struct scan s = { .report = false };
+	struct image im;
+	int r;
+	u32 i;
+
+	*out = NULL;
+	*nr = 0;
+	r = img_open(&im, path, true);
+	if (r)
+		return r;
+	r = scan(&im, &s) ? -EIO : 0;
+	for (i = 0; !r && i < s.sb.layout.max_vms; i++) {
+		struct ctl_slot_dirty *n;
+
+		if (!s.vm_ok[i] || !s.counts[i].dirty)
+			continue;
+		n = realloc(*out, (*nr + 1) * sizeof(**out));
+		if (!n) {
+			r = -ENOMEM;
+			break;
+		}
+		*out = n;
+		n += (*nr)++;
+		snprintf(n->vm_id, sizeof(n->vm_id), "%s", s.vms[i].vm_id);
+		n->dirty_blocks = s.counts[i].dirty;
+		n->block_size = s.sb.layout.block_size;
+		n->origin = s.vms[i].origin;
+	}
+	scan_free(&s);
+	img_close(&im);
+	return r;
+}
+
 static void dump_text(const struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;
