@@ -139,7 +139,7 @@ assert_eq "$(pool_counts)" "$counts"
 dmcache-ctl pool-status pool >/tmp/ps 2>/tmp/err || fail "pool-status: $(cat /tmp/err)"
 log "pool-status: $(grep -A2 orphan /tmp/ps)"
 grep -q "orphans *1" /tmp/ps || fail "pool-status shows no orphan: $(cat /tmp/ps)"
-grep -F "$X" /tmp/ps | grep -F "65536 bytes" | grep -F "dm-uuid" |
+grep -F "$X" /tmp/ps | grep -F "65536 dirty bytes" | grep -F "dm-uuid" |
 	grep -q "$(sectors "$diska") sectors" || fail "orphan line: $(cat /tmp/ps)"
 grep -q "VWTEST-ORIGIN-A" /tmp/ps || fail "orphan's origin not resolved: $(cat /tmp/ps)"
 dmcache-ctl pool-status pool --json >/tmp/ps.json || fail "pool-status --json"
