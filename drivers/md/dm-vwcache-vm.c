@@ -162,6 +162,7 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_slot *s = &pool->slots[vm->slot];
+	bool recorded = false;
 
 	mutex_lock(&pool->lock);
 	spin_lock_irq(&pool->cache_lock);
@@ -172,9 +173,17 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 	if (!vwc_origin_equal(&s->origin_id, &vm->origin.id)) {
 		s->origin_id = vm->origin.id;
 		s->meta = true;
+		recorded = true;
 	}
 	spin_unlock_irq(&pool->cache_lock);
 	mutex_unlock(&pool->lock);
+	/* The record keeps a digest: the log keeps the string and the path. */
+	if (recorded)
+		DMINFO("vm_id %s: origin %s %s (%llu sectors) by %s recorded",
+		       vm->vm_id, vwc_origin_kind_name(vm->origin.id.kind),
+		       vm->origin.name,
+		       (unsigned long long)vm->origin.id.sectors,
+		       vm->origin.path);
 	vwc_kick_writeback(pool);
 }
 
