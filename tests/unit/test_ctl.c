@@ -1025,6 +1025,16 @@ static void test_dirty_slots(void)
 	}
 	CHECK(seen == 1);
 	free(d);
+	{
+		int rc;
+		char *out = capture(run_cmd, (void *)&dump_cmd, &rc);
+
+		CHECK(rc == 0 && out);
+		CHECK(out && strstr(out, "\"vm_id\": \"app-05.vda\"") &&
+		      strstr(out, "\"origin_kind\": \"dm-uuid\",\n      \"origin_sectors\": 131072"));
+		CHECK(out && strstr(out, "\"origin_kind\": \"unknown\",\n      \"origin_sectors\": null"));
+		free(out);
+	}
 	CHECK(ctl_dirty_slots("/nonexistent/pool.img", &d, &nr) != 0);
 	snprintf(o.identity, sizeof(o.identity), "LVM-abc");
 	snprintf(o.device, sizeof(o.device), "/dev/mapper/vg-app");

@@ -612,6 +612,30 @@ int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr)
 	return r;
 }
 
+void ctl_origin_hex(const struct vwc_origin_id *o, char *hex)
+{
+	int i;
+
+	for (i = 0; i < VWC_ORIGIN_DIGEST_SIZE; i++)
+		sprintf(hex + 2 * i, "%02x", o->digest[i]);
+}
+
+/* The origin a VM record keeps (admin guide, "Origin identity"). */
+static void dump_json_origin(struct json *j, const struct vwc_origin_id *o)
+{
+	char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+
+	json_str(j, "origin_kind", vwc_origin_kind_name(o->kind));
+	if (!vwc_origin_known(o)) {
+		json_null(j, "origin_sectors");
+		json_null(j, "origin_digest");
+		return;
+	}
+	ctl_origin_hex(o, hex);
+	json_u64(j, "origin_sectors", o->sectors);
+	json_str(j, "origin_digest", hex);
+}
+
 static void dump_text(const struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;
@@ -629,13 +653,24 @@ static void dump_text(const struct scan *s)
 	       (unsigned long long)s->problems);
 	printf("%-6s %-40s %10s %12s %12s\n", "SLOT", "VM_ID", "GENERATION",
 	       "CACHED", "DIRTY");
-	for (i = 0; i < l->max_vms; i++)
-		if (s->vm_ok[i])
-			printf("%-6u %-40s %10llu %12llu %12llu\n", i,
-			       s->vms[i].vm_id,
-			       (unsigned long long)s->vms[i].generation,
-			       (unsigned long long)s->counts[i].cached,
-			       (unsigned long long)s->counts[i].dirty);
+	for (i = 0; i < l->max_vms; i++) {
+		const struct vwc_origin_id *o = &s->vms[i].origin;
+		char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+
+		if (!s->vm_ok[i])
+			continue;
+		printf("%-6u %-40s %10llu %12llu %12llu\n", i,
+		       s->vms[i].vm_id,
+		       (unsigned long long)s->vms[i].generation,
+		       (unsigned long long)s->counts[i].cached,
+		       (unsigned long long)s->counts[i].dirty);
+		if (!vwc_origin_known(o))
+			continue;
+		ctl_origin_hex(o, hex);
+		printf("       origin %s, %llu sectors, digest %s\n",
+		       vwc_origin_kind_name(o->kind),
+		       (unsigned long long)o->sectors, hex);
+	}
 }
 
 static void dump_json(const struct scan *s)
@@ -667,6 +702,7 @@ static void dump_json(const struct scan *s)
 		json_u64(&j, "generation", s->vms[i].generation);
 		json_u64(&j, "cached_blocks", s->counts[i].cached);
 		json_u64(&j, "dirty_blocks", s->counts[i].dirty);
+		dump_json_origin(&j, &s->vms[i].origin);
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');

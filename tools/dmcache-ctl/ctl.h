@@ -310,6 +310,7 @@ struct ctl_slot_dirty {
 };
 
 int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr);
+void ctl_origin_hex(const struct vwc_origin_id *o, char *hex);	/* 49 bytes */
 
 /* cmd_ctl.c: the /dev path of a table's device ("MAJ:MIN" or a path). */
 void ctl_dev_path(const char *dev, char *path, size_t len);

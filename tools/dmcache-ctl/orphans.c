@@ -174,14 +174,6 @@ int ctl_pool_orphans(const struct snapshot *s, int p, struct ctl_orphan **out,
 	return 0;
 }
 
-static void digest_hex(const struct vwc_origin_id *o, char *hex)
-{
-	int i;
-
-	for (i = 0; i < VWC_ORIGIN_DIGEST_SIZE; i++)
-		sprintf(hex + 2 * i, "%02x", o->digest[i]);
-}
-
 void ctl_orphans_text(const struct ctl_orphan *o, int nr)
 {
 	char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
@@ -195,7 +187,7 @@ void ctl_orphans_text(const struct ctl_orphan *o, int nr)
 		       (unsigned long long)(d->dirty_blocks * d->block_size),
 		       vwc_origin_kind_name(d->origin.kind));
 		if (vwc_origin_known(&d->origin)) {
-			digest_hex(&d->origin, hex);
+			ctl_origin_hex(&d->origin, hex);
 			printf(" %s, %llu sectors, digest %s",
 			       o[i].identity[0] ? o[i].identity : "(not found on this host)",
 			       (unsigned long long)d->origin.sectors, hex);
@@ -219,7 +211,7 @@ void ctl_orphans_json(struct json *j, const struct ctl_orphan *o, int nr)
 		json_str(j, "vm_id", d->vm_id);
 		json_u64(j, "dirty_bytes", d->dirty_blocks * d->block_size);
 		json_str(j, "origin_kind", vwc_origin_kind_name(d->origin.kind));
-		digest_hex(&d->origin, hex);
+		ctl_origin_hex(&d->origin, hex);
 		if (vwc_origin_known(&d->origin)) {
 			json_u64(j, "origin_sectors", d->origin.sectors);
 			json_str(j, "origin_digest", hex);
