@@ -69,6 +69,9 @@ vm_create vm1 pool "$A" "$X"
 wr /tmp/x /dev/mapper/vm1 8
 assert_eq "$(field 4 vm1)" 16
 dmsetup remove vm1 || fail "remove vm1"
+# The record keeps a digest; the kernel log the string, size and path.
+dmesg | grep -qF "vm_id $X: origin dm-uuid VWTEST-ORIGIN-A ($(sectors "$diska") sectors) by $A recorded" ||
+	fail "no origin recorded in the kernel log: $(dmesg | grep -F "$X" | tail -n 2)"
 dmsetup remove pool || fail "remove pool"
 pool_create pool "$ssd" 4096 max_age 0
 assert_eq "$(field 5 pool)" 16
