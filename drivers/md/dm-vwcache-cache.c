@@ -449,6 +449,56 @@ int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 	return 0;
 }
 
+/* The slot of @vm_id, if the pool has one. */
+int vwc_slot_find_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
+{
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		if (pool->slots[i].in_use && !strcmp(pool->slots[i].vm_id, vm_id)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * The pool message drop_dirty: every block of @slot goes, dirty ones too
+ * (the operator discards that data on purpose), and the slot after them
+ * (vwc_slot_put_locked()), its origin forgotten.  The slot has no VM
+ * device and gets none meanwhile: the caller holds pool->lock, which a VM
+ * device takes to join the pool before it attaches to its slot.  Returns
+ * the number of dirty blocks dropped.
+ */
+u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_blocks *t = &pool->blocks;
+	u32 cb, dirty = 0;
+
+	spin_lock_irq(&pool->cache_lock);
+	for (cb = 0; cb < t->nr; cb++) {
+		struct vwc_block *b = vwc_block(t, cb);
+
+		if ((b->flags & VWC_B_VALID) && vwc_block_vm(b) == slot) {
+			if (b->flags & VWC_B_DIRTY)
+				dirty++;
+			vwc_drop_block_locked(pool, cb);
+		}
+		if (cb % 4096 == 4095) {
+			spin_unlock_irq(&pool->cache_lock);
+			cond_resched();
+			spin_lock_irq(&pool->cache_lock);
+		}
+	}
+	memset(&pool->slots[slot].origin_id, 0,
+	       sizeof(pool->slots[slot].origin_id));
+	pool->slots[slot].meta = true;
+	vwc_slot_put_locked(pool, slot);
+	spin_unlock_irq(&pool->cache_lock);
+	return dirty;
+}
+
 /*
  * A slot with no blocks and no VM device is given back, but only after a
  * commit has recorded its blocks free: a durable entry must never name an
@@ -492,6 +542,7 @@ void vwc_slots_reap_locked(struct vwc_pool *pool)
 		s->in_use = false;
 		s->meta = true;
 		s->vm_id[0] = '\0';
+		memset(&s->origin_id, 0, sizeof(s->origin_id));
 	}
 }
 
@@ -532,6 +583,7 @@ static int vwc_load_slots(struct vwc_pool *pool, void *page, const char **error)
 			if (rec.in_use) {
 				strscpy(s->vm_id, rec.vm_id, sizeof(s->vm_id));
 				s->generation = rec.generation;
+				s->origin_id = rec.origin;
 				s->in_use = true;
 			}
 			break;
@@ -691,6 +743,7 @@ static int vwc_load_dedup_slots(struct vwc_pool *pool, const char **error)
 			b->in_use = false;
 			b->meta = true;
 			b->vm_id[0] = '\0';
+			memset(&b->origin_id, 0, sizeof(b->origin_id));
 			a = &pool->slots[i];
 		}
 	}

@@ -159,6 +159,7 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 		if (s->in_use) {
 			rec.in_use = true;
 			rec.generation = s->generation;
+			rec.origin = s->origin_id;
 			strscpy(rec.vm_id, s->vm_id, sizeof(rec.vm_id));
 		}
 		vwc_vm_encode(&d[i], n, &rec, c->seq, pool->seed);

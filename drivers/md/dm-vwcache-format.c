@@ -97,6 +97,7 @@ void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
 	memset(sb, 0, sizeof(*sb));
 	sb->layout = *l;
 	sb->seq = 1;
+	sb->compat = VWC_FEATURE_COMPAT_ORIGIN_ID;
 	memcpy(sb->uuid, uuid, sizeof(sb->uuid));
 }
 
@@ -312,6 +313,12 @@ void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
 	d->generation = cpu_to_le64(r->in_use ? r->generation : 0);
 	d->seq = cpu_to_le64(seq);
 	d->flags = cpu_to_le32(r->in_use ? VWC_VM_IN_USE : 0);
+	if (r->in_use && vwc_origin_known(&r->origin)) {
+		d->origin_sectors = cpu_to_le64(r->origin.sectors);
+		d->origin_kind = r->origin.kind;
+		memcpy(d->origin_digest, r->origin.digest,
+		       sizeof(d->origin_digest));
+	}
 	d->csum = cpu_to_le32(vwc_vm_crc(d, index, seed));
 }
 
@@ -330,6 +337,71 @@ static bool vwc_vm_id_intact(const struct vwc_disk_vm *d, u32 len)
 	return true;
 }
 
+/*
+ * The origin fields of a record (VWC_FEATURE_COMPAT_ORIGIN_ID): all zero
+ * (not known), or a known kind with a size and a digest.  Anything else is
+ * damage: an identity that cannot be trusted must not decide an attach.
+ */
+static bool vwc_vm_origin_decode(const struct vwc_disk_vm *d,
+				 struct vwc_origin_id *o)
+{
+	bool no_digest = vwc_is_zero(d->origin_digest,
+				     sizeof(d->origin_digest));
+
+	o->sectors = le64_to_cpu(d->origin_sectors);
+	o->kind = d->origin_kind;
+	memcpy(o->digest, d->origin_digest, sizeof(o->digest));
+	if (!vwc_is_zero(d->origin_pad, sizeof(d->origin_pad)))
+		return false;
+	if (o->kind == VWC_ORIGIN_NONE)
+		return !o->sectors && no_digest;
+	return o->kind <= VWC_ORIGIN_KIND_MAX && o->sectors && !no_digest;
+}
+
+bool vwc_origin_known(const struct vwc_origin_id *o)
+{
+	return o->kind != VWC_ORIGIN_NONE;
+}
+
+bool vwc_origin_equal(const struct vwc_origin_id *a,
+		      const struct vwc_origin_id *b)
+{
+	return a->kind == b->kind && a->sectors == b->sectors &&
+	       !memcmp(a->digest, b->digest, sizeof(a->digest));
+}
+
+/*
+ * Attaching blocks recorded for @recorded to the origin @now: the same
+ * origin (whatever path names it) has the same kind and digest and size.
+ * An origin not known on either side cannot be told apart: the same.
+ */
+enum vwc_origin_match vwc_origin_compare(const struct vwc_origin_id *recorded,
+					 const struct vwc_origin_id *now)
+{
+	if (!vwc_origin_known(recorded) || !vwc_origin_known(now))
+		return VWC_ORIGIN_SAME;
+	if (recorded->kind != now->kind ||
+	    memcmp(recorded->digest, now->digest, sizeof(now->digest)))
+		return VWC_ORIGIN_OTHER;
+	if (recorded->sectors != now->sectors)
+		return VWC_ORIGIN_RESIZED;
+	return VWC_ORIGIN_SAME;
+}
+
+const char *vwc_origin_kind_name(u8 kind)
+{
+	static const char * const names[] = {
+		[VWC_ORIGIN_NONE] = "unknown",
+		[VWC_ORIGIN_DM_UUID] = "dm-uuid",
+		[VWC_ORIGIN_DISK_ID] = "disk-id",
+		[VWC_ORIGIN_PART_UUID] = "part-uuid",
+		[VWC_ORIGIN_DM_NAME] = "dm-name",
+		[VWC_ORIGIN_PATH] = "path",
+	};
+
+	return kind < ARRAY_SIZE(names) ? names[kind] : "invalid";
+}
+
 enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 				     u64 sb_seq, u32 seed,
 				     struct vwc_vm_record *r)
@@ -346,8 +418,13 @@ enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 		return VWC_REC_UNCOMMITTED;
 	if (flags & ~VWC_VM_IN_USE)
 		return VWC_REC_CORRUPT;
-	if (!(flags & VWC_VM_IN_USE))
-		return len ? VWC_REC_CORRUPT : VWC_REC_OK;
+	if (!vwc_vm_origin_decode(d, &r->origin))
+		return VWC_REC_CORRUPT;
+	if (!(flags & VWC_VM_IN_USE)) {
+		if (len || vwc_origin_known(&r->origin))
+			return VWC_REC_CORRUPT;
+		return VWC_REC_OK;
+	}
 	if (!vwc_vm_id_intact(d, len))
 		return VWC_REC_CORRUPT;
 	memcpy(r->vm_id, d->vm_id, len);

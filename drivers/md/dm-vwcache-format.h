@@ -49,10 +49,25 @@ enum vwc_decode_result {
 	VWC_REC_CORRUPT,	/* checksum or range failure */
 };
 
+/* Which origin a VM record's blocks belong to (VWC_ORIGIN_NONE: unknown). */
+struct vwc_origin_id {
+	u64 sectors;
+	u8 kind;
+	u8 digest[VWC_ORIGIN_DIGEST_SIZE];
+};
+
 struct vwc_vm_record {
 	char vm_id[VWC_VM_ID_MAX + 1];
 	u64 generation;
 	bool in_use;
+	struct vwc_origin_id origin;
+};
+
+/* What attaching a vm_id's dirty blocks to an origin would mean. */
+enum vwc_origin_match {
+	VWC_ORIGIN_SAME,	/* the same origin, or nothing known to differ */
+	VWC_ORIGIN_OTHER,	/* another identity */
+	VWC_ORIGIN_RESIZED,	/* the same identity, another size */
 };
 
 #define VWC_ENTRIES_PER_PAGE	(4096 / sizeof(struct vwc_disk_entry))
@@ -90,5 +105,12 @@ void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
 enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 				     u64 sb_seq, u32 seed,
 				     struct vwc_vm_record *r);
+
+bool vwc_origin_known(const struct vwc_origin_id *o);
+bool vwc_origin_equal(const struct vwc_origin_id *a,
+		      const struct vwc_origin_id *b);
+enum vwc_origin_match vwc_origin_compare(const struct vwc_origin_id *recorded,
+					 const struct vwc_origin_id *now);
+const char *vwc_origin_kind_name(u8 kind);
 
 #endif /* DM_VWCACHE_FORMAT_H */

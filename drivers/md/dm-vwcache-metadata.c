@@ -161,6 +161,11 @@ static int vwc_md_load(struct vwc_pool *pool, u32 block_size, void *buf,
 		*error = "Cache device is smaller than the pool it holds";
 		return -EINVAL;
 	}
+	/*
+	 * A pool from before the origin identity (its records say "not
+	 * known"): it has the feature from the next commit on.
+	 */
+	pool->sb.compat |= VWC_FEATURE_COMPAT_ORIGIN_ID;
 	return 0;
 }
 

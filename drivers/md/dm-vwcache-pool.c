@@ -497,13 +497,49 @@ static void vwc_pool_flush_all(struct vwc_pool *pool)
 	vwc_kick_writeback(pool);
 }
 
-/* Messages: flush, set <key> <value>, clear_stats. */
+/*
+ * drop_dirty <vm_id>: discard the blocks of a vm_id that has no VM device,
+ * dirty ones included, so that it may attach to any origin.  Under
+ * pool->lock; the caller commits.
+ */
+static int vwc_pool_drop_dirty_locked(struct vwc_pool *pool,
+				      const char *vm_id, const char **error)
+{
+	struct vwc_vm *vm;
+	u32 slot, dirty;
+	int r;
+
+	if (!vwc_vm_id_valid(vm_id)) {
+		*error = "drop_dirty: invalid vm_id";
+		return -EINVAL;
+	}
+	list_for_each_entry(vm, &pool->vms, list) {
+		if (!strcmp(vm->vm_id, vm_id)) {
+			*error = "drop_dirty: the vm_id is attached (remove its VM device first)";
+			return -EBUSY;
+		}
+	}
+	spin_lock_irq(&pool->cache_lock);
+	r = vwc_slot_find_locked(pool, vm_id, &slot);
+	spin_unlock_irq(&pool->cache_lock);
+	if (r) {
+		*error = "drop_dirty: no such vm_id in the pool";
+		return -EINVAL;
+	}
+	dirty = vwc_drop_slot(pool, slot);
+	DMWARN("%s: drop_dirty: %u dirty blocks of vm_id %s discarded",
+	       dm_device_name(pool->md), dirty, vm_id);
+	return 0;
+}
+
+/* Messages: flush, set <key> <value>, clear_stats, drop_dirty <vm_id>. */
 static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 			    char **argv, char *result, unsigned int maxlen)
 {
 	struct vwc_pool_c *pc = ti->private;
 	struct vwc_pool *pool = pc->pool;
 	const char *error = NULL;
+	bool commit = false;
 	int r = -EINVAL;
 
 	mutex_lock(&pool->lock);
@@ -519,10 +555,19 @@ static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 		r = 0;
 	} else if (argc == 3 && !strcmp(argv[0], "set")) {
 		r = vwc_pool_set_locked(pool, argv[1], argv[2], &error);
+	} else if (argc == 2 && !strcmp(argv[0], "drop_dirty")) {
+		r = vwc_pool_drop_dirty_locked(pool, argv[1], &error);
+		commit = !r;
 	} else {
 		error = "unknown message";
 	}
 	mutex_unlock(&pool->lock);
+	/* Durable before the message returns (commit_lock is outside). */
+	if (commit) {
+		r = vwc_commit(pool);
+		if (r)
+			error = "drop_dirty: blocks dropped, but the commit failed";
+	}
 	if (r)
 		DMWARN_LIMIT("%s: message refused: %s", dm_device_name(pool->md),
 			     error);

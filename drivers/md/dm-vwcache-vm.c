@@ -108,7 +108,9 @@ static void vwc_vm_free(struct vwc_vm *vm)
  * the origin may have changed since they were cached.  A table reload
  * (the slot already attached) keeps everything, and changes nothing the
  * live table uses: the slot is owned (vwc_vm_own_slot()) by the resumed
- * table only.
+ * table only.  A fresh attach to another origin than the one the slot's
+ * dirty blocks belong to is refused before anything changes (a slot with
+ * dirty blocks exists already, so vwc_slot_get_locked() changed nothing).
  */
 static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 {
@@ -126,6 +128,14 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	}
 	s = &pool->slots[vm->slot];
 	fresh = !s->nr_attached;
+	if (fresh && !vwc_list_empty(&s->dirty)) {
+		r = vwc_origin_check(vm->vm_id, &s->origin_id, &vm->origin,
+				     error);
+		if (r) {
+			spin_unlock_irq(&pool->cache_lock);
+			return r;
+		}
+	}
 	if (fresh) {
 		s->generation++;
 		s->meta = true;
@@ -144,13 +154,15 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 
 /*
  * Own the slot: from now on its writeback goes to our origin and our
- * cache_quota is the slot's.  At resume: a
+ * cache_quota is the slot's, and its record names our origin (written by
+ * the next commit, with the generation bumped at attach).  At resume: a
  * table only loaded (dmsetup reload, not resumed) owns nothing.
  */
 static void vwc_vm_own_slot(struct vwc_vm *vm)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_slot *s = &pool->slots[vm->slot];
+	bool recorded = false;
 
 	mutex_lock(&pool->lock);
 	spin_lock_irq(&pool->cache_lock);
@@ -158,8 +170,20 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 	s->vm = vm;
 	s->quota = vm->settings.cache_quota;
 	s->quota_full = false;
+	if (!vwc_origin_equal(&s->origin_id, &vm->origin.id)) {
+		s->origin_id = vm->origin.id;
+		s->meta = true;
+		recorded = true;
+	}
 	spin_unlock_irq(&pool->cache_lock);
 	mutex_unlock(&pool->lock);
+	/* The record keeps a digest: the log keeps the string and the path. */
+	if (recorded)
+		DMINFO("vm_id %s: origin %s %s (%llu sectors) by %s recorded",
+		       vm->vm_id, vwc_origin_kind_name(vm->origin.id.kind),
+		       vm->origin.name,
+		       (unsigned long long)vm->origin.id.sectors,
+		       vm->origin.path);
 	vwc_kick_writeback(pool);
 }
 
@@ -267,6 +291,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vwc_vm_check_origin(vm, &error);
 	if (r)
 		goto bad_origin;
+	vwc_origin_identify(vm->origin_dev->bdev, argv[1], &vm->origin);
 	r = dm_set_target_max_io_len(ti, 1U << vm->pool->block_shift);
 	if (r) {
 		error = "Cannot set the target's I/O size";

@@ -54,6 +54,7 @@
 #include "dm-vwcache-args.h"
 #include "dm-vwcache-compat.h"
 #include "dm-vwcache-format.h"
+#include "dm-vwcache-origin.h"
 #include "dm-vwcache-blocks.h"
 #include "dm-vwcache-policy.h"
 #include "dm-vwcache-share.h"
@@ -124,6 +125,8 @@ struct vwc_slot {
 	u64 writeback_blocks;
 	struct vwc_acct *acct;		/* accounting while attached */
 	dev_t origin;			/* clean blocks are copies of it */
+	struct vwc_origin_id origin_id;	/* dirty blocks belong to it: the */
+					/* record's, set at resume */
 	u64 quota;			/* cache_quota of the VM, 0 = none */
 	bool quota_full;		/* at its quota: write back, drop */
 };
@@ -222,6 +225,7 @@ struct vwc_vm {
 	struct mapped_device *md;
 	struct dm_dev *pool_dev;
 	struct dm_dev *origin_dev;
+	struct vwc_origin origin;	/* its identity, read at ctr */
 	char vm_id[VWC_VM_ID_MAX + 1];
 	u32 slot;
 

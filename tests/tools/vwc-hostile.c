@@ -1075,6 +1075,8 @@ static bool msg_maybe_valid(const char *msg, bool pool)
 		       (!pool && (!strcmp(argv[0], "migrate_prepare") ||
 				  !strcmp(argv[0], "migrate_abort") ||
 				  !strcmp(argv[0], "invalidate")));
+	if (argc == 2 && pool && !strcmp(argv[0], "drop_dirty"))
+		return true;	/* the pool message, any vm_id */
 	if (argc != 3 || strcmp(argv[0], "set"))
 		return false;
 	k = find_key(argv[1], pool);
@@ -1098,6 +1100,7 @@ static void make_msg(struct str *s, bool pool)
 		"flush", "clear_stats", "migrate_prepare", "migrate_abort", "set",
 		"Flush", "FLUSH", "set_key", "get", "status", "detach", "attach",
 		"format", "resize", "invalidate", "cleaner", "reset", "sync",
+		"drop_dirty",
 	};
 	unsigned int r = rn(10), i, n;
 

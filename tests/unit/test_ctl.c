@@ -1104,6 +1104,99 @@ static void test_conf(void)
 	}
 }
 
+/* SHA-256 against the FIPS 180-4 examples, and as the module uses it. */
+static void test_sha256(void)
+{
+	static const char *const in[] = {
+		"", "abc",
+		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	};
+	static const char *const want[] = {
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+	};
+	uint8_t d[32];
+	char hex[65];
+	int i, k;
+
+	for (i = 0; i < 3; i++) {
+		ctl_sha256(in[i], strlen(in[i]), d);
+		for (k = 0; k < 32; k++)
+			sprintf(hex + 2 * k, "%02x", d[k]);
+		CHECK(!strcmp(hex, want[i]));
+	}
+}
+
+/*
+ * ctl_dirty_slots: the vm_ids with dirty blocks in the image, with the
+ * origin their records keep (slot 5: a dm UUID, 2 dirty blocks).
+ */
+static void test_dirty_slots(void)
+{
+	struct vwc_vm_record r = { .generation = 1, .in_use = true };
+	struct ctl_slot_dirty *d;
+	struct ctl_orphan o = { 0 };
+	struct vwc_disk_vm rec;
+	uint8_t dig[32];
+	int nr, i, seen = 0;
+
+	img_build();
+	strcpy(r.vm_id, "app-05.vda");
+	r.origin.kind = VWC_ORIGIN_DM_UUID;
+	r.origin.sectors = 131072;
+	ctl_sha256("LVM-abc", 7, dig);
+	memcpy(r.origin.digest, dig, sizeof(r.origin.digest));
+	vwc_vm_encode(&rec, 5, &r, 10, vwc_uuid_seed(img_sb.uuid));
+	img_write(&rec, sizeof(rec), img_sb.layout.vm_table_start * 512 +
+		  5 * sizeof(rec));
+	img_entry(8, 5, 1, true, 10);
+	img_entry(9, 5, 2, true, 10);
+	CHECK(ctl_dirty_slots(img_path, &d, &nr) == 0);
+	CHECK(nr == 3);
+	for (i = 0; i < nr; i++) {
+		if (strcmp(d[i].vm_id, "app-05.vda"))
+			continue;
+		seen++;
+		CHECK(d[i].dirty_blocks == 2 && d[i].block_size == 4096);
+		CHECK(d[i].origin.kind == VWC_ORIGIN_DM_UUID &&
+		      d[i].origin.sectors == 131072 &&
+		      !memcmp(d[i].origin.digest, dig, VWC_ORIGIN_DIGEST_SIZE));
+		o.slot = d[i];
+	}
+	CHECK(seen == 1);
+	free(d);
+	{
+		int rc;
+		char *out = capture(run_cmd, (void *)&dump_cmd, &rc);
+
+		CHECK(rc == 0 && out);
+		CHECK(out && strstr(out, "\"vm_id\": \"app-05.vda\"") &&
+		      strstr(out, "\"origin_kind\": \"dm-uuid\",\n      \"origin_sectors\": 131072"));
+		CHECK(out && strstr(out, "\"origin_kind\": \"unknown\",\n      \"origin_sectors\": null"));
+		free(out);
+	}
+	CHECK(ctl_dirty_slots("/nonexistent/pool.img", &d, &nr) != 0);
+	snprintf(o.identity, sizeof(o.identity), "LVM-abc");
+	snprintf(o.device, sizeof(o.device), "/dev/mapper/vg-app");
+	{
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		FILE *saved = stdout;
+
+		CHECK(f != NULL);
+		stdout = f;
+		ctl_orphans_text(&o, 1);
+		stdout = saved;
+		fclose(f);
+		CHECK(strstr(out, "orphans       1\n") != NULL);
+		CHECK(strstr(out, "app-05.vda: 8192 dirty bytes, origin dm-uuid LVM-abc, 131072 sectors, digest ") != NULL);
+		CHECK(strstr(out, ", now /dev/mapper/vg-app\n") != NULL);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -1123,6 +1216,8 @@ int main(void)
 	test_sysfs();
 	test_outputs();
 	test_check();
+	test_sha256();
+	test_dirty_slots();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	CHECK(system(cmd) == 0);
 	return unit_report("test_ctl");

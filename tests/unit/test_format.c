@@ -267,6 +267,118 @@ static void test_vm_records(void)
 	CHECK(vwc_vm_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
 }
 
+/* Re-checksum a VM record changed by hand, as a writer with bugs would. */
+static void vm_reseal(struct vwc_disk_vm *d, u32 index, u32 seed)
+{
+	d->csum = cpu_to_le32(crc32c(crc32c(seed, d, 124),
+				    &(__le32){ cpu_to_le32(index) }, 4));
+}
+
+/* VWC_FEATURE_COMPAT_ORIGIN_ID: the origin fields round trip and are checked. */
+static void test_vm_origin(void)
+{
+	struct vwc_disk_vm d, good;
+	struct vwc_vm_record r = { .generation = 9, .in_use = true }, out;
+	struct vwc_origin_id other;
+	u32 seed = vwc_uuid_seed(uuid);
+	unsigned int i;
+
+	strcpy(r.vm_id, "guest-9.vda");
+	r.origin.kind = VWC_ORIGIN_DM_UUID;
+	r.origin.sectors = 524288;
+	for (i = 0; i < VWC_ORIGIN_DIGEST_SIZE; i++)
+		r.origin.digest[i] = 0xa0 + i;
+	vwc_vm_encode(&d, 7, &r, 10, seed);
+	CHECK(le64_to_cpu(d.origin_sectors) == 524288);
+	CHECK(d.origin_kind == VWC_ORIGIN_DM_UUID);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_OK);
+	CHECK(!memcmp(&out.origin, &r.origin, sizeof(r.origin)));
+	CHECK(vwc_origin_compare(&out.origin, &r.origin) == VWC_ORIGIN_SAME);
+	CHECK(vwc_origin_equal(&out.origin, &r.origin));
+	good = d;
+
+	/* Records of a module without the feature: zeros, "not known". */
+	memset(&d, 0, sizeof(d));
+	memcpy(d.vm_id, "old-vm", 6);
+	d.id_len = cpu_to_le32(6);
+	d.generation = cpu_to_le64(4);
+	d.seq = cpu_to_le64(3);
+	d.flags = cpu_to_le32(VWC_VM_IN_USE);
+	vm_reseal(&d, 2, seed);
+	CHECK(vwc_vm_decode(&d, 2, 10, seed, &out) == VWC_REC_OK);
+	CHECK(out.in_use && !vwc_origin_known(&out.origin));
+	CHECK(vwc_origin_compare(&out.origin, &r.origin) == VWC_ORIGIN_SAME);
+
+	/* A free record carries no origin; a known one is never encoded. */
+	r.in_use = false;
+	vwc_vm_encode(&d, 7, &r, 10, seed);
+	CHECK(vwc_is_zero(&d.origin_sectors, 36));
+	r.in_use = true;
+
+	/* Damage with a valid checksum is refused, never trusted. */
+	d = good;
+	d.origin_kind = VWC_ORIGIN_KIND_MAX + 1;
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+	d = good;
+	d.origin_pad[1] = 1;
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+	d = good;
+	memset(d.origin_digest, 0, sizeof(d.origin_digest));
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+	d = good;
+	d.origin_sectors = 0;
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+	d = good;
+	d.origin_kind = VWC_ORIGIN_NONE;
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+	d = good;
+	d.flags = 0;
+	d.id_len = 0;
+	memset(d.vm_id, 0, sizeof(d.vm_id));
+	vm_reseal(&d, 7, seed);
+	CHECK(vwc_vm_decode(&d, 7, 10, seed, &out) == VWC_REC_CORRUPT);
+
+	/* Another identity, or the same one resized, is another origin. */
+	other = r.origin;
+	other.digest[5] ^= 1;
+	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_OTHER);
+	other = r.origin;
+	other.kind = VWC_ORIGIN_PATH;
+	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_OTHER);
+	other = r.origin;
+	other.sectors++;
+	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_RESIZED);
+	CHECK(!vwc_origin_equal(&r.origin, &other));
+	memset(&other, 0, sizeof(other));
+	CHECK(vwc_origin_compare(&r.origin, &other) == VWC_ORIGIN_SAME);
+	CHECK(!strcmp(vwc_origin_kind_name(VWC_ORIGIN_DM_UUID), "dm-uuid"));
+	CHECK(!strcmp(vwc_origin_kind_name(200), "invalid"));
+}
+
+/* A pool formatted now has the feature; one from before loads without it. */
+static void test_sb_origin_feature(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_layout l;
+	struct vwc_sb sb, out;
+	const char *err;
+
+	CHECK(vwc_layout_compute(2097152, 4096, &l) == 0);
+	vwc_sb_init(&sb, &l, uuid);
+	CHECK(sb.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	CHECK(out.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
+	sb.compat = 0;
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0 && out.compat == 0);
+}
+
 int main(void)
 {
 	test_crc32c();
@@ -277,5 +389,7 @@ int main(void)
 	test_sb_choose();
 	test_entries();
 	test_vm_records();
+	test_vm_origin();
+	test_sb_origin_feature();
 	return unit_report("test_format");
 }

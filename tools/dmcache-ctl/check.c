@@ -301,12 +301,15 @@ static const char *vm_damage(const struct vwc_disk_vm *d, u32 i, u32 seed)
 	r.in_use = le32_to_cpu(d->flags) & VWC_VM_IN_USE;
 	memcpy(r.vm_id, d->vm_id, VWC_VM_ID_MAX);
 	r.generation = le64_to_cpu(d->generation);
+	r.origin.sectors = le64_to_cpu(d->origin_sectors);
+	r.origin.kind = d->origin_kind;
+	memcpy(r.origin.digest, d->origin_digest, sizeof(r.origin.digest));
 	vwc_vm_encode(&re, i, &r, le64_to_cpu(d->seq), seed);
 	if (memcmp(&re, d, offsetof(struct vwc_disk_vm, csum)))
 		return "malformed fields (or a checksum mismatch)";
 	if (re.csum != d->csum)
 		return "checksum mismatch";
-	return "invalid vm_id, length or flags";
+	return "invalid vm_id, length, flags or origin identity";
 }
 
 static int check_vms(struct image *im, struct scan *s)
@@ -569,6 +572,70 @@ void ctl_dirty_vm_ids(const char *path, char *out, size_t len)
 	img_close(&im);
 }
 
+/*
+ * The in-use VM records with dirty blocks in the last commit on @path (a
+ * live pool's cache device too: read without O_EXCL), with their origin
+ * identity.  *out is malloc'ed (NULL when none).
+ */
+int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr)
+{
+	struct scan s = { .report = false };
+	struct image im;
+	int r;
+	u32 i;
+
+	*out = NULL;
+	*nr = 0;
+	r = img_open(&im, path, true);
+	if (r)
+		return r;
+	r = scan(&im, &s) ? -EIO : 0;
+	for (i = 0; !r && i < s.sb.layout.max_vms; i++) {
+		struct ctl_slot_dirty *n;
+
+		if (!s.vm_ok[i] || !s.counts[i].dirty)
+			continue;
+		n = realloc(*out, (*nr + 1) * sizeof(**out));
+		if (!n) {
+			r = -ENOMEM;
+			break;
+		}
+		*out = n;
+		n += (*nr)++;
+		snprintf(n->vm_id, sizeof(n->vm_id), "%s", s.vms[i].vm_id);
+		n->dirty_blocks = s.counts[i].dirty;
+		n->block_size = s.sb.layout.block_size;
+		n->origin = s.vms[i].origin;
+	}
+	scan_free(&s);
+	img_close(&im);
+	return r;
+}
+
+void ctl_origin_hex(const struct vwc_origin_id *o, char *hex)
+{
+	int i;
+
+	for (i = 0; i < VWC_ORIGIN_DIGEST_SIZE; i++)
+		sprintf(hex + 2 * i, "%02x", o->digest[i]);
+}
+
+/* The origin a VM record keeps (admin guide, "Origin identity"). */
+static void dump_json_origin(struct json *j, const struct vwc_origin_id *o)
+{
+	char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+
+	json_str(j, "origin_kind", vwc_origin_kind_name(o->kind));
+	if (!vwc_origin_known(o)) {
+		json_null(j, "origin_sectors");
+		json_null(j, "origin_digest");
+		return;
+	}
+	ctl_origin_hex(o, hex);
+	json_u64(j, "origin_sectors", o->sectors);
+	json_str(j, "origin_digest", hex);
+}
+
 static void dump_text(const struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;
@@ -586,13 +653,24 @@ static void dump_text(const struct scan *s)
 	       (unsigned long long)s->problems);
 	printf("%-6s %-40s %10s %12s %12s\n", "SLOT", "VM_ID", "GENERATION",
 	       "CACHED", "DIRTY");
-	for (i = 0; i < l->max_vms; i++)
-		if (s->vm_ok[i])
-			printf("%-6u %-40s %10llu %12llu %12llu\n", i,
-			       s->vms[i].vm_id,
-			       (unsigned long long)s->vms[i].generation,
-			       (unsigned long long)s->counts[i].cached,
-			       (unsigned long long)s->counts[i].dirty);
+	for (i = 0; i < l->max_vms; i++) {
+		const struct vwc_origin_id *o = &s->vms[i].origin;
+		char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+
+		if (!s->vm_ok[i])
+			continue;
+		printf("%-6u %-40s %10llu %12llu %12llu\n", i,
+		       s->vms[i].vm_id,
+		       (unsigned long long)s->vms[i].generation,
+		       (unsigned long long)s->counts[i].cached,
+		       (unsigned long long)s->counts[i].dirty);
+		if (!vwc_origin_known(o))
+			continue;
+		ctl_origin_hex(o, hex);
+		printf("       origin %s, %llu sectors, digest %s\n",
+		       vwc_origin_kind_name(o->kind),
+		       (unsigned long long)o->sectors, hex);
+	}
 }
 
 static void dump_json(const struct scan *s)
@@ -624,6 +702,7 @@ static void dump_json(const struct scan *s)
 		json_u64(&j, "generation", s->vms[i].generation);
 		json_u64(&j, "cached_blocks", s->counts[i].cached);
 		json_u64(&j, "dirty_blocks", s->counts[i].dirty);
+		dump_json_origin(&j, &s->vms[i].origin);
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');

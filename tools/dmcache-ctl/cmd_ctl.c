@@ -371,7 +371,7 @@ int cmd_pool_create(struct ctl_args *a)
 /* ---- pool-remove ------------------------------------------------------------- */
 
 /* The /dev path of a table's device ("MAJ:MIN", or a path already). */
-static void dev_path(const char *dev, char *path, size_t len)
+void ctl_dev_path(const char *dev, char *path, size_t len)
 {
 	char uevent[96], line[256];
 	FILE *f;
@@ -407,7 +407,7 @@ static int pool_remove_dirty(const struct pool_dev *pd, bool force)
 			pd->dm.name, (unsigned long long)pd->st.dirty_blocks);
 		return 0;
 	}
-	dev_path(pd->tbl.cache_dev, path, sizeof(path));
+	ctl_dev_path(pd->tbl.cache_dev, path, sizeof(path));
 	ctl_dirty_vm_ids(path, ids, sizeof(ids));
 	return ctl_fail("pool %s holds %llu dirty blocks of detached VMs%s%s: attach and flush them first, or add --force to keep them on the cache device",
 			pd->dm.name, (unsigned long long)pd->st.dirty_blocks,

@@ -202,8 +202,9 @@ static void json_vm(struct json *j, const struct snapshot *s,
 	json_close(j, '}');
 }
 
+/* A pool's object; left open when !@close (the caller adds to it). */
 static void json_pool(struct json *j, const struct snapshot *s, int p,
-		      int only_vm)
+		      int only_vm, bool close)
 {
 	const struct pool_dev *pd = &s->pools[p];
 	char dev[32];
@@ -237,7 +238,8 @@ static void json_pool(struct json *j, const struct snapshot *s, int p,
 		if (s->vms[i].pool == p && (only_vm < 0 || only_vm == i))
 			json_vm(j, s, &s->vms[i]);
 	json_close(j, ']');
-	json_close(j, '}');
+	if (close)
+		json_close(j, '}');
 }
 
 /* The whole document: pools (one, or those of @only_vm) with their VMs. */
@@ -253,7 +255,7 @@ static void json_doc(FILE *f, const struct snapshot *s, int only_pool,
 	json_open(&j, "pools", '[');
 	for (p = 0; p < s->nr_pools; p++)
 		if (only_pool < 0 || only_pool == p)
-			json_pool(&j, s, p, only_vm);
+			json_pool(&j, s, p, only_vm, true);
 	json_close(&j, ']');
 	json_close(&j, '}');
 	json_end(&j);
@@ -821,6 +823,23 @@ int cmd_stats(struct ctl_args *a)
 
 /* ---- pool-status ---------------------------------------------------------------------- */
 
+/*
+ * Orphans: vm_ids with dirty data and no VM device, from the last commit
+ * on the cache device (unreadable: said, and the rest shown anyway).
+ */
+static void pool_status_orphans(const struct snapshot *s, int p)
+{
+	struct ctl_orphan *o;
+	int nr;
+
+	if (ctl_pool_orphans(s, p, &o, &nr)) {
+		printf("  orphans       unknown (cannot read the cache device)\n");
+		return;
+	}
+	ctl_orphans_text(o, nr);
+	free(o);
+}
+
 static void pool_status_text(const struct snapshot *s, int p)
 {
 	const struct pool_dev *pd = &s->pools[p];
@@ -858,6 +877,35 @@ static void pool_status_text(const struct snapshot *s, int p)
 	for (i = 0; i < pd->tbl.nr; i++)
 		printf(" %s %s", pd->tbl.keys[i], pd->tbl.vals[i]);
 	putchar('\n');
+	pool_status_orphans(s, p);
+}
+
+/* pool-status --json: the stats document, each pool with its orphans. */
+static void pool_status_json(const struct snapshot *s, int only_pool)
+{
+	struct ctl_orphan *o;
+	struct json j;
+	int p, nr;
+
+	json_init(&j, stdout);
+	json_open(&j, NULL, '{');
+	json_u64(&j, "version", JSON_SCHEMA_VERSION);
+	json_open(&j, "pools", '[');
+	for (p = 0; p < s->nr_pools; p++) {
+		if (only_pool >= 0 && only_pool != p)
+			continue;
+		json_pool(&j, s, p, -1, false);
+		if (ctl_pool_orphans(s, p, &o, &nr)) {
+			json_null(&j, "orphans");
+		} else {
+			ctl_orphans_json(&j, o, nr);
+			free(o);
+		}
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	json_end(&j);
 }
 
 int cmd_pool_status(struct ctl_args *a)
@@ -875,7 +923,7 @@ int cmd_pool_status(struct ctl_args *a)
 		}
 	}
 	if (ctl_opt(a, "--json")) {
-		json_doc(stdout, &s, p, -1);
+		pool_status_json(&s, p);
 	} else {
 		if (!s.nr_pools)
 			printf("no pools\n");

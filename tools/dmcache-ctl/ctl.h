@@ -361,4 +361,35 @@ int ctl_dev_pool_block_size(int fd, uint32_t *bs);
 int ctl_dev_pool_uuid(const char *path, char *out, size_t len);
 void ctl_dirty_vm_ids(const char *path, char *out, size_t len);
 
+/* check.c: a vm_id with dirty blocks, read from the cache device. */
+#include "dm-vwcache-format.h"
+
+struct ctl_slot_dirty {
+	char vm_id[VWC_VM_ID_MAX + 1];
+	uint64_t dirty_blocks;
+	uint32_t block_size;
+	struct vwc_origin_id origin;
+};
+
+int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr);
+void ctl_origin_hex(const struct vwc_origin_id *o, char *hex);	/* 49 bytes */
+
+/* cmd_ctl.c: the /dev path of a table's device ("MAJ:MIN" or a path). */
+void ctl_dev_path(const char *dev, char *path, size_t len);
+
+/* sha256.c */
+void ctl_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* orphans.c: vm_ids of a pool with dirty blocks and no VM device. */
+struct ctl_orphan {
+	struct ctl_slot_dirty slot;
+	char identity[160];	/* the origin's identity string, if found */
+	char device[320];	/* ... and a path of that device now */
+};
+
+int ctl_pool_orphans(const struct snapshot *s, int p, struct ctl_orphan **out,
+		     int *nr);
+void ctl_orphans_text(const struct ctl_orphan *o, int nr);
+void ctl_orphans_json(struct json *j, const struct ctl_orphan *o, int nr);
+
 #endif /* DMCACHE_CTL_H */

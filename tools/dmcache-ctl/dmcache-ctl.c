@@ -127,7 +127,7 @@ static const struct ctl_cmd commands[] = {
 	  "create a pool on CACHE_DEV (formats a zeroed device, loads a pool)",
 	  cmd_pool_create, CTL_C_DEV },
 	{ "pool-status", "[POOL]", 0, 1, o_json,
-	  "state, occupancy, counters and settings of the pools",
+	  "state, occupancy, counters, settings and orphans (dirty vm_ids without a VM device) of the pools",
 	  cmd_pool_status, CTL_C_POOL },
 	{ "pool-remove", "POOL", 1, 1, o_pool_remove,
 	  "remove a pool without VM devices (refused while detached VMs have dirty data, unless --force)",

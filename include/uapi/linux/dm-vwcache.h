@@ -26,6 +26,22 @@
  * to see early or late).  A record or entry whose checksum fails is damage.
  * Records and entries never straddle a 512-byte sector, whose writes are
  * taken to be atomic.
+ *
+ * Feature VWC_FEATURE_COMPAT_ORIGIN_ID (compat, added after version 1 was
+ * released): the bytes that were reserved in a VM record say which origin
+ * the record's dirty blocks belong to: origin_sectors (its size),
+ * origin_kind (VWC_ORIGIN_*: what identifies it) and origin_digest (the
+ * first 24 bytes of the SHA-256 of the identity string, see
+ * Documentation/admin-guide/dm-vwcache.rst "Origin identity").  Kind
+ * VWC_ORIGIN_NONE with all three fields zero means "not known" (records
+ * written before the feature, or by a module without it).  A pool without
+ * the flag has zero there; the module that knows the feature sets the flag
+ * when it loads or formats a pool, and a module that does not know it
+ * loads the pool unchanged (an unknown compat flag is ignored) and writes
+ * records with "not known".  A record whose origin fields are out of range
+ * (unknown kind, non-zero padding, a kind without a digest or size, a
+ * digest or size without a kind, origin fields in a free record) is damage,
+ * with or without the flag (a module without the feature writes zeros).
  */
 #ifndef _UAPI_LINUX_DM_VWCACHE_H
 #define _UAPI_LINUX_DM_VWCACHE_H
@@ -48,8 +64,9 @@
 #define VWC_VM_TABLE_SECTOR	16
 #define VWC_META_ALIGN_SECTORS	8
 
-/* No feature flags are defined yet; unknown incompat flags refuse a load. */
-#define VWC_FEATURE_COMPAT_SUPP		0ULL
+/* Unknown incompat or compat_ro flags refuse a load; compat ones do not. */
+#define VWC_FEATURE_COMPAT_ORIGIN_ID	(1ULL << 0)	/* origin in VM records */
+#define VWC_FEATURE_COMPAT_SUPP		VWC_FEATURE_COMPAT_ORIGIN_ID
 #define VWC_FEATURE_COMPAT_RO_SUPP	0ULL
 #define VWC_FEATURE_INCOMPAT_SUPP	0ULL
 
@@ -75,13 +92,26 @@ struct vwc_disk_sb {
 /* VM table record: one per vm_id known to the pool. */
 #define VWC_VM_IN_USE		0x1u
 
+/* origin_kind of a VM record: what the origin's identity string is. */
+#define VWC_ORIGIN_NONE		0	/* not known */
+#define VWC_ORIGIN_DM_UUID	1	/* "<dm uuid>" of a dm device (an LV) */
+#define VWC_ORIGIN_DISK_ID	2	/* "naa.<hex>", "eui.<hex>", "t10.<hex>" */
+#define VWC_ORIGIN_PART_UUID	3	/* "<partition uuid>" */
+#define VWC_ORIGIN_DM_NAME	4	/* "<dm name>" of a dm device without uuid */
+#define VWC_ORIGIN_PATH		5	/* the path given in the table line */
+#define VWC_ORIGIN_KIND_MAX	5
+#define VWC_ORIGIN_DIGEST_SIZE	24	/* leading bytes of a SHA-256 */
+
 struct vwc_disk_vm {
 	char vm_id[VWC_VM_ID_MAX];	/* NUL padded */
 	__le64 generation;	/* bumped on every attach */
 	__le64 seq;		/* commit that wrote this record */
 	__le32 flags;
 	__le32 id_len;
-	__u8 reserved[36];
+	__le64 origin_sectors;	/* VWC_FEATURE_COMPAT_ORIGIN_ID, else 0 */
+	__u8 origin_kind;	/* VWC_ORIGIN_* */
+	__u8 origin_pad[3];	/* zero */
+	__u8 origin_digest[VWC_ORIGIN_DIGEST_SIZE];
 	__le32 csum;		/* crc32c(uuid seed) of bytes 0..123 + index */
 };
 

@@ -1,0 +1,233 @@
+#!/bin/sh
+# Origin identity (Documentation/admin-guide/dm-vwcache.rst, "Origin
+# identity"): vm_id X has 16 dirty blocks on origin A (a dm device with a
+# UUID); its VM device is removed without a flush, the pool removed and
+# loaded again (the record comes from the cache device).  Attaching X to
+# origin B is refused with "origin" in the kernel's reason, as is
+# attaching it to A resized; nothing is written (A's and B's checksums,
+# the pool's free and dirty counts unchanged).  X on A through another
+# path (/dev/dm-N instead of /dev/mapper/NAME) is accepted and reads its
+# data.  The pool message drop_dirty is refused while X is attached and
+# for bad input; once X is detached it discards the 16 blocks (never
+# written to A) and X attaches to B.  Finally dmcache-ctl pool-status
+# lists an orphan (a vm_id with dirty data and no VM device) with its
+# dirty bytes and origin identity.
+#
+# The module before the feature (339b74d, VW_MODULE=...) accepted the
+# attach of X to B and, on flush, wrote X's 16 dirty blocks into B: this
+# test fails there at "attach of X to B" and says how many blocks of B
+# the flush changed.
+# vwtest-disks: 1x128M 1x64M 1x64M
+# vwtest-timeout: 240
+. /lib/vwcache/lib.sh
+. /lib/vwcache/lib-vwcache.sh
+
+ssd=$(disk 0)
+diska=$(disk 1)
+diskb=$(disk 2)
+X=guest-x.vda
+
+sum() { md5sum | cut -d' ' -f1; }
+sum_of() { dd if="$1" bs=1M iflag=direct 2>/dev/null | sum; }
+wr() { # FILE DEV FIRST_BLOCK
+	dd if="$1" of="$2" bs=4096 seek="$3" oflag=direct conv=notrunc,fsync \
+		2>/dev/null || fail "write $1 to $2 at block $3"
+}
+rd() { # DEV FIRST_BLOCK COUNT
+	dd if="$1" bs=4096 skip="$2" count="$3" iflag=direct 2>/dev/null
+}
+# pool_counts: the pool's free and dirty blocks.
+pool_counts() { echo "$(field 4 pool) $(field 5 pool)"; }
+# changed_blocks FILE DEV: how many 4 KiB blocks of DEV differ from FILE.
+changed_blocks() {
+	cmp -l "$1" "$2" 2>/dev/null | awk '{ print int(($1 - 1) / 4096) }' |
+		uniq | wc -l
+}
+origin_table() { # NAME DISK [SECTORS]
+	echo "0 ${3:-$(sectors "$2")} linear $2 0"
+}
+vm_table() { # ORIGIN_PATH
+	echo "0 $(sectors "$1") vwcache /dev/mapper/pool $1 $X 0"
+}
+kernel_says() { # LINE_BEFORE TEXT: the kernel log since then has TEXT
+	_log_since "$1" | grep -qF -- "$2"
+}
+
+vw_load_module
+zero_head "$ssd"
+dmsetup create oa -u VWTEST-ORIGIN-A --table "$(origin_table oa "$diska")" ||
+	fail "create oa"
+dmsetup create ob -u VWTEST-ORIGIN-B --table "$(origin_table ob "$diskb")" ||
+	fail "create ob"
+A=$(dm_dev_of oa)
+B=$(dm_dev_of ob)
+pool_create pool "$ssd" 4096 max_age 0
+
+# ---- X gets 16 dirty blocks on A, and goes without a flush -------------
+head -c $((16 * 4096)) /dev/urandom >/tmp/x
+vm_create vm1 pool "$A" "$X"
+wr /tmp/x /dev/mapper/vm1 8
+assert_eq "$(field 4 vm1)" 16
+dmsetup remove vm1 || fail "remove vm1"
+# The record keeps a digest; the kernel log the string, size and path.
+dmesg | grep -qF "vm_id $X: origin dm-uuid VWTEST-ORIGIN-A ($(sectors "$diska") sectors) by $A recorded" ||
+	fail "no origin recorded in the kernel log: $(dmesg | grep -F "$X" | tail -n 2)"
+dmsetup remove pool || fail "remove pool"
+pool_create pool "$ssd" 4096 max_age 0
+assert_eq "$(field 5 pool)" 16
+log "X: 16 dirty blocks of A in the pool; pool: $(dmsetup status pool)"
+
+dd if="$A" of=/tmp/a0 bs=1M iflag=direct 2>/dev/null
+dd if="$B" of=/tmp/b0 bs=1M iflag=direct 2>/dev/null
+suma=$(sum </tmp/a0)
+sumb=$(sum </tmp/b0)
+counts=$(pool_counts)
+
+# ---- X on B: refused, nothing written ----------------------------------
+n=$(dmesg | wc -l)
+if dmsetup create vm1 --table "$(vm_table "$B")" 2>/dev/null; then
+	log "OLD BEHAVIOUR: attach of X to B accepted: $(dmsetup status vm1)"
+	dmsetup message vm1 0 flush
+	wait_clean vm1
+	dmsetup remove vm1
+	log "OLD BEHAVIOUR: after flush $(changed_blocks /tmp/b0 "$B") blocks of B changed, $(changed_blocks /tmp/a0 "$A") of A"
+	fail "attach of X to B accepted"
+fi
+dmsetup info vm1 >/dev/null 2>&1 && fail "vm1 left behind by a refused create"
+kernel_says "$n" origin || fail "no 'origin' in the refusal: $(_log_since "$n" | tail -n 3)"
+kernel_says "$n" "$X" || fail "the refusal does not name $X"
+log "refused: $(_log_since "$n" | grep -F origin | tail -n 1)"
+assert_eq "$(pool_counts)" "$counts"
+assert_eq "$(sum_of "$B")" "$sumb"
+assert_eq "$(sum_of "$A")" "$suma"
+
+# ---- X on A resized: refused --------------------------------------------
+small=$(($(sectors "$diska") - 8192))
+{ dmsetup reload oa --table "$(origin_table oa "$diska" "$small")" &&
+	dmsetup resume oa; } || fail "shrink oa"
+n=$(dmesg | wc -l)
+if dmsetup create vm1 --table "0 $small vwcache /dev/mapper/pool $A $X 0" 2>/dev/null; then
+	dmsetup remove vm1
+	fail "attach of X to A resized accepted"
+fi
+kernel_says "$n" "another size" || fail "resized origin: $(_log_since "$n" | tail -n 3)"
+assert_eq "$(pool_counts)" "$counts"
+{ dmsetup reload oa --table "$(origin_table oa "$diska")" &&
+	dmsetup resume oa; } || fail "grow oa back"
+assert_eq "$(sum_of "$A")" "$suma"
+
+# ---- X on A by another path: accepted, its data intact -------------------
+dmpath=/dev/$(basename "$(readlink -f "$A")")
+case $dmpath in /dev/dm-*) ;; *) dmpath=/dev/dm-$(dmsetup info -c --noheadings -o minor oa) ;; esac
+[ -b "$dmpath" ] || fail "no $dmpath"
+dmsetup create vm1 --table "$(vm_table "$dmpath")" ||
+	fail "attach of X to A as $dmpath refused: $(dmesg | tail -n 2)"
+assert_eq "$(field 4 vm1)" 16
+assert_eq "$(rd /dev/mapper/vm1 8 16 | sum)" "$(sum </tmp/x)"
+log "X on A as $dmpath: accepted, 16 dirty blocks read back"
+
+# ---- drop_dirty ----------------------------------------------------------
+n=$(dmesg | wc -l)
+expect_msg_refused pool drop_dirty "$X"
+kernel_says "$n" "attached" || fail "drop_dirty while attached: $(_log_since "$n" | tail -n 2)"
+expect_msg_refused pool drop_dirty
+expect_msg_refused pool drop_dirty "$X" extra
+expect_msg_refused pool drop_dirty no-such-vm
+expect_msg_refused pool drop_dirty 'bad id'
+assert_eq "$(field 4 vm1)" 16
+dmsetup remove vm1 || fail "remove vm1"
+assert_eq "$(pool_counts)" "$counts"
+
+# ---- an orphan in pool-status ------------------------------------------
+dmcache-ctl pool-status pool >/tmp/ps 2>/tmp/err || fail "pool-status: $(cat /tmp/err)"
+log "pool-status: $(grep -A2 orphan /tmp/ps)"
+grep -q "orphans *1" /tmp/ps || fail "pool-status shows no orphan: $(cat /tmp/ps)"
+grep -F "$X" /tmp/ps | grep -F "65536 dirty bytes" | grep -F "dm-uuid" |
+	grep -q "$(sectors "$diska") sectors" || fail "orphan line: $(cat /tmp/ps)"
+grep -q "VWTEST-ORIGIN-A" /tmp/ps || fail "orphan's origin not resolved: $(cat /tmp/ps)"
+dmcache-ctl pool-status pool --json >/tmp/ps.json || fail "pool-status --json"
+grep -q '"orphans"' /tmp/ps.json || fail "no orphans in the JSON: $(cat /tmp/ps.json)"
+
+assert_ok dmsetup message pool 0 drop_dirty "$X"
+assert_eq "$(field 5 pool)" 0
+assert_eq "$(sum_of "$A")" "$suma"
+dmcache-ctl pool-status pool >/tmp/ps || fail "pool-status"
+grep -q "orphans *0" /tmp/ps || fail "orphan left after drop_dirty: $(cat /tmp/ps)"
+# Durable: the pool loaded again has nothing of X.
+dmsetup remove pool || fail "remove pool"
+pool_create pool "$ssd" 4096 max_age 0
+assert_eq "$(field 5 pool)" 0
+expect_msg_refused pool drop_dirty "$X"
+
+# ---- after drop_dirty, X attaches to B -----------------------------------
+dmsetup create vm1 --table "$(vm_table "$B")" ||
+	fail "attach of X to B after drop_dirty refused: $(dmesg | tail -n 2)"
+assert_eq "$(field 3 vm1)" 0
+assert_eq "$(rd /dev/mapper/vm1 8 16 | sum)" \
+	"$(dd if=/tmp/b0 bs=4096 skip=8 count=16 2>/dev/null | sum)"
+wr /tmp/x /dev/mapper/vm1 8
+dmsetup remove vm1 || fail "remove vm1"
+assert_eq "$(sum_of "$A")" "$suma"
+# Now X's dirty blocks are B's: A is refused, B accepted.
+n=$(dmesg | wc -l)
+if dmsetup create vm1 --table "$(vm_table "$A")" 2>/dev/null; then
+	dmsetup remove vm1
+	fail "attach of X to A accepted with B's dirty blocks"
+fi
+kernel_says "$n" origin || fail "no 'origin' in the refusal"
+vm_create vm1 pool "$B" "$X"
+assert_ok dmsetup message vm1 0 flush
+wait_clean vm1
+assert_eq "$(rd "$B" 8 16 | sum)" "$(sum </tmp/x)"
+dmsetup remove vm1 || fail "remove vm1"
+dmsetup remove pool || fail "remove pool"
+
+# ---- a pool formatted by the module before the feature -------------------
+# (VW_OLD_MODULE=.../{KVER}/dm-vwcache.ko of 339b74d ships it.)  Its
+# records say "origin not known": loaded by this module, its dirty blocks
+# attach to their origin, and from that attach on the record knows it.
+if [ -f /lib/vwcache/dm-vwcache-old.ko ]; then
+	vw_unload_module
+	insmod /lib/vwcache/dm-vwcache-old.ko || fail "insmod the old module"
+	zero_head "$ssd"
+	pool_create pool "$ssd" 4096 max_age 0
+	vm_create vm2 pool "$A" guest-y.vda
+	wr /tmp/x /dev/mapper/vm2 100
+	assert_eq "$(field 4 vm2)" 16
+	dmsetup remove vm2 || fail "remove vm2"
+	dmsetup remove pool || fail "remove pool"
+	vw_unload_module
+	vw_load_module
+	pool_create pool "$ssd" 4096 max_age 0
+	assert_eq "$(field 5 pool)" 16
+	dmcache-ctl pool-status pool >/tmp/ps || fail "pool-status"
+	grep -F guest-y.vda /tmp/ps | grep -q "origin unknown" ||
+		fail "old record: $(cat /tmp/ps)"
+	vm_create vm2 pool "$dmpath" guest-y.vda
+	assert_eq "$(rd /dev/mapper/vm2 100 16 | sum)" "$(sum </tmp/x)"
+	dmsetup remove vm2 || fail "remove vm2"
+	sumb=$(sum_of "$B")
+	n=$(dmesg | wc -l)
+	if dmsetup create vm2 --table "0 $(sectors "$B") vwcache /dev/mapper/pool $B guest-y.vda 0" 2>/dev/null; then
+		dmsetup remove vm2
+		fail "old pool: attach of guest-y.vda to B accepted after it attached to A"
+	fi
+	kernel_says "$n" origin || fail "old pool: no 'origin' in the refusal"
+	assert_eq "$(sum_of "$B")" "$sumb"
+	vm_create vm2 pool "$A" guest-y.vda
+	assert_ok dmsetup message vm2 0 flush
+	wait_clean vm2
+	assert_eq "$(rd "$A" 100 16 | sum)" "$(sum </tmp/x)"
+	dmsetup remove vm2 || fail "remove vm2"
+	dmsetup remove pool || fail "remove pool"
+	log "pool of the old module: loaded, 16 dirty blocks attached to A, then B refused"
+else
+	log "no /lib/vwcache/dm-vwcache-old.ko (VW_OLD_MODULE unset): old pool part skipped"
+fi
+dmsetup remove oa
+dmsetup remove ob
+if dmesg | grep -E "WARNING|BUG|Oops"; then
+	fail "kernel warning"
+fi
+log "refusals: ${REFUSED:-0}"
+log "ok"
