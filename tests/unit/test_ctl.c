@@ -1129,8 +1129,9 @@ static void test_sha256(void)
 }
 
 /*
- * ctl_dirty_slots: the vm_ids with dirty blocks in the image, with the
- * origin their records keep (slot 5: a dm UUID, 2 dirty blocks).
+ * ctl_vm_slots: the vm_ids with dirty blocks in the image (or every
+ * in-use record), with the origin their records keep (slot 5: a dm UUID,
+ * 2 dirty blocks).
  */
 static void test_dirty_slots(void)
 {
@@ -1152,7 +1153,12 @@ static void test_dirty_slots(void)
 		  5 * sizeof(rec));
 	img_entry(8, 5, 1, true, 10);
 	img_entry(9, 5, 2, true, 10);
-	CHECK(ctl_dirty_slots(img_path, &d, &nr) == 0);
+	img_vm(7, "idle.vda", 10);	/* in use, nothing cached */
+	CHECK(ctl_vm_slots(img_path, false, &d, &nr) == 0);
+	CHECK(nr == 4 && !strcmp(d[3].vm_id, "idle.vda") &&
+	      !d[3].dirty_blocks);
+	free(d);
+	CHECK(ctl_vm_slots(img_path, true, &d, &nr) == 0);
 	CHECK(nr == 3);
 	for (i = 0; i < nr; i++) {
 		if (strcmp(d[i].vm_id, "app-05.vda"))
@@ -1176,7 +1182,7 @@ static void test_dirty_slots(void)
 		CHECK(out && strstr(out, "\"origin_kind\": \"unknown\",\n      \"origin_sectors\": null"));
 		free(out);
 	}
-	CHECK(ctl_dirty_slots("/nonexistent/pool.img", &d, &nr) != 0);
+	CHECK(ctl_vm_slots("/nonexistent/pool.img", true, &d, &nr) != 0);
 	snprintf(o.identity, sizeof(o.identity), "LVM-abc");
 	snprintf(o.device, sizeof(o.device), "/dev/mapper/vg-app");
 	{
