@@ -6,8 +6,10 @@
  * commit on the live cache device, as pool-remove reads them.  The VM
  * record keeps a digest of the origin's identity string, not the string:
  * the devices of this host are tried (dm UUIDs and names, disk ids,
- * partition UUIDs, device paths) and the one whose digest matches is
- * named.
+ * partition UUIDs, device paths) and those whose digest matches are
+ * named (two distinct devices: the identity is found twice).  The same
+ * search serves assemble --from-pool (cmd_assemble.c) and check-origin
+ * (below), which fences an origin whose newest data is in a pool.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -237,6 +239,9 @@ void ctl_orphans_text(const struct ctl_orphan *o, int nr)
 			       (unsigned long long)d->origin.sectors, hex);
 			if (o[i].device[0])
 				printf(", now %s", o[i].device);
+			if (o[i].nr_match > 1)
+				printf(" (and %d other devices of that identity)",
+				       o[i].nr_match - 1);
 		}
 		putchar('\n');
 	}
