@@ -27,19 +27,6 @@
 
 ssd=$(disk 0)
 
-# run STATUS ARGS...: dmcache-ctl ARGS must exit STATUS; /tmp/out, /tmp/err.
-run() {
-	_want=$1
-	shift
-	dmcache-ctl "$@" >/tmp/out 2>/tmp/err
-	_rc=$?
-	sed 's/^/    out: /' /tmp/out
-	sed 's/^/    err: /' /tmp/err
-	[ "$_rc" = "$_want" ] || fail "dmcache-ctl $*: exit $_rc, expected $_want"
-}
-has() { grep -qF -- "$2" "/tmp/$1" || fail "$1 lacks '$2'"; }
-lacks() { ! grep -qF -- "$2" "/tmp/$1" || fail "$1 has '$2'"; }
-nr_dm() { dmsetup ls 2>/dev/null | grep -vc 'No devices found'; }
 sum() { md5sum | cut -d' ' -f1; }
 wr() { # FILE DEV FIRST_BLOCK
 	dd if="$1" of="$2" bs=4096 seek="$3" oflag=direct conv=notrunc,fsync \
