@@ -1129,8 +1129,51 @@ static void test_sha256(void)
 }
 
 /*
- * ctl_dirty_slots: the vm_ids with dirty blocks in the image, with the
- * origin their records keep (slot 5: a dm UUID, 2 dirty blocks).
+ * vwcache_orphan_dirty_bytes from the image as a pool's cache device with
+ * no VM device attached: every dirty vm_id is an orphan, its origin the
+ * record's digest (no device of this host has that identity), "" when the
+ * record does not know it.  A pool whose status shows no orphaned dirty
+ * blocks is not read.
+ */
+static void test_orphan_metric(const uint8_t *dig)
+{
+	static struct pool_dev pool;
+	struct snapshot s = { .pools = &pool, .nr_pools = 1 };
+	char want[300], hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+	char *out;
+	int i, r;
+
+	for (i = 0; i < VWC_ORIGIN_DIGEST_SIZE; i++)
+		sprintf(hex + 2 * i, "%02x", dig[i]);
+	memset(&pool, 0, sizeof(pool));
+	strcpy(pool.dm.name, "ssd0");
+	CHECK(strlen(img_path) < sizeof(pool.tbl.cache_dev));
+	memcpy(pool.tbl.cache_dev, img_path, strlen(img_path) + 1);
+	pool.st.block_size = 4096;
+	pool.st.dirty_blocks = 5;
+	out = capture(do_prom, &s, &r);
+	CHECK(strstr(out, "# TYPE vwcache_orphan_dirty_bytes gauge\n"));
+	snprintf(want, sizeof(want), "vwcache_orphan_dirty_bytes{pool=\"ssd0\",vm_id=\"app-05.vda\",origin_kind=\"dm-uuid\",origin=\"%s\"} 8192\n",
+		 hex);
+	CHECK(strstr(out, want));
+	CHECK(strstr(out, "vwcache_orphan_dirty_bytes{pool=\"ssd0\",vm_id=\"web-01.vda\",origin_kind=\"unknown\",origin=\"\"} 4096\n"));
+	CHECK(strstr(out, "vwcache_orphan_dirty_bytes{pool=\"ssd0\",vm_id=\"db-01.vda\",origin_kind=\"unknown\",origin=\"\"} 8192\n"));
+	CHECK(!strstr(out, "vm_id=\"idle.vda\""));
+	CHECK(strstr(out, "vwcache_pool_orphaned_dirty_bytes{pool=\"ssd0\"} 20480\n"));
+	CHECK(prom_conventions_ok(out));
+	promtool_check(out);
+	free(out);
+	pool.st.dirty_blocks = 0;	/* nothing orphaned: not read */
+	out = capture(do_prom, &s, &r);
+	CHECK(strstr(out, "# TYPE vwcache_orphan_dirty_bytes gauge\n") &&
+	      !strstr(out, "vwcache_orphan_dirty_bytes{"));
+	free(out);
+}
+
+/*
+ * ctl_vm_slots: the vm_ids with dirty blocks in the image (or every
+ * in-use record), with the origin their records keep (slot 5: a dm UUID,
+ * 2 dirty blocks).
  */
 static void test_dirty_slots(void)
 {
@@ -1152,7 +1195,12 @@ static void test_dirty_slots(void)
 		  5 * sizeof(rec));
 	img_entry(8, 5, 1, true, 10);
 	img_entry(9, 5, 2, true, 10);
-	CHECK(ctl_dirty_slots(img_path, &d, &nr) == 0);
+	img_vm(7, "idle.vda", 10);	/* in use, nothing cached */
+	CHECK(ctl_vm_slots(img_path, false, &d, &nr) == 0);
+	CHECK(nr == 4 && !strcmp(d[3].vm_id, "idle.vda") &&
+	      !d[3].dirty_blocks);
+	free(d);
+	CHECK(ctl_vm_slots(img_path, true, &d, &nr) == 0);
 	CHECK(nr == 3);
 	for (i = 0; i < nr; i++) {
 		if (strcmp(d[i].vm_id, "app-05.vda"))
@@ -1176,7 +1224,7 @@ static void test_dirty_slots(void)
 		CHECK(out && strstr(out, "\"origin_kind\": \"unknown\",\n      \"origin_sectors\": null"));
 		free(out);
 	}
-	CHECK(ctl_dirty_slots("/nonexistent/pool.img", &d, &nr) != 0);
+	CHECK(ctl_vm_slots("/nonexistent/pool.img", true, &d, &nr) != 0);
 	snprintf(o.identity, sizeof(o.identity), "LVM-abc");
 	snprintf(o.device, sizeof(o.device), "/dev/mapper/vg-app");
 	{
@@ -1195,6 +1243,7 @@ static void test_dirty_slots(void)
 		CHECK(strstr(out, ", now /dev/mapper/vg-app\n") != NULL);
 		free(out);
 	}
+	test_orphan_metric(dig);
 }
 
 int main(void)

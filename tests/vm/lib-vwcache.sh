@@ -17,6 +17,12 @@
 #                              may have changed
 #   expect_msg_refused DEV MSG...  "dmsetup message DEV 0 MSG" must fail and
 #                              change no table
+#   run STATUS ARGS...         dmcache-ctl ARGS must exit STATUS; its
+#                              stdout in /tmp/out, stderr in /tmp/err
+#                              (both shown in the log)
+#   has out|err TEXT           /tmp/out or /tmp/err has TEXT (fixed string)
+#   lacks out|err TEXT         ... has not
+#   nr_dm                      the number of dm devices
 #   dm_sys NAME                /sys/block/dm-N of dm device NAME
 #   within GOT WANT PCT        true when GOT is WANT within PCT percent
 #                              (a slow kernel: not above it)
@@ -216,3 +222,17 @@ wait_clean() {
 		sleep 0.1
 	done
 }
+
+run() {
+	_want=$1
+	shift
+	dmcache-ctl "$@" >/tmp/out 2>/tmp/err
+	_rc=$?
+	sed 's/^/    out: /' /tmp/out
+	sed 's/^/    err: /' /tmp/err
+	[ "$_rc" = "$_want" ] || fail "dmcache-ctl $*: exit $_rc, expected $_want"
+}
+
+has() { grep -qF -- "$2" "/tmp/$1" || fail "$1 lacks '$2'"; }
+lacks() { ! grep -qF -- "$2" "/tmp/$1" || fail "$1 has '$2'"; }
+nr_dm() { dmsetup ls 2>/dev/null | grep -vc 'No devices found'; }

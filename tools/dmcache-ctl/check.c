@@ -573,11 +573,13 @@ void ctl_dirty_vm_ids(const char *path, char *out, size_t len)
 }
 
 /*
- * The in-use VM records with dirty blocks in the last commit on @path (a
- * live pool's cache device too: read without O_EXCL), with their origin
- * identity.  *out is malloc'ed (NULL when none).
+ * The in-use VM records in the last commit on @path (a live pool's cache
+ * device too: read without O_EXCL), with their dirty blocks and origin
+ * identity; only those with dirty blocks if @dirty_only.  *out is
+ * malloc'ed (NULL when none).
  */
-int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr)
+int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
+		 int *nr)
 {
 	struct scan s = { .report = false };
 	struct image im;
@@ -593,7 +595,7 @@ int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr)
 	for (i = 0; !r && i < s.sb.layout.max_vms; i++) {
 		struct ctl_slot_dirty *n;
 
-		if (!s.vm_ok[i] || !s.counts[i].dirty)
+		if (!s.vm_ok[i] || (dirty_only && !s.counts[i].dirty))
 			continue;
 		n = realloc(*out, (*nr + 1) * sizeof(**out));
 		if (!n) {

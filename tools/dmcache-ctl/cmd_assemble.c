@@ -290,6 +290,191 @@ static void note_failed(char *list, size_t len, const char *name)
 	snprintf(list + n, len - n, "%s%s", n ? " " : "", name);
 }
 
+/* ---- assemble --from-pool ------------------------------------------------------ */
+
+#define FROM_POOL_DEFAULT_NAME	"vwpool"	/* pool-create's default */
+
+/* The active pool on cache device @mm ("MAJ:MIN"), or -1. */
+static int active_pool_on(const struct snapshot *s, const char *mm)
+{
+	int i;
+
+	for (i = 0; i < s->nr_pools; i++)
+		if (!strcmp(s->pools[i].tbl.cache_dev, mm))
+			return i;
+	return -1;
+}
+
+/*
+ * The pool on @dev: the active one (left alone), else loaded from @dev
+ * as @name; never formatted.  *p: its index in @s (taken again after a
+ * load).  0, or EXIT_FAIL with the reason printed.
+ */
+static int from_pool_pool(struct snapshot *s, const char *dev,
+			  const char *name, int *p)
+{
+	char mm[32], *argv[] = { "pool-create", (char *)dev, "--name",
+				 (char *)(name ?: FROM_POOL_DEFAULT_NAME), NULL };
+	enum ctl_dev_content content;
+
+	if (dev_mm(dev, mm, sizeof(mm)))
+		return ctl_fail("cannot use %s: %s", dev, strerror(errno));
+	*p = active_pool_on(s, mm);
+	if (*p >= 0 && name && strcmp(name, s->pools[*p].dm.name))
+		return ctl_fail("the pool on %s is active as %s, not %s: left alone",
+				dev, s->pools[*p].dm.name, name);
+	if (*p >= 0) {
+		printf("pool %s: already active on %s\n", s->pools[*p].dm.name,
+		       dev);
+		return 0;
+	}
+	if (ctl_cache_dev_content(dev, &content))
+		return EXIT_FAIL;
+	if (content != DEV_POOL)
+		return ctl_fail("%s holds no pool (%s): --from-pool formats nothing",
+				dev, content == DEV_ZERO ? "its first 4 KiB are zero" :
+				"it holds other data");
+	if (run_command(4, argv))
+		return EXIT_FAIL;
+	snapshot_free(s);
+	if (snapshot_take(s))
+		return EXIT_FAIL;
+	*p = active_pool_on(s, mm);
+	if (*p < 0)
+		return ctl_fail("pool %s on %s is not active after its creation",
+				argv[3], dev);
+	return 0;
+}
+
+/*
+ * The VM device name of a vm_id brought up by --from-pool: the vm_id
+ * itself, a valid dm name but for "." and "..", which become
+ * "vwcache-." and "vwcache-..".
+ */
+static void from_pool_vm_name(const char *vm_id, char *name, size_t len)
+{
+	snprintf(name, len, "%s%s", ctl_dm_name_ok(vm_id) ? "" : "vwcache-",
+		 vm_id);
+}
+
+/* The attached VM device of @vm_id in pool @p, or NULL. */
+static const struct vm_dev *attached_vm(const struct snapshot *s, int p,
+					const char *vm_id)
+{
+	int i;
+
+	for (i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].pool == p && !strcmp(s->vms[i].tbl.vm_id, vm_id))
+			return &s->vms[i];
+	return NULL;
+}
+
+/*
+ * The one device of this host that is @o's origin: identity and size
+ * both match the record.  *m: its index in o->match.  0, or EXIT_FAIL
+ * with the reason printed.
+ */
+static int origin_on_host(struct ctl_orphan *o, int *m)
+{
+	const struct vwc_origin_id *id = &o->slot.origin;
+	char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1];
+	int i, kept;
+
+	if (!vwc_origin_known(id))
+		return ctl_fail("origin identity unknown (a record from before origin identity): attach it by hand");
+	ctl_origin_resolve(o);
+	kept = o->nr_match < CTL_ORIGIN_MATCHES ? o->nr_match : CTL_ORIGIN_MATCHES;
+	*m = -1;
+	for (i = 0; i < kept; i++) {
+		if (o->match[i].sectors != id->sectors)
+			continue;
+		if (*m >= 0)
+			return ctl_fail("origin found twice on this host: %s and %s (%s %s): attach the right one by hand",
+					o->match[*m].device, o->match[i].device,
+					vwc_origin_kind_name(id->kind),
+					o->match[i].identity);
+		*m = i;
+	}
+	if (*m >= 0)
+		return 0;
+	if (o->nr_match)
+		return ctl_fail("origin %s %s is %s with %llu sectors, the record says %llu: not attached",
+				vwc_origin_kind_name(id->kind),
+				o->match[0].identity, o->match[0].device,
+				(unsigned long long)o->match[0].sectors,
+				(unsigned long long)id->sectors);
+	ctl_origin_hex(id, hex);
+	return ctl_fail("origin not found on this host (%s, %llu sectors, digest %s)",
+			vwc_origin_kind_name(id->kind),
+			(unsigned long long)id->sectors, hex);
+}
+
+/* Bring up a VM device for the record of @slot in pool @p. */
+static int from_pool_vm(const struct snapshot *s, int p,
+			const struct ctl_slot_dirty *slot)
+{
+	char name[CTL_NAME_MAX], *argv[7];
+	const struct vm_dev *v = attached_vm(s, p, slot->vm_id);
+	struct ctl_orphan o = { .slot = *slot };
+	struct dm_dev_info d;
+	int m = -1;
+
+	if (v) {
+		printf("vm_id %s: already active as %s\n", slot->vm_id,
+		       v->dm.name);
+		return 0;
+	}
+	if (origin_on_host(&o, &m))
+		return EXIT_FAIL;
+	from_pool_vm_name(slot->vm_id, name, sizeof(name));
+	if (!dm_get(name, false, &d))
+		return ctl_fail("its VM device name %s is taken by another device: not attached",
+				name);
+	argv[0] = "attach";
+	argv[1] = (char *)s->pools[p].dm.name;
+	argv[2] = o.match[m].device;
+	argv[3] = (char *)slot->vm_id;
+	argv[4] = "--name";
+	argv[5] = name;
+	argv[6] = NULL;
+	return run_command(6, argv);
+}
+
+static int assemble_from_pool(struct ctl_args *a)
+{
+	const char *dev = ctl_opt(a, "--from-pool");
+	char failed[1024] = "";
+	struct ctl_slot_dirty *slots = NULL;
+	struct snapshot s;
+	int i, p = -1, nr = 0, nr_failed = 0, r;
+
+	load_module();
+	if (snapshot_take(&s))
+		return EXIT_FAIL;
+	r = from_pool_pool(&s, dev, ctl_opt(a, "--name"), &p);
+	if (!r && (r = ctl_vm_slots(dev, false, &slots, &nr)))
+		r = ctl_fail("cannot read the VM records of %s: %s", dev,
+			     strerror(-r));
+	for (i = 0; !r && i < nr; i++) {
+		snprintf(cmd_label, sizeof(cmd_label), "assemble: vm_id %s",
+			 slots[i].vm_id);
+		ctl_cmd_name = cmd_label;
+		if (from_pool_vm(&s, p, &slots[i])) {
+			nr_failed++;
+			note_failed(failed, sizeof(failed), slots[i].vm_id);
+		}
+	}
+	ctl_cmd_name = "assemble";
+	if (!r && nr_failed)
+		r = ctl_fail("%d of %d vm_ids of pool %s not brought up: %s",
+			     nr_failed, nr, s.pools[p].dm.name, failed);
+	else if (!r)
+		printf("pool %s and %d VM devices up\n", s.pools[p].dm.name, nr);
+	free(slots);
+	snapshot_free(&s);
+	return r;
+}
+
 int cmd_assemble(struct ctl_args *a)
 {
 	char failed[1024] = "";
@@ -298,6 +483,14 @@ int cmd_assemble(struct ctl_args *a)
 	double wait;
 	int i, nr_failed = 0, r;
 
+	if (ctl_opt(a, "--from-pool") && ctl_opt(a, "--config"))
+		return ctl_usage("--from-pool and --config exclude each other");
+	if (ctl_opt(a, "--name") && !ctl_opt(a, "--from-pool"))
+		return ctl_usage("--name goes with --from-pool");
+	if (ctl_opt(a, "--wait") && ctl_opt(a, "--from-pool"))
+		return ctl_usage("--wait goes with the config, not --from-pool");
+	if (ctl_opt(a, "--from-pool"))
+		return assemble_from_pool(a);
 	r = ctl_opt_seconds(a, "--wait", 0, &wait);
 	if (!r && (wait < 0 || wait > 3600))
 		r = ctl_usage("--wait is seconds from 0 to 3600");

@@ -678,6 +678,58 @@ static void prom_hist(FILE *f, const struct snapshot *s, int only_pool,
 	}
 }
 
+/*
+ * vwcache_orphan_dirty_bytes: each orphan of the pools (a vm_id with dirty
+ * data and no VM device) with its origin: the identity string when a
+ * device of this host has it, else the record's digest ("" when the
+ * record does not know its origin).  The cache device is read only for a
+ * pool whose status shows orphaned dirty blocks (0 in normal operation);
+ * one that cannot be read is left out.  Not with a VM argument.
+ */
+static const struct metric orphan_metric = {
+	"orphan_dirty_bytes", "gauge",
+	"Dirty data of a vm_id without a VM device, in bytes, by origin (identity, or digest if not found on this host)"
+};
+
+static void prom_orphan(FILE *f, const char *pool, const struct ctl_orphan *o)
+{
+	const struct ctl_slot_dirty *d = &o->slot;
+	char hex[2 * VWC_ORIGIN_DIGEST_SIZE + 1] = "";
+
+	if (vwc_origin_known(&d->origin))
+		ctl_origin_hex(&d->origin, hex);
+	fprintf(f, "vwcache_%s{", orphan_metric.name);
+	prom_label(f, "pool", pool);
+	fputc(',', f);
+	prom_label(f, "vm_id", d->vm_id);
+	fputc(',', f);
+	prom_label(f, "origin_kind", vwc_origin_kind_name(d->origin.kind));
+	fputc(',', f);
+	prom_label(f, "origin", o->identity[0] ? o->identity : hex);
+	fprintf(f, "} %llu\n",
+		(unsigned long long)(d->dirty_blocks * d->block_size));
+}
+
+static void prom_orphans(FILE *f, const struct snapshot *s, int only_pool,
+			 int only_vm)
+{
+	struct ctl_orphan *o;
+	int i, p, nr;
+
+	if (only_vm >= 0)
+		return;
+	prom_head(f, &orphan_metric);
+	for (p = 0; p < s->nr_pools; p++) {
+		if ((only_pool >= 0 && only_pool != p) ||
+		    !pool_orphaned_dirty_blocks(s, p) ||
+		    ctl_pool_orphans(s, p, &o, &nr))
+			continue;
+		for (i = 0; i < nr; i++)
+			prom_orphan(f, s->pools[p].dm.name, &o[i]);
+		free(o);
+	}
+}
+
 static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 		     int only_vm)
 {
@@ -722,6 +774,7 @@ static void prom_doc(FILE *f, const struct snapshot *s, int only_pool,
 	prom_hist(f, s, only_pool, only_vm, true);
 	prom_states(f, s, only_pool, only_vm);
 	prom_settings(f, s, only_pool, only_vm);
+	prom_orphans(f, s, only_pool, only_vm);
 }
 
 void stats_json(FILE *f, const struct snapshot *s, int pool, int vm)

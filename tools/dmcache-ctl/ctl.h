@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <linux/dm-vwcache.h>
 
@@ -329,6 +330,7 @@ int cmd_invalidate(struct ctl_args *a);
 int cmd_migrate_domain(struct ctl_args *a);
 int cmd_assemble(struct ctl_args *a);
 int cmd_stop(struct ctl_args *a);
+int cmd_check_origin(struct ctl_args *a);
 
 /* dmcache-ctl.c: a row of the command table, by name */
 const struct ctl_cmd *ctl_find_command(const char *name);
@@ -361,7 +363,7 @@ int ctl_dev_pool_block_size(int fd, uint32_t *bs);
 int ctl_dev_pool_uuid(const char *path, char *out, size_t len);
 void ctl_dirty_vm_ids(const char *path, char *out, size_t len);
 
-/* check.c: a vm_id with dirty blocks, read from the cache device. */
+/* check.c: a vm_id's record (dirty blocks, origin), from the cache device. */
 #include "dm-vwcache-format.h"
 
 struct ctl_slot_dirty {
@@ -371,7 +373,8 @@ struct ctl_slot_dirty {
 	struct vwc_origin_id origin;
 };
 
-int ctl_dirty_slots(const char *path, struct ctl_slot_dirty **out, int *nr);
+int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
+		 int *nr);
 void ctl_origin_hex(const struct vwc_origin_id *o, char *hex);	/* 49 bytes */
 
 /* cmd_ctl.c: the /dev path of a table's device ("MAJ:MIN" or a path). */
@@ -381,11 +384,24 @@ void ctl_dev_path(const char *dev, char *path, size_t len);
 void ctl_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* orphans.c: vm_ids of a pool with dirty blocks and no VM device. */
+#define CTL_ORIGIN_MATCHES	4	/* matching devices kept */
+
+struct ctl_origin_match {
+	char identity[160];	/* the identity string that matched */
+	char device[320];	/* a path of the device */
+	dev_t rdev;		/* 0: not a block device node we could stat */
+	uint64_t sectors;	/* its size, 0 if unreadable */
+};
+
 struct ctl_orphan {
 	struct ctl_slot_dirty slot;
 	char identity[160];	/* the origin's identity string, if found */
 	char device[320];	/* ... and a path of that device now */
+	int nr_match;		/* distinct devices with that identity */
+	struct ctl_origin_match match[CTL_ORIGIN_MATCHES];
 };
+
+void ctl_origin_resolve(struct ctl_orphan *o);
 
 int ctl_pool_orphans(const struct snapshot *s, int p, struct ctl_orphan **out,
 		     int *nr);

@@ -30,21 +30,6 @@ o2=$(disk 2)
 CONF=/etc/dm-vwcache/vwcache.conf
 mkdir -p /etc/dm-vwcache
 
-# run STATUS ARGS...: dmcache-ctl ARGS must exit STATUS; /tmp/out, /tmp/err.
-run() {
-	_want=$1
-	shift
-	dmcache-ctl "$@" >/tmp/out 2>/tmp/err
-	_rc=$?
-	sed 's/^/    out: /' /tmp/out
-	sed 's/^/    err: /' /tmp/err
-	[ "$_rc" = "$_want" ] || fail "dmcache-ctl $*: exit $_rc, expected $_want"
-}
-
-has() { grep -qF -- "$2" "/tmp/$1" || fail "$1 lacks '$2'"; }
-lacks() { ! grep -qF -- "$2" "/tmp/$1" || fail "$1 has '$2'"; }
-nr_dm() { dmsetup ls 2>/dev/null | grep -vc 'No devices found'; }
-
 # wfio DEV ARGS...: 4 KiB random writes with crc32c verify headers over the
 # first 24 MiB of DEV, the pattern of $SEED, or their check.
 wfio() {
