@@ -10,7 +10,10 @@
  *   disk-id    "naa.<hex>", "eui.<hex>" or "t10.<hex>": the unique id a
  *              whole disk reports (SCSI WWN, NVMe EUI-64 or NGUID)
  *   part-uuid  the partition's UUID (GPT, or the MBR disk id and number)
- *   path       the origin argument of the table line, as given
+ *   path       "/dev/<the kernel's name of the device>" (vdb, sdc1): the
+ *              table line may name the device by any path or by
+ *              major:minor, and "dmsetup table" re-emits major:minor, so
+ *              the text of the line would change with every reload
  *
  * The record keeps the origin's size and the first VWC_ORIGIN_DIGEST_SIZE
  * bytes of the SHA-256 of the string; the string itself is logged.  All
@@ -101,7 +104,7 @@ void vwc_origin_identify(struct block_device *bdev, const char *path,
 	if (!vwc_origin_dm(bdev, o) && !vwc_origin_disk_id(bdev, o) &&
 	    !vwc_origin_part_uuid(bdev, o)) {
 		o->id.kind = VWC_ORIGIN_PATH;
-		strscpy(o->name, path, sizeof(o->name));
+		snprintf(o->name, sizeof(o->name), "/dev/%pg", bdev);
 	}
 	sha256(o->name, strlen(o->name), digest);
 	memcpy(o->id.digest, digest, sizeof(o->id.digest));
