@@ -208,6 +208,21 @@ int vwc_vm_check(const struct vwc_vm_settings *s, const char **error)
 	return 0;
 }
 
+/* Every key of @s in its range and the keys together right (decoded data). */
+bool vwc_vm_settings_valid(const struct vwc_vm_settings *s)
+{
+	const char *error;
+	unsigned int i;
+
+	for (i = 0; i < vwc_nr_vm_keys; i++) {
+		u64 v = vwc_key_get(&vwc_vm_keys[i], s);
+
+		if (v < vwc_vm_keys[i].min || v > vwc_vm_keys[i].max)
+			return false;
+	}
+	return !vwc_vm_check(s, &error);
+}
+
 /*
  * "<#feature args>": a count that must be even and no larger than what is
  * left of the line.

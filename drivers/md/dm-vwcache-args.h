@@ -69,6 +69,7 @@ void vwc_pool_defaults(struct vwc_pool_settings *s);
 void vwc_vm_defaults(struct vwc_vm_settings *s);
 int vwc_pool_check(const struct vwc_pool_settings *s, const char **error);
 int vwc_vm_check(const struct vwc_vm_settings *s, const char **error);
+bool vwc_vm_settings_valid(const struct vwc_vm_settings *s);
 
 int vwc_parse_features(const struct vwc_key *keys, unsigned int nr_keys,
 		       void *settings, unsigned int argc, char **argv,

@@ -8,6 +8,7 @@
  * held (the *_locked functions) unless it says otherwise; see
  * Documentation/dev/design.rst for the block states and invariants I1-I4.
  */
+#include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -58,7 +59,12 @@ int vwc_cache_init(struct vwc_pool *pool)
 				       sizeof(unsigned long), GFP_KERNEL);
 	pool->meta_pages[1] = kvcalloc(BITS_TO_LONGS(pool->nr_meta_pages),
 				       sizeof(unsigned long), GFP_KERNEL);
-	if (!pool->meta_pages[0] || !pool->meta_pages[1])
+	pool->vm_pages = bitmap_zalloc(VWC_MAX_VMS / VWC_VMS_PER_PAGE,
+				       GFP_KERNEL);
+	pool->attach_pages = bitmap_zalloc(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE,
+					   GFP_KERNEL);
+	if (!pool->meta_pages[0] || !pool->meta_pages[1] || !pool->vm_pages ||
+	    !pool->attach_pages)
 		goto bad_meta;
 	pool->write_epoch = kcalloc(VWC_WRITE_EPOCHS, sizeof(u32), GFP_KERNEL);
 	pool->wb_cbs = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
@@ -78,6 +84,8 @@ bad_stats:
 	kfree(pool->wb_cbs);
 	kfree(pool->wb_runs);
 bad_meta:
+	bitmap_free(pool->vm_pages);
+	bitmap_free(pool->attach_pages);
 	kvfree(pool->meta_pages[0]);
 	kvfree(pool->meta_pages[1]);
 	kvfree(pool->slots);
@@ -92,6 +100,12 @@ bad_policy:
 
 void vwc_cache_exit(struct vwc_pool *pool)
 {
+	u32 i;
+
+	for (i = 0; i < pool->sb.layout.max_vms; i++)
+		kfree(pool->slots[i].attach);
+	bitmap_free(pool->vm_pages);
+	bitmap_free(pool->attach_pages);
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
@@ -423,6 +437,34 @@ void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot)
 	spin_unlock_irq(&pool->cache_lock);
 }
 
+/* The next commit rewrites the VM record of @slot. */
+void vwc_slot_mark_locked(struct vwc_pool *pool, u32 slot)
+{
+	pool->slots[slot].meta = true;
+	__set_bit(slot / VWC_VMS_PER_PAGE, pool->vm_pages);
+}
+
+/* ... and its attachment record, if the pool has the table. */
+void vwc_slot_mark_attach_locked(struct vwc_pool *pool, u32 slot)
+{
+	if (pool->sb.layout.attach_start)
+		__set_bit(slot / VWC_ATTACH_PER_PAGE, pool->attach_pages);
+}
+
+/* @slot is free: no vm_id, no origin, no attachment (marked for commit). */
+static void vwc_slot_forget_locked(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+
+	s->in_use = false;
+	s->vm_id[0] = '\0';
+	memset(&s->origin_id, 0, sizeof(s->origin_id));
+	kfree(s->attach);
+	s->attach = NULL;
+	vwc_slot_mark_locked(pool, slot);
+	vwc_slot_mark_attach_locked(pool, slot);
+}
+
 /* Find the slot of @vm_id, or take a free one; -ENOSPC when full. */
 int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 {
@@ -444,7 +486,7 @@ int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 		return -ENOSPC;
 	strscpy(pool->slots[free].vm_id, vm_id, sizeof(pool->slots[free].vm_id));
 	pool->slots[free].in_use = true;
-	pool->slots[free].meta = true;
+	vwc_slot_mark_locked(pool, free);
 	*out = free;
 	return 0;
 }
@@ -493,7 +535,7 @@ u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot)
 	}
 	memset(&pool->slots[slot].origin_id, 0,
 	       sizeof(pool->slots[slot].origin_id));
-	pool->slots[slot].meta = true;
+	vwc_slot_mark_locked(pool, slot);
 	vwc_slot_put_locked(pool, slot);
 	spin_unlock_irq(&pool->cache_lock);
 	return dirty;
@@ -539,10 +581,7 @@ void vwc_slots_reap_locked(struct vwc_pool *pool)
 		s->put_frozen = false;
 		if (s->nr_attached || s->nr_cached)
 			continue;
-		s->in_use = false;
-		s->meta = true;
-		s->vm_id[0] = '\0';
-		memset(&s->origin_id, 0, sizeof(s->origin_id));
+		vwc_slot_forget_locked(pool, i);
 	}
 }
 
@@ -592,6 +631,64 @@ static int vwc_load_slots(struct vwc_pool *pool, void *page, const char **error)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The attachment records of the slots in use (VWC_FEATURE_INCOMPAT_ATTACH).
+ * Taken whatever commit wrote them, like VM records; one of another vm_id
+ * than its slot's (a commit torn between the two tables, or a free slot's
+ * record not yet rewritten) is stale and ignored, a damaged one refuses
+ * the load.
+ */
+static int vwc_load_attach(struct vwc_pool *pool, void *page,
+			   const char **error)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	struct vwc_attach_record *rec;
+	u32 i;
+	int r = 0;
+
+	if (!l->attach_start)
+		return 0;
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+	if (!rec)
+		goto no_memory;
+	for (i = 0; i < l->max_vms; i++) {
+		const struct vwc_disk_attach *d;
+		struct vwc_slot *s = &pool->slots[i];
+
+		if (i % VWC_ATTACH_PER_PAGE == 0) {
+			r = vwc_md_read_page(pool, l->attach_start,
+					     i / VWC_ATTACH_PER_PAGE, page);
+			if (r) {
+				*error = "Cannot read the pool's attachment table";
+				goto out;
+			}
+		}
+		d = (const struct vwc_disk_attach *)page + i % VWC_ATTACH_PER_PAGE;
+		switch (vwc_attach_decode(d, i, U64_MAX, pool->seed, rec)) {
+		case VWC_REC_CORRUPT:
+			*error = "Pool attachment table is damaged";
+			r = -EINVAL;
+			goto out;
+		case VWC_REC_OK:
+			if (!s->in_use || strcmp(s->vm_id, rec->vm_id))
+				break;
+			s->attach = rec;
+			rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+			if (!rec)
+				goto no_memory;
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	kfree(rec);
+	return r;
+no_memory:
+	*error = "Cannot allocate the pool's attachment records";
+	return -ENOMEM;
 }
 
 /* Map one committed valid entry; refuses what cannot be trusted. */
@@ -740,10 +837,7 @@ static int vwc_load_dedup_slots(struct vwc_pool *pool, const char **error)
 			}
 			if (!a->nr_cached)
 				swap(a, b);
-			b->in_use = false;
-			b->meta = true;
-			b->vm_id[0] = '\0';
-			memset(&b->origin_id, 0, sizeof(b->origin_id));
+			vwc_slot_forget_locked(pool, b - pool->slots);
 			a = &pool->slots[i];
 		}
 	}
@@ -761,6 +855,8 @@ int vwc_cache_load(struct vwc_pool *pool, const char **error)
 		return -ENOMEM;
 	}
 	r = vwc_load_slots(pool, page, error);
+	if (!r)
+		r = vwc_load_attach(pool, page, error);
 	if (!r)
 		r = vwc_load_entries(pool, page, error);
 	if (!r)

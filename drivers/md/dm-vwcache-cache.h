@@ -36,6 +36,8 @@ bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot);
 u64 vwc_quota_low(const struct vwc_slot *s);
 void vwc_drop_clean(struct vwc_pool *pool, u32 slot);
 void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot);
+void vwc_slot_mark_locked(struct vwc_pool *pool, u32 slot);
+void vwc_slot_mark_attach_locked(struct vwc_pool *pool, u32 slot);
 int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out);
 int vwc_slot_find_locked(struct vwc_pool *pool, const char *vm_id, u32 *out);
 u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot);

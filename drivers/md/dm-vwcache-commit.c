@@ -9,8 +9,10 @@
  *  1. freezes: flips the generation, takes the waiting bios, detaches the
  *     free_pending blocks (vwc_commit_begin) and the slots put so far;
  *  2. takes the entry pages marked in the frozen generation (no new mark
- *     can appear in it, so this set is final), then the VM table pages of
- *     changed slots, VWC_COMMIT_BATCH pages at a time: it holds (reads
+ *     can appear in it, so this set is final), then the VM table pages and
+ *     the attachment table pages marked so far (pool->vm_pages,
+ *     pool->attach_pages: a slot's record is rewritten where it changed,
+ *     no scan of the slots), VWC_COMMIT_BATCH pages at a time: it holds (reads
  *     through dm-bufio) a batch, encodes it under one hold of cache_lock
  *     and releases it dirty, so a commit never holds more than the batch
  *     its dm-bufio client reserves (VWC_MD_RESERVE): it cannot wait for
@@ -51,6 +53,7 @@
  * state "failed": no new dirty data, waiting bios get -EIO.  Only the SSD
  * can fail a commit.
  */
+#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/slab.h>
 
@@ -66,12 +69,24 @@ struct vwc_held {
 	bool changed;			/* to write: some record changed */
 };
 
+#define VWC_VM_PAGES		(VWC_MAX_VMS / VWC_VMS_PER_PAGE)
+#define VWC_ATTACH_PAGES	(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE)
+
+/* What a batch of held pages holds. */
+enum vwc_region {
+	VWC_REGION_ENTRIES,
+	VWC_REGION_VMS,
+	VWC_REGION_ATTACH,
+};
+
 struct vwc_commit {
 	unsigned int gen;
 	u64 freeze;			/* its number: pool->freezes */
 	u64 seq;
 	struct vwc_held held[VWC_COMMIT_BATCH];	/* the batch held */
 	u32 nr_held;
+	DECLARE_BITMAP(vm_pages, VWC_VM_PAGES);		/* taken marks */
+	DECLARE_BITMAP(attach_pages, VWC_ATTACH_PAGES);
 	void *sb_buf;			/* the superblock's page */
 	struct bio_list waiters;
 };
@@ -167,19 +182,42 @@ static void vwc_encode_vm_page(struct vwc_pool *pool, struct vwc_commit *c,
 	}
 }
 
+/* The records of the slots of page @h: what the slot says now. */
+static void vwc_encode_attach_page(struct vwc_pool *pool, struct vwc_commit *c,
+				   struct vwc_held *h)
+{
+	struct vwc_disk_attach *d = h->data;
+	u32 i;
+
+	for (i = 0; i < VWC_ATTACH_PER_PAGE; i++) {
+		u32 n = h->index * VWC_ATTACH_PER_PAGE + i;
+		const struct vwc_slot *s = &pool->slots[n];
+
+		h->changed |= vwc_attach_update(&d[i], n,
+						s->in_use ? s->attach : NULL,
+						c->seq, pool->seed);
+	}
+}
+
 /* Encode the batch held, under one hold of cache_lock, and release it. */
 static void vwc_encode_batch(struct vwc_pool *pool, struct vwc_commit *c,
-			     bool vm_pages)
+			     enum vwc_region region)
 {
 	u32 i;
 
 	spin_lock_irq(&pool->cache_lock);
 	for (i = 0; i < c->nr_held; i++) {
-		if (vm_pages) {
+		switch (region) {
+		case VWC_REGION_VMS:
 			vwc_encode_vm_page(pool, c, &c->held[i]);
-		} else {
+			break;
+		case VWC_REGION_ATTACH:
+			vwc_encode_attach_page(pool, c, &c->held[i]);
+			break;
+		default:
 			vwc_encode_entry_page(pool, c, &c->held[i]);
 			__clear_bit(c->held[i].index, pool->meta_pages[c->gen]);
+			break;
 		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
@@ -199,43 +237,55 @@ static int vwc_commit_entries(struct vwc_pool *pool, struct vwc_commit *c)
 		if (r)
 			return r;
 		if (c->nr_held == VWC_COMMIT_BATCH)
-			vwc_encode_batch(pool, c, false);
+			vwc_encode_batch(pool, c, VWC_REGION_ENTRIES);
 	}
 	if (c->nr_held)
-		vwc_encode_batch(pool, c, false);
+		vwc_encode_batch(pool, c, VWC_REGION_ENTRIES);
 	return 0;
 }
 
-static bool vwc_vm_page_changed(struct vwc_pool *pool, u32 page)
+/*
+ * The pages of @region marked so far (@marks, taken and cleared here), a
+ * batch at a time.  A slot marked after the marks are taken marks its
+ * page again: the next commit rewrites it if this one did not.
+ */
+static int vwc_commit_slot_pages(struct vwc_pool *pool, struct vwc_commit *c,
+				 enum vwc_region region, unsigned long *marks,
+				 unsigned long *taken, unsigned int nr_pages,
+				 sector_t start)
 {
-	bool changed = false;
-	u32 i;
-
-	spin_lock_irq(&pool->cache_lock);
-	for (i = 0; i < VWC_VMS_PER_PAGE; i++)
-		changed |= pool->slots[page * VWC_VMS_PER_PAGE + i].meta;
-	spin_unlock_irq(&pool->cache_lock);
-	return changed;
-}
-
-/* The VM table pages of slots changed so far, a batch at a time. */
-static int vwc_commit_vm_pages(struct vwc_pool *pool, struct vwc_commit *c)
-{
-	u32 page;
+	unsigned int page;
 	int r;
 
-	for (page = 0; page < VWC_MAX_VMS / VWC_VMS_PER_PAGE; page++) {
-		if (!vwc_vm_page_changed(pool, page))
-			continue;
-		r = vwc_hold(pool, c, pool->sb.layout.vm_table_start, page);
+	spin_lock_irq(&pool->cache_lock);
+	bitmap_copy(taken, marks, nr_pages);
+	bitmap_zero(marks, nr_pages);
+	spin_unlock_irq(&pool->cache_lock);
+	for_each_set_bit(page, taken, nr_pages) {
+		r = vwc_hold(pool, c, start, page);
 		if (r)
 			return r;
 		if (c->nr_held == VWC_COMMIT_BATCH)
-			vwc_encode_batch(pool, c, true);
+			vwc_encode_batch(pool, c, region);
 	}
 	if (c->nr_held)
-		vwc_encode_batch(pool, c, true);
+		vwc_encode_batch(pool, c, region);
 	return 0;
+}
+
+/* The VM table pages, then the attachment table pages, of changed slots. */
+static int vwc_commit_slots(struct vwc_pool *pool, struct vwc_commit *c)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	int r;
+
+	r = vwc_commit_slot_pages(pool, c, VWC_REGION_VMS, pool->vm_pages,
+				  c->vm_pages, VWC_VM_PAGES, l->vm_table_start);
+	if (r || !l->attach_start)
+		return r;
+	return vwc_commit_slot_pages(pool, c, VWC_REGION_ATTACH,
+				     pool->attach_pages, c->attach_pages,
+				     VWC_ATTACH_PAGES, l->attach_start);
 }
 
 static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
@@ -310,7 +360,7 @@ int vwc_commit(struct vwc_pool *pool)
 	if (!r)
 		r = vwc_commit_entries(pool, c);
 	if (!r)
-		r = vwc_commit_vm_pages(pool, c);
+		r = vwc_commit_slots(pool, c);
 	vwc_release_held(c, false);	/* what a failed hold left */
 	if (!r)
 		r = vwc_md_write_pages(pool);

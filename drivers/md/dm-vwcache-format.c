@@ -38,6 +38,12 @@ static u64 vwc_vm_table_sectors(void)
 	       VWC_SECTOR_SHIFT;
 }
 
+static u64 vwc_attach_table_sectors(void)
+{
+	return (u64)VWC_MAX_VMS * sizeof(struct vwc_disk_attach) >>
+	       VWC_SECTOR_SHIFT;
+}
+
 static u64 vwc_entries_sectors_for(u64 nr_blocks)
 {
 	u64 bytes = nr_blocks * sizeof(struct vwc_disk_entry);
@@ -52,15 +58,24 @@ u64 vwc_entries_sectors(const struct vwc_layout *l)
 }
 
 /*
- * Lay out a pool of @block_size blocks on a device of @dev_sectors: the
- * most data blocks that fit after the superblocks, the VM table and their
- * own entries.  Deterministic: load recomputes it to validate a superblock.
+ * Lay out a pool of @block_size blocks on a device of @dev_sectors with
+ * the @incompat features: the most data blocks that fit after the
+ * superblocks, the VM table, the attachment table (with
+ * VWC_FEATURE_INCOMPAT_ATTACH) and their own entries.  Deterministic:
+ * load recomputes it to validate a superblock.
  */
-int vwc_layout_compute(u64 dev_sectors, u32 block_size, struct vwc_layout *l)
+int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
+		       struct vwc_layout *l)
 {
 	u64 bs_sectors = block_size >> VWC_SECTOR_SHIFT;
-	u64 entries_start = VWC_VM_TABLE_SECTOR + vwc_vm_table_sectors();
+	u64 attach_start = VWC_VM_TABLE_SECTOR + vwc_vm_table_sectors();
+	u64 entries_start = attach_start;
 	u64 n, data_start = 0;
+
+	if (incompat & VWC_FEATURE_INCOMPAT_ATTACH)
+		entries_start += vwc_attach_table_sectors();
+	else
+		attach_start = 0;
 
 	if (block_size < VWC_BLOCK_SIZE_MIN || block_size > VWC_BLOCK_SIZE_MAX ||
 	    !is_power_of_2(block_size))
@@ -88,6 +103,7 @@ int vwc_layout_compute(u64 dev_sectors, u32 block_size, struct vwc_layout *l)
 	l->entries_start = entries_start;
 	l->nr_blocks = n;
 	l->data_start = data_start;
+	l->attach_start = attach_start;
 	return 0;
 }
 
@@ -98,6 +114,8 @@ void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
 	sb->layout = *l;
 	sb->seq = 1;
 	sb->compat = VWC_FEATURE_COMPAT_ORIGIN_ID;
+	if (l->attach_start)
+		sb->incompat = VWC_FEATURE_INCOMPAT_ATTACH;
 	memcpy(sb->uuid, uuid, sizeof(sb->uuid));
 }
 
@@ -129,10 +147,11 @@ void vwc_sb_encode(const struct vwc_sb *sb, void *buf)
 	d->entries_start = cpu_to_le64(l->entries_start);
 	d->nr_blocks = cpu_to_le64(l->nr_blocks);
 	d->data_start = cpu_to_le64(l->data_start);
+	d->attach_start = cpu_to_le64(l->attach_start);
 	d->csum = cpu_to_le32(vwc_sb_csum(buf));
 }
 
-static int vwc_sb_check_layout(const struct vwc_disk_sb *d,
+static int vwc_sb_check_layout(const struct vwc_disk_sb *d, u64 incompat,
 			       struct vwc_layout *l, const char **error)
 {
 	struct vwc_layout want;
@@ -144,8 +163,10 @@ static int vwc_sb_check_layout(const struct vwc_disk_sb *d,
 	l->entries_start = le64_to_cpu(d->entries_start);
 	l->nr_blocks = le64_to_cpu(d->nr_blocks);
 	l->data_start = le64_to_cpu(d->data_start);
+	l->attach_start = le64_to_cpu(d->attach_start);
 
-	if (vwc_layout_compute(l->dev_sectors, l->block_size, &want) ||
+	if (vwc_layout_compute(l->dev_sectors, l->block_size, incompat,
+			       &want) ||
 	    memcmp(&want, l, sizeof(want))) {
 		*error = "Pool superblock layout is inconsistent";
 		return -EINVAL;
@@ -191,7 +212,7 @@ int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
 	}
 	sb->copy = copy;
 	memcpy(sb->uuid, d->uuid, sizeof(sb->uuid));
-	return vwc_sb_check_layout(d, &sb->layout, error);
+	return vwc_sb_check_layout(d, sb->incompat, &sb->layout, error);
 }
 
 /*
@@ -356,6 +377,142 @@ static bool vwc_vm_origin_decode(const struct vwc_disk_vm *d,
 	if (o->kind == VWC_ORIGIN_NONE)
 		return !o->sectors && no_digest;
 	return o->kind <= VWC_ORIGIN_KIND_MAX && o->sectors && !no_digest;
+}
+
+/* ---- attachment records (VWC_FEATURE_INCOMPAT_ATTACH) ------------------ */
+
+static u32 vwc_attach_crc(const struct vwc_disk_attach *d, u32 index,
+			  u32 seed)
+{
+	__le32 idx = cpu_to_le32(index);
+	u32 crc = crc32c(seed, d, offsetof(struct vwc_disk_attach, csum));
+
+	return crc32c(crc, &idx, sizeof(idx));
+}
+
+/*
+ * A path as a record keeps it: absolute, 1 to VWC_ATTACH_PATH_MAX
+ * printable characters without blanks (a table line splits at blanks).
+ */
+bool vwc_attach_path_valid(const char *path)
+{
+	size_t i, len = strnlen(path, VWC_ATTACH_PATH_MAX + 1);
+
+	if (len < 1 || len > VWC_ATTACH_PATH_MAX || path[0] != '/')
+		return false;
+	for (i = 0; i < len; i++)
+		if (path[i] <= ' ' || path[i] > '~')
+			return false;
+	return true;
+}
+
+/* Encode @r, or a free slot's all-zero record when @r is NULL. */
+void vwc_attach_encode(struct vwc_disk_attach *d, u32 index,
+		       const struct vwc_attach_record *r, u64 seq, u32 seed)
+{
+	size_t id_len, path_len;
+
+	memset(d, 0, sizeof(*d));
+	if (!r)
+		return;
+	id_len = strnlen(r->vm_id, VWC_VM_ID_MAX);
+	path_len = strnlen(r->path, VWC_ATTACH_PATH_MAX);
+	memcpy(d->vm_id, r->vm_id, id_len);
+	memcpy(d->path, r->path, path_len);
+	d->id_len = cpu_to_le32(id_len);
+	d->path_len = cpu_to_le32(path_len);
+	d->seq = cpu_to_le64(seq);
+	d->iops_limit = cpu_to_le64(r->settings.iops_limit);
+	d->bw_limit = cpu_to_le64(r->settings.bw_limit);
+	d->cache_quota = cpu_to_le64(r->settings.cache_quota);
+	d->weight = cpu_to_le32(r->settings.weight);
+	d->mode = cpu_to_le32(r->settings.mode);
+	d->csum = cpu_to_le32(vwc_attach_crc(d, index, seed));
+}
+
+/*
+ * @len (1 to @max) characters of @s, NUL padded to @size: copied to @out
+ * (@max + 1 bytes) if so.
+ */
+static bool vwc_padded_string(const char *s, size_t size, u32 len,
+			      size_t max, char *out)
+{
+	if (len == 0 || len > max || len > size || memchr(s, '\0', len) ||
+	    !vwc_is_zero(s + len, size - len))
+		return false;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return true;
+}
+
+/*
+ * Decode an attachment record.  VWC_REC_OK only for an intact record of
+ * a valid vm_id, path and settings; the caller matches the vm_id against
+ * the VM record's (a record of another vm_id is stale, not damage).
+ */
+enum vwc_decode_result vwc_attach_decode(const struct vwc_disk_attach *d,
+					 u32 index, u64 sb_seq, u32 seed,
+					 struct vwc_attach_record *r)
+{
+	struct vwc_vm_settings *st = &r->settings;
+
+	memset(r, 0, sizeof(*r));
+	if (vwc_is_zero(d, sizeof(*d)))
+		return VWC_REC_EMPTY;
+	if (le32_to_cpu(d->csum) != vwc_attach_crc(d, index, seed))
+		return VWC_REC_CORRUPT;
+	if (le64_to_cpu(d->seq) > sb_seq)
+		return VWC_REC_UNCOMMITTED;
+	if (!vwc_is_zero(d->reserved, sizeof(d->reserved)) ||
+	    !vwc_padded_string(d->vm_id, sizeof(d->vm_id),
+			       le32_to_cpu(d->id_len), VWC_VM_ID_MAX,
+			       r->vm_id) ||
+	    !vwc_padded_string(d->path, sizeof(d->path),
+			       le32_to_cpu(d->path_len), VWC_ATTACH_PATH_MAX,
+			       r->path) ||
+	    !vwc_vm_id_valid(r->vm_id) || !vwc_attach_path_valid(r->path))
+		return VWC_REC_CORRUPT;
+	st->mode = le32_to_cpu(d->mode);
+	st->iops_limit = le64_to_cpu(d->iops_limit);
+	st->bw_limit = le64_to_cpu(d->bw_limit);
+	st->cache_quota = le64_to_cpu(d->cache_quota);
+	st->weight = le32_to_cpu(d->weight);
+	if (!vwc_vm_settings_valid(st))
+		return VWC_REC_CORRUPT;
+	return VWC_REC_OK;
+}
+
+bool vwc_attach_equal(const struct vwc_attach_record *a,
+		      const struct vwc_attach_record *b)
+{
+	return !strcmp(a->vm_id, b->vm_id) && !strcmp(a->path, b->path) &&
+	       !memcmp(&a->settings, &b->settings, sizeof(a->settings));
+}
+
+/*
+ * Rewrite @d as @r (NULL: a free slot's zeros) with sequence @seq unless
+ * it already says the same, intact: a record is rewritten only when its
+ * meaning changes.  Returns true when @d was rewritten.
+ */
+bool vwc_attach_update(struct vwc_disk_attach *d, u32 index,
+		       const struct vwc_attach_record *r, u64 seq, u32 seed)
+{
+	struct vwc_attach_record now;
+
+	switch (vwc_attach_decode(d, index, U64_MAX, seed, &now)) {
+	case VWC_REC_EMPTY:
+		if (!r)
+			return false;
+		break;
+	case VWC_REC_OK:
+		if (r && vwc_attach_equal(&now, r))
+			return false;
+		break;
+	default:
+		break;
+	}
+	vwc_attach_encode(d, index, r, seq, seed);
+	return true;
 }
 
 bool vwc_origin_known(const struct vwc_origin_id *o)

@@ -13,6 +13,10 @@
 #define DM_VWCACHE_FORMAT_H
 
 #include "dm-vwcache-core.h"
+#include "dm-vwcache-args.h"
+
+/* The incompat features of a pool formatted now. */
+#define VWC_FORMAT_INCOMPAT	VWC_FEATURE_INCOMPAT_ATTACH
 
 struct vwc_layout {
 	u32 block_size;		/* bytes */
@@ -22,6 +26,7 @@ struct vwc_layout {
 	u64 entries_start;	/* sectors */
 	u64 nr_blocks;
 	u64 data_start;		/* sectors */
+	u64 attach_start;	/* sectors; 0: no attachment table */
 };
 
 struct vwc_sb {
@@ -63,6 +68,13 @@ struct vwc_vm_record {
 	struct vwc_origin_id origin;
 };
 
+/* How a vm_id was last attached (VWC_FEATURE_INCOMPAT_ATTACH). */
+struct vwc_attach_record {
+	char vm_id[VWC_VM_ID_MAX + 1];
+	char path[VWC_ATTACH_PATH_MAX + 1];
+	struct vwc_vm_settings settings;
+};
+
 /* What attaching a vm_id's dirty blocks to an origin would mean. */
 enum vwc_origin_match {
 	VWC_ORIGIN_SAME,	/* the same origin, or nothing known to differ */
@@ -72,8 +84,9 @@ enum vwc_origin_match {
 
 #define VWC_ENTRIES_PER_PAGE	(4096 / sizeof(struct vwc_disk_entry))
 #define VWC_VMS_PER_PAGE	(4096 / sizeof(struct vwc_disk_vm))
+#define VWC_ATTACH_PER_PAGE	(4096 / sizeof(struct vwc_disk_attach))
 
-int vwc_layout_compute(u64 dev_sectors, u32 block_size,
+int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 		       struct vwc_layout *l);
 u64 vwc_entries_sectors(const struct vwc_layout *l);
 
@@ -105,6 +118,17 @@ void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,
 enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 				     u64 sb_seq, u32 seed,
 				     struct vwc_vm_record *r);
+
+void vwc_attach_encode(struct vwc_disk_attach *d, u32 index,
+		       const struct vwc_attach_record *r, u64 seq, u32 seed);
+enum vwc_decode_result vwc_attach_decode(const struct vwc_disk_attach *d,
+					 u32 index, u64 sb_seq, u32 seed,
+					 struct vwc_attach_record *r);
+bool vwc_attach_path_valid(const char *path);
+bool vwc_attach_equal(const struct vwc_attach_record *a,
+		      const struct vwc_attach_record *b);
+bool vwc_attach_update(struct vwc_disk_attach *d, u32 index,
+		       const struct vwc_attach_record *r, u64 seq, u32 seed);
 
 bool vwc_origin_known(const struct vwc_origin_id *o);
 bool vwc_origin_equal(const struct vwc_origin_id *a,

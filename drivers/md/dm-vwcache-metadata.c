@@ -111,8 +111,9 @@ void vwc_md_put_page(struct dm_buffer *b, bool dirty)
 }
 
 /*
- * A blank device: zero the VM table and the entries, then write both
- * superblock copies (copy 1 as commit 1, copy 0 as commit 2).
+ * A blank device: zero the VM table, the attachment table and the
+ * entries, then write both superblock copies (copy 1 as commit 1, copy 0
+ * as commit 2).
  */
 static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 			 const char **error)
@@ -122,7 +123,8 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 	u8 uuid[16];
 	int r;
 
-	r = vwc_layout_compute(bdev_nr_sectors(bdev), block_size, &l);
+	r = vwc_layout_compute(bdev_nr_sectors(bdev), block_size,
+			       VWC_FORMAT_INCOMPAT, &l);
 	if (r) {
 		*error = r == -EFBIG ? "Cache device is too large" :
 			 "Cache device is too small for a pool of this block size";

@@ -18,6 +18,9 @@
  * The record keeps the origin's size and the first VWC_ORIGIN_DIGEST_SIZE
  * bytes of the SHA-256 of the string; the string itself is logged.  All
  * of it is read at ctr (no I/O: what the kernel already knows).
+ *
+ * The path last used, kept in the attachment record, is the table line's
+ * path when it gave one (a by-id link, say), else "/dev/<kernel name>".
  */
 #include <linux/blkdev.h>
 #include <crypto/sha2.h>
@@ -100,7 +103,12 @@ void vwc_origin_identify(struct block_device *bdev, const char *path,
 	u8 digest[SHA256_DIGEST_SIZE];
 
 	memset(o, 0, sizeof(*o));
-	strscpy(o->path, path, sizeof(o->path));
+	o->path_given = strlen(path) <= VWC_ATTACH_PATH_MAX &&
+			vwc_attach_path_valid(path);
+	if (o->path_given)
+		strscpy(o->path, path, sizeof(o->path));
+	else
+		snprintf(o->path, sizeof(o->path), "/dev/%pg", bdev);
 	if (!vwc_origin_dm(bdev, o) && !vwc_origin_disk_id(bdev, o) &&
 	    !vwc_origin_part_uuid(bdev, o)) {
 		o->id.kind = VWC_ORIGIN_PATH;

@@ -9,13 +9,14 @@
 
 #include "dm-vwcache-format.h"
 
-#define VWC_ORIGIN_PATH_LEN	256
+#define VWC_ORIGIN_PATH_LEN	(VWC_ATTACH_PATH_MAX + 1)
 
 /* An origin as a VM device sees it at ctr. */
 struct vwc_origin {
 	struct vwc_origin_id id;		/* what the VM record keeps */
 	char name[DM_UUID_LEN];			/* the identity string */
-	char path[VWC_ORIGIN_PATH_LEN];		/* as the table line gave it */
+	char path[VWC_ORIGIN_PATH_LEN];		/* the path last used */
+	bool path_given;			/* ... given by the table line */
 };
 
 struct block_device;

@@ -98,6 +98,7 @@ static int vwc_vm_check_origin(struct vwc_vm *vm, const char **error)
 
 static void vwc_vm_free(struct vwc_vm *vm)
 {
+	kfree(vm->attach_new);
 	vwc_acct_free(vm->acct_new);
 	kfree(vm);
 }
@@ -138,7 +139,7 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	}
 	if (fresh) {
 		s->generation++;
-		s->meta = true;
+		vwc_slot_mark_locked(pool, vm->slot);
 		s->acct = vm->acct_new;
 		vm->acct_new = NULL;
 		s->acct->v[0][VWC_RATE_WB_BLOCKS] = s->writeback_blocks;
@@ -153,10 +154,35 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 }
 
 /*
+ * Under pool->lock and cache_lock, by the slot's owner: the slot's
+ * attachment record says how @vm is attached now (its path last used,
+ * mode and limits; the mode from before a migrate_prepare).  Marked for
+ * the next commit if that changed it.
+ */
+static void vwc_vm_record_attach_locked(struct vwc_vm *vm)
+{
+	struct vwc_pool *pool = vm->pool;
+	struct vwc_slot *s = &pool->slots[vm->slot];
+
+	vm->attach.settings = vm->settings;
+	if (vm->state == VWC_VM_MIGRATING || vm->state == VWC_VM_CLEAN)
+		vm->attach.settings.mode = vm->mode_before_migrate;
+	if (!s->attach)
+		swap(s->attach, vm->attach_new);
+	if (!s->attach || vwc_attach_equal(s->attach, &vm->attach))
+		return;
+	*s->attach = vm->attach;
+	vwc_slot_mark_attach_locked(pool, vm->slot);
+}
+
+/*
  * Own the slot: from now on its writeback goes to our origin and our
  * cache_quota is the slot's, and its record names our origin (written by
- * the next commit, with the generation bumped at attach).  At resume: a
- * table only loaded (dmsetup reload, not resumed) owns nothing.
+ * the next commit, with the generation bumped at attach), its attachment
+ * record our path and settings.  A table line that named the origin by
+ * major:minor (a reload of "dmsetup table") keeps the path recorded for
+ * the same origin.  At resume: a table only loaded (dmsetup reload, not
+ * resumed) owns nothing.
  */
 static void vwc_vm_own_slot(struct vwc_vm *vm)
 {
@@ -172,9 +198,13 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 	s->quota_full = false;
 	if (!vwc_origin_equal(&s->origin_id, &vm->origin.id)) {
 		s->origin_id = vm->origin.id;
-		s->meta = true;
+		vwc_slot_mark_locked(pool, vm->slot);
 		recorded = true;
+	} else if (!vm->origin.path_given && s->attach) {
+		strscpy_pad(vm->attach.path, s->attach->path,
+			    sizeof(vm->attach.path));
 	}
+	vwc_vm_record_attach_locked(vm);
 	spin_unlock_irq(&pool->cache_lock);
 	mutex_unlock(&pool->lock);
 	/* The record keeps a digest: the log keeps the string and the path. */
@@ -292,6 +322,14 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad_origin;
 	vwc_origin_identify(vm->origin_dev->bdev, argv[1], &vm->origin);
+	strscpy_pad(vm->attach.vm_id, vm->vm_id, sizeof(vm->attach.vm_id));
+	strscpy_pad(vm->attach.path, vm->origin.path, sizeof(vm->attach.path));
+	vm->attach_new = kzalloc(sizeof(*vm->attach_new), GFP_KERNEL);
+	if (!vm->attach_new) {
+		error = "Cannot allocate VM device context";
+		r = -ENOMEM;
+		goto bad_origin;
+	}
 	r = dm_set_target_max_io_len(ti, 1U << vm->pool->block_shift);
 	if (r) {
 		error = "Cannot set the target's I/O size";
@@ -639,6 +677,7 @@ int vwc_vm_set_locked(struct vwc_vm *vm, const char *key, const char *value,
 	if (pool->slots[vm->slot].vm == vm) {
 		pool->slots[vm->slot].quota = new.cache_quota;
 		pool->slots[vm->slot].quota_full = false;
+		vwc_vm_record_attach_locked(vm);
 	}
 	spin_unlock_irq(&pool->cache_lock);
 	vwc_throttle_changed(pool);

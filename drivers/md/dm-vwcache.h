@@ -127,6 +127,8 @@ struct vwc_slot {
 	dev_t origin;			/* clean blocks are copies of it */
 	struct vwc_origin_id origin_id;	/* dirty blocks belong to it: the */
 					/* record's, set at resume */
+	struct vwc_attach_record *attach; /* how it was last attached, */
+					/* NULL if not known */
 	u64 quota;			/* cache_quota of the VM, 0 = none */
 	bool quota_full;		/* at its quota: write back, drop */
 };
@@ -168,6 +170,8 @@ struct vwc_pool {
 	struct vwc_filter filter;
 	struct vwc_slot *slots;
 	unsigned long *meta_pages[2];	/* entry pages with META blocks */
+	unsigned long *vm_pages;	/* VM table pages to rewrite */
+	unsigned long *attach_pages;	/* attachment table pages to rewrite */
 	unsigned int meta_gen;		/* generation changes are marked in */
 	u64 freezes;			/* commits frozen so far */
 	u64 freezes_durable;		/* ... and made durable */
@@ -235,6 +239,9 @@ struct vwc_vm {
 	enum vwc_vm_state event_state;	/* last raised, under pool->lock */
 	struct vwc_acct *acct;		/* the slot's (shared on reload) */
 	struct vwc_acct *acct_new;	/* ours until attached */
+	struct vwc_attach_record attach;	/* how we attach: the slot's */
+					/* attachment record, under pool->lock */
+	struct vwc_attach_record *attach_new;	/* the slot's, if it has none */
 	struct vwc_throttle throttle;
 	struct vwc_vm_dir *dir;		/* sysfs, once resumed */
 };

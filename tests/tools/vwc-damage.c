@@ -6,6 +6,8 @@
  * tagged data blocks to tell whose data a VM device returns.  Guest tool of
  * tests/vm/tests/80-corrupt-metadata.sh and 75-isolation.sh.
  *
+ *   format-noattach DEV BS       format a pool as a module from before the
+ *                                attachment table did (incompat 0)
  *   info DEV                     superblocks, layout, VM records, entries
  *   meta-sectors DEV             sectors up to the data area (for backups)
  *   sb-flip DEV COPY SEED N      flip N random bits of a superblock copy,
@@ -14,7 +16,8 @@
  *   sb-set DEV COPY FIELD VALUE  set a field and checksum it again
  *                                (seq version copy magic block_size max_vms
  *                                dev_sectors nr_blocks entries_start
- *                                data_start incompat compat_ro)
+ *                                data_start attach_start incompat
+ *                                compat_ro)
  *   sb-grow DEV COPY FACTOR      a consistent layout for a device FACTOR
  *                                times larger (the device looks truncated)
  *   sb-swap DEV                  exchange the two copies (both misplaced)
@@ -26,9 +29,12 @@
  *   vm-copy DEV SRC DST          record DST names the vm_id of record SRC
  *   vm-flip DEV SLOT BIT         flip one bit of a VM record
  *   vm-fill DEV                  every free VM slot in use ("fill-N")
+ *   attach-flip DEV SLOT BIT     flip one bit of an attachment record
  *   rand-flip DEV SEED N REGION  flip N random bits in REGION: sb0, sb1,
- *                                vmtab (its used pages), entries (used
- *                                pages), meta (any of those)
+ *                                vmtab (its used pages), attach (the
+ *                                attachment records of the used VM
+ *                                pages), entries (used pages), meta (any
+ *                                of those)
  *   tag-write DEV TAG FIRST COUNT       4 KiB blocks FIRST.. tagged TAG
  *   tag-check DEV FIRST COUNT TAG[,TAG]  every block must carry one of the
  *                                tags and its own block number; prints
@@ -47,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dm-vwcache-format.h"
@@ -146,6 +153,14 @@ static void *raw_sb(int copy)
 static uint64_t vm_off(u32 slot)
 {
 	return sb.layout.vm_table_start * 512 + (uint64_t)slot * sizeof(struct vwc_disk_vm);
+}
+
+static uint64_t attach_off(u32 slot)
+{
+	if (!sb.layout.attach_start)
+		die("the pool has no attachment table");
+	return sb.layout.attach_start * 512 +
+	       (uint64_t)slot * sizeof(struct vwc_disk_attach);
 }
 
 static uint64_t entry_off(uint64_t idx)
@@ -339,6 +354,7 @@ static int cmd_sb_set(int copy, const char *field, uint64_t v)
 	else if (!strcmp(field, "dev_sectors")) d->dev_sectors = cpu_to_le64(v);
 	else if (!strcmp(field, "nr_blocks")) d->nr_blocks = cpu_to_le64(v);
 	else if (!strcmp(field, "entries_start")) d->entries_start = cpu_to_le64(v);
+	else if (!strcmp(field, "attach_start")) d->attach_start = cpu_to_le64(v);
 	else if (!strcmp(field, "data_start")) d->data_start = cpu_to_le64(v);
 	else if (!strcmp(field, "incompat")) d->incompat = cpu_to_le64(v);
 	else if (!strcmp(field, "compat_ro")) d->compat_ro = cpu_to_le64(v);
@@ -357,7 +373,7 @@ static int cmd_sb_grow(int copy, uint64_t factor)
 
 	if (vwc_sb_decode(b, (u32)copy, &s, &err))
 		die(err);
-	if (vwc_layout_compute(s.layout.dev_sectors * factor, s.layout.block_size, &l))
+	if (vwc_layout_compute(s.layout.dev_sectors * factor, s.layout.block_size, s.incompat, &l))
 		die("no layout");
 	s.layout = l;
 	vwc_sb_encode(&s, b);
@@ -377,11 +393,15 @@ static int cmd_rand_flip(uint64_t s, unsigned int n, const char *region)
 		unsigned int bit = (unsigned int)(rnd() % 8);
 
 		if (!strcmp(reg, "meta"))
-			reg = (const char *[]){ "sb0", "sb1", "vmtab", "entries" }[rnd() % 4];
+			reg = (const char *[]){ "sb0", "sb1", "vmtab", "entries",
+						"attach" }[rnd() % (sb.layout.attach_start ? 5 : 4)];
 		if (!strcmp(reg, "sb0") || !strcmp(reg, "sb1"))
 			off = (uint64_t)(reg[2] - '0') * PAGE + rnd() % 128;
 		else if (!strcmp(reg, "vmtab"))
 			off = vm_off(0) + rnd() % (vm_pages * PAGE);
+		else if (!strcmp(reg, "attach"))
+			off = attach_off(0) + rnd() % (vm_pages * VWC_VMS_PER_PAGE *
+						       sizeof(struct vwc_disk_attach));
 		else if (!strcmp(reg, "entries"))
 			off = entry_off(0) + rnd() % (e_pages * PAGE);
 		else
@@ -389,6 +409,43 @@ static int cmd_rand_flip(uint64_t s, unsigned int n, const char *region)
 		flip_bit(off, bit);
 		printf("flipped bit %u of byte %" PRIu64 " (%s)\n", bit, off, reg);
 	}
+	return 0;
+}
+
+/*
+ * A pool as the module formatted it before the attachment table: that
+ * layout, the metadata zeroed, copy 1 as commit 1 and copy 0 as commit 2.
+ */
+static int cmd_format_noattach(u32 bs)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	struct vwc_layout l;
+	struct vwc_sb s;
+	uint64_t off;
+	u8 uuid[16], *buf = page_alloc(1 << 20);
+	unsigned int i;
+
+	if (size < 0 || vwc_layout_compute((uint64_t)size >> 9, bs, 0, &l))
+		die("no layout for that device and block size");
+	memset(buf, 0, 1 << 20);
+	for (off = l.vm_table_start * 512; off < l.data_start * 512;
+	     off += 1 << 20)
+		wr(buf, (size_t)(l.data_start * 512 - off < (1 << 20) ?
+				 l.data_start * 512 - off : 1 << 20), off);
+	rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL + 1;
+	for (i = 0; i < sizeof(uuid); i++)
+		uuid[i] = (u8)rnd();
+	vwc_sb_init(&s, &l, uuid);
+	if (s.incompat)
+		die("the old layout has no incompat feature");
+	s.seq = 1;
+	s.copy = 1;
+	vwc_sb_encode(&s, buf);
+	wr(buf, PAGE, PAGE);
+	s.seq = 2;
+	s.copy = 0;
+	vwc_sb_encode(&s, buf);
+	wr(buf, PAGE, 0);
 	return 0;
 }
 
@@ -500,6 +557,8 @@ int main(int argc, char **argv)
 		return cmd_tag_check(num(argv[3]), num(argv[4]), argv[5]);
 	}
 	open_dev(O_RDWR);
+	if (!strcmp(cmd, "format-noattach") && argc == 4)
+		return cmd_format_noattach((u32)num(argv[3]));
 	if (!strcmp(cmd, "sb-csum") && argc == 4) {
 		u8 *b = raw_sb((int)num(argv[3]));
 
@@ -581,6 +640,13 @@ int main(int argc, char **argv)
 		uint64_t bit = num(argv[4]);
 
 		flip_bit(vm_off((u32)num(argv[3])) + bit / 8, (unsigned int)(bit % 8));
+		return 0;
+	}
+	if (!strcmp(cmd, "attach-flip") && argc == 5) {
+		uint64_t bit = num(argv[4]);
+
+		flip_bit(attach_off((u32)num(argv[3])) + bit / 8,
+			 (unsigned int)(bit % 8));
 		return 0;
 	}
 	if (!strcmp(cmd, "vm-fill") && argc == 3) {

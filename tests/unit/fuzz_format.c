@@ -37,7 +37,7 @@ static void fuzz_records(const u8 *data, size_t size)
 	struct vwc_vm_record r;
 	size_t off;
 
-	vwc_layout_compute(2097152, 4096, &l);
+	vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l);
 	for (off = 0; off + sizeof(struct vwc_disk_entry) <= size;
 	     off += sizeof(struct vwc_disk_entry)) {
 		struct vwc_disk_entry d;
@@ -86,10 +86,39 @@ static void fuzz_sealed_vm(const u8 *data, size_t size)
 		abort();
 }
 
+/*
+ * Attachment records with a valid checksum: what decodes is in range (a
+ * valid vm_id and path, settings the VM target accepts) and encodes back
+ * to the same bytes.
+ */
+static void fuzz_sealed_attach(const u8 *data, size_t size)
+{
+	struct vwc_disk_attach d, re;
+	struct vwc_attach_record r;
+	__le32 idx = cpu_to_le32(5);
+
+	if (size < sizeof(d))
+		return;
+	memcpy(&d, data, sizeof(d));
+	d.seq = cpu_to_le64(le64_to_cpu(d.seq) & 0xff);
+	d.csum = cpu_to_le32(crc32c(crc32c(0x1234, &d,
+					   offsetof(struct vwc_disk_attach, csum)),
+				    &idx, sizeof(idx)));
+	if (vwc_attach_decode(&d, 5, 1ULL << 39, 0x1234, &r) != VWC_REC_OK)
+		return;
+	if (!vwc_vm_id_valid(r.vm_id) || !vwc_attach_path_valid(r.path) ||
+	    !vwc_vm_settings_valid(&r.settings))
+		abort();
+	vwc_attach_encode(&re, 5, &r, le64_to_cpu(d.seq), 0x1234);
+	if (memcmp(&re, &d, sizeof(d)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	fuzz_sb(data, size);
 	fuzz_records(data, size);
 	fuzz_sealed_vm(data, size);
+	fuzz_sealed_attach(data, size);
 	return 0;
 }

@@ -869,7 +869,7 @@ int main(void)
 	clock_t c0 = clock();
 
 	/* 600 blocks: three entry pages, the last one partly used. */
-	CHECK(vwc_layout_compute(5864, 4096, &L) == 0);
+	CHECK(vwc_layout_compute(5864, 4096, 0, &L) == 0);
 	nblk = (u32)L.nr_blocks;
 	npg = DIV_ROUND_UP(nblk, EPP);
 	CHECK(nblk == 600 && npg == 3 && nblk <= MAXB && npg <= MAXP);

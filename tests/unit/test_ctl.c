@@ -824,7 +824,7 @@ static void img_build(void)
 	fd = open(img_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK(fd >= 0 && !ftruncate(fd, IMG_MIB << 20));
 	close(fd);
-	CHECK(!vwc_layout_compute(IMG_MIB << 11, 4096, &l));
+	CHECK(!vwc_layout_compute(IMG_MIB << 11, 4096, VWC_FORMAT_INCOMPAT, &l));
 	vwc_sb_init(&img_sb, &l, uuid);
 	img_sb.seq = 9;
 	img_sb.copy = 1;

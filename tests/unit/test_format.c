@@ -17,13 +17,17 @@ static void test_crc32c(void)
 	CHECK((crc32c(~0U, "123456789", 9) ^ ~0U) == 0xe3069283u);
 }
 
-static void check_layout(u64 sectors, u32 bs)
+static void check_layout_features(u64 sectors, u32 bs, u64 incompat)
 {
 	struct vwc_layout l;
 	u64 bss = bs >> 9;
 
-	CHECK(vwc_layout_compute(sectors, bs, &l) == 0);
+	CHECK(vwc_layout_compute(sectors, bs, incompat, &l) == 0);
 	CHECK(l.entries_start % VWC_META_ALIGN_SECTORS == 0);
+	if (incompat & VWC_FEATURE_INCOMPAT_ATTACH)
+		CHECK(l.attach_start == 1040 && l.entries_start == 1040 + 4096);
+	else
+		CHECK(l.attach_start == 0 && l.entries_start == 1040);
 	CHECK(l.data_start % bss == 0);
 	CHECK(l.entries_start + vwc_entries_sectors(&l) <= l.data_start);
 	CHECK(l.data_start + l.nr_blocks * bss <= sectors);
@@ -31,6 +35,12 @@ static void check_layout(u64 sectors, u32 bs)
 	CHECK(l.data_start + (l.nr_blocks + 1) * bss > sectors ||
 	      l.entries_start + DIV_ROUND_UP((l.nr_blocks + 1) * 16, 512) >
 	      l.data_start);
+}
+
+static void check_layout(u64 sectors, u32 bs)
+{
+	check_layout_features(sectors, bs, 0);
+	check_layout_features(sectors + 4096, bs, VWC_FEATURE_INCOMPAT_ATTACH);
 }
 
 static void test_layout(void)
@@ -42,11 +52,11 @@ static void test_layout(void)
 	check_layout(2097152, 65536);
 	check_layout(1ULL << 40, 4096);		/* 512 TiB */
 	check_layout(1040 + 64 * 8 + 8 + 8, 4096);
-	CHECK(vwc_layout_compute(1040 + 64 * 8, 4096, &l) == -ENOSPC);
-	CHECK(vwc_layout_compute(100, 4096, &l) == -ENOSPC);
-	CHECK(vwc_layout_compute(0, 4096, &l) == -ENOSPC);
-	CHECK(vwc_layout_compute(2097152, 3000, &l) == -EINVAL);
-	CHECK(vwc_layout_compute(1ULL << 60, 4096, &l) == -EFBIG);
+	CHECK(vwc_layout_compute(1040 + 64 * 8, 4096, 0, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(100, 4096, 0, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(0, 4096, 0, &l) == -ENOSPC);
+	CHECK(vwc_layout_compute(2097152, 3000, 0, &l) == -EINVAL);
+	CHECK(vwc_layout_compute(1ULL << 60, 4096, 0, &l) == -EFBIG);
 }
 
 static void make_sb(u8 *buf, u64 seq, u32 copy)
@@ -54,7 +64,7 @@ static void make_sb(u8 *buf, u64 seq, u32 copy)
 	struct vwc_layout l;
 	struct vwc_sb sb;
 
-	vwc_layout_compute(2097152, 4096, &l);
+	vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l);
 	vwc_sb_init(&sb, &l, uuid);
 	sb.seq = seq;
 	sb.copy = copy;
@@ -116,7 +126,19 @@ static void test_sb_fields(void)
 	CHECK(!strcmp(err, "Unsupported pool metadata version"));
 
 	make_sb(buf, 42, 0);
-	d->incompat = cpu_to_le64(1);
+	d->incompat = cpu_to_le64(1ULL << 40);	/* unknown: refused */
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+	CHECK(!strcmp(err, "Pool superblock has unsupported feature flags"));
+
+	make_sb(buf, 42, 0);		/* the feature without its table */
+	d->incompat = cpu_to_le64(0);
+	reseal(buf);
+	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
+	CHECK(!strcmp(err, "Pool superblock layout is inconsistent"));
+
+	make_sb(buf, 42, 0);
+	d->attach_start = cpu_to_le64(0);
 	reseal(buf);
 	CHECK(vwc_sb_decode(buf, 0, &sb, &err) == -EINVAL);
 
@@ -196,7 +218,7 @@ static void test_entries(void)
 	u32 seed = vwc_uuid_seed(uuid);
 	unsigned int bit, bad = 0;
 
-	vwc_layout_compute(2097152, 4096, &l);
+	vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l);
 	memset(&d, 0, sizeof(d));
 	CHECK(vwc_entry_decode(&d, 5, 100, seed, &l, &out) == VWC_REC_EMPTY);
 
@@ -368,7 +390,7 @@ static void test_sb_origin_feature(void)
 	struct vwc_sb sb, out;
 	const char *err;
 
-	CHECK(vwc_layout_compute(2097152, 4096, &l) == 0);
+	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
 	vwc_sb_init(&sb, &l, uuid);
 	CHECK(sb.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
 	vwc_sb_encode(&sb, buf);
@@ -377,6 +399,107 @@ static void test_sb_origin_feature(void)
 	sb.compat = 0;
 	vwc_sb_encode(&sb, buf);
 	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0 && out.compat == 0);
+}
+
+/* A pool formatted now has the attachment table; one from before loads. */
+static void test_sb_attach_feature(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_layout l;
+	struct vwc_sb sb, out;
+	const char *err;
+
+	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
+	vwc_sb_init(&sb, &l, uuid);
+	CHECK(sb.incompat == VWC_FEATURE_INCOMPAT_ATTACH);
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	CHECK(out.layout.attach_start == 1040);
+	CHECK(vwc_layout_compute(2097152, 4096, 0, &l) == 0);
+	vwc_sb_init(&sb, &l, uuid);
+	CHECK(sb.incompat == 0);
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	CHECK(out.layout.attach_start == 0 && out.layout.entries_start == 1040);
+}
+
+static void test_attach_records(void)
+{
+	struct vwc_disk_attach d, x;
+	struct vwc_attach_record r = { 0 }, out;
+	u32 seed = vwc_uuid_seed(uuid);
+	unsigned int bit, bad = 0;
+
+	CHECK(sizeof(d) == 512);
+	strcpy(r.vm_id, "guest-7.vda");
+	strcpy(r.path, "/dev/disk/by-id/dm-uuid-LVM-abc");
+	vwc_vm_defaults(&r.settings);
+	r.settings.mode = VWC_MODE_WRITETHROUGH;
+	r.settings.iops_limit = 500;
+	r.settings.cache_quota = 1000;
+	r.settings.weight = 300;
+	vwc_attach_encode(&d, 0, NULL, 10, seed);
+	CHECK(vwc_attach_decode(&d, 0, 10, seed, &out) == VWC_REC_EMPTY);
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
+	CHECK(!memcmp(&out, &r, sizeof(r)));
+	CHECK(vwc_attach_decode(&d, 4, 9, seed, &out) == VWC_REC_UNCOMMITTED);
+	CHECK(vwc_attach_decode(&d, 3, 10, seed, &out) == VWC_REC_CORRUPT);
+	for (bit = 0; bit < sizeof(d) * 8; bit++) {
+		x = d;
+		((u8 *)&x)[bit / 8] ^= 1u << (bit % 8);
+		if (vwc_attach_decode(&x, 4, 1ULL << 39, seed, &out) ==
+		    VWC_REC_CORRUPT)
+			bad++;
+	}
+	CHECK(bad == sizeof(d) * 8);
+
+	/* Longest vm_id and path round trip. */
+	memset(r.vm_id, 'a', VWC_VM_ID_MAX);
+	r.vm_id[VWC_VM_ID_MAX] = '\0';
+	memset(r.path, 'p', VWC_ATTACH_PATH_MAX);
+	r.path[0] = '/';
+	r.path[VWC_ATTACH_PATH_MAX] = '\0';
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
+	CHECK(!memcmp(&out, &r, sizeof(r)));
+
+	/* Out of range fields, resealed: damage. */
+	strcpy(r.vm_id, "guest-7.vda");
+	strcpy(r.path, "/dev/vdb");
+	r.settings.weight = 0;
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	r.settings.weight = 100;
+	r.settings.mode = 3;
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	r.settings.mode = 0;
+	strcpy(r.path, "dev/vdb");
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	strcpy(r.path, "/dev/v db");
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	strcpy(r.path, "/dev/vdb");
+	strcpy(r.vm_id, "bad id");
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	strcpy(r.vm_id, "ok");
+	vwc_attach_encode(&d, 4, &r, 10, seed);
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
+	d.reserved[7] = 1;		/* resealed: the field check refuses */
+	d.csum = cpu_to_le32(crc32c(crc32c(seed, &d,
+					   offsetof(struct vwc_disk_attach, csum)),
+				    &(__le32){ cpu_to_le32(4) }, 4));
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
+	d.reserved[7] = 0;
+	d.csum = cpu_to_le32(crc32c(crc32c(seed, &d,
+					   offsetof(struct vwc_disk_attach, csum)),
+				    &(__le32){ cpu_to_le32(4) }, 4));
+	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
+	CHECK(vwc_attach_path_valid("/dev/vdb") && !vwc_attach_path_valid("") &&
+	      !vwc_attach_path_valid("254:16"));
 }
 
 int main(void)
@@ -391,5 +514,7 @@ int main(void)
 	test_vm_records();
 	test_vm_origin();
 	test_sb_origin_feature();
+	test_sb_attach_feature();
+	test_attach_records();
 	return unit_report("test_format");
 }

@@ -45,6 +45,9 @@ struct scan {
 	bool *vm_ok;
 	bool *vm_bad;			/* the slot's record is damaged */
 	struct vm_count *counts;
+	struct vwc_attach_record *attach;	/* max_vms */
+	bool *attach_ok;		/* the slot's vm_id, intact */
+	uint64_t attach_damaged;
 	uint64_t vm_used, vm_empty, vm_uncommitted, vm_damaged;
 	uint64_t valid, dirty, empty, uncommitted, damaged, orphans, dups;
 	uint64_t problems, listed;
@@ -357,6 +360,53 @@ static int check_vms(struct image *im, struct scan *s)
 	return 0;
 }
 
+/* ---- attachment table (VWC_FEATURE_INCOMPAT_ATTACH) ----------------------------- */
+
+/*
+ * The attachment records: damaged ones are problems (the module refuses
+ * the pool); one of another vm_id than its VM record's is stale and
+ * ignored, as the module does.
+ */
+static int check_attach(struct image *im, struct scan *s)
+{
+	const struct vwc_layout *l = &s->sb.layout;
+	const size_t per_chunk = CHUNK / sizeof(struct vwc_disk_attach);
+	const struct vwc_disk_attach *d = im->buf;
+	u32 i;
+	int r;
+
+	s->attach = calloc(l->max_vms, sizeof(*s->attach));
+	s->attach_ok = calloc(l->max_vms, sizeof(*s->attach_ok));
+	if (!s->attach || !s->attach_ok)
+		return ctl_fail("out of memory");
+	if (!l->attach_start)
+		return 0;
+	for (i = 0; i < l->max_vms; i++) {
+		if (i % per_chunk == 0) {
+			r = img_read(im, l->attach_start * 512 +
+				     (uint64_t)i * sizeof(*d), im->buf, CHUNK);
+			if (r)
+				return ctl_fail("cannot read the attachment table: %s",
+						strerror(-r));
+		}
+		switch (vwc_attach_decode(&d[i % per_chunk], i, U64_MAX,
+					  s->seed, &s->attach[i])) {
+		case VWC_REC_CORRUPT:
+			s->attach_damaged++;
+			problem(s, "attachment record %u: checksum mismatch or a field out of range",
+				i);
+			break;
+		case VWC_REC_OK:
+			s->attach_ok[i] = s->vm_ok[i] &&
+				!strcmp(s->attach[i].vm_id, s->vms[i].vm_id);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* ---- entries --------------------------------------------------------------------- */
 
 static const char *entry_damage(const struct vwc_disk_entry *d, u64 index,
@@ -491,6 +541,8 @@ static void scan_free(struct scan *s)
 	free(s->vm_ok);
 	free(s->vm_bad);
 	free(s->counts);
+	free(s->attach);
+	free(s->attach_ok);
 	free(s->keys);
 }
 
@@ -501,6 +553,8 @@ static int scan(struct image *im, struct scan *s)
 
 	if (!r)
 		r = check_vms(im, s);
+	if (!r)
+		r = check_attach(im, s);
 	if (!r)
 		r = check_entries(im, s);
 	return r;
@@ -520,6 +574,11 @@ int cmd_check(struct ctl_args *a)
 		printf("VM table: %llu in use, %llu damaged\n",
 		       (unsigned long long)s.vm_used,
 		       (unsigned long long)s.vm_damaged);
+		if (s.sb.layout.attach_start)
+			printf("attachment table: %llu damaged\n",
+			       (unsigned long long)s.attach_damaged);
+		else
+			printf("attachment table: none (a pool formatted before it existed)\n");
 		printf("entries: %llu valid (%llu dirty), %llu free, %llu uncommitted (ignored), %llu damaged, %llu orphaned, %llu duplicate\n",
 		       (unsigned long long)s.valid,
 		       (unsigned long long)s.dirty,
@@ -532,7 +591,8 @@ int cmd_check(struct ctl_args *a)
 			printf("result: DAMAGED, %llu problems%s\n",
 			       (unsigned long long)s.problems,
 			       s.vm_damaged || s.damaged || s.orphans ||
-			       s.dups ? ": the module refuses to load this pool" :
+			       s.dups || s.attach_damaged ?
+			       ": the module refuses to load this pool" :
 			       ": the module loads this pool from the intact superblock copy");
 			r = EXIT_FAIL;
 		} else {
@@ -608,10 +668,54 @@ int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
 		n->dirty_blocks = s.counts[i].dirty;
 		n->block_size = s.sb.layout.block_size;
 		n->origin = s.vms[i].origin;
+		n->have_attach = s.attach_ok[i];
+		n->attach = s.attach[i];
 	}
 	scan_free(&s);
 	img_close(&im);
 	return r;
+}
+
+/* "mode M iops_limit N ...": the settings as table feature args. */
+void ctl_attach_settings_text(const struct vwc_vm_settings *st, FILE *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < vwc_nr_vm_keys; i++) {
+		const struct vwc_key *k = &vwc_vm_keys[i];
+		u64 v = vwc_key_get(k, st);
+
+		if (k->is_mode)
+			fprintf(f, "%s%s %s", i ? " " : "", k->name,
+				vwc_mode_name(v));
+		else
+			fprintf(f, "%s%s %llu", i ? " " : "", k->name,
+				(unsigned long long)v);
+	}
+}
+
+/* "origin_path" and "settings" of a slot (null when not known). */
+void ctl_attach_json(struct json *j, const struct vwc_attach_record *a)
+{
+	unsigned int i;
+
+	if (!a) {
+		json_null(j, "origin_path");
+		json_null(j, "settings");
+		return;
+	}
+	json_str(j, "origin_path", a->path);
+	json_open(j, "settings", '{');
+	for (i = 0; i < vwc_nr_vm_keys; i++) {
+		const struct vwc_key *k = &vwc_vm_keys[i];
+		u64 v = vwc_key_get(k, &a->settings);
+
+		if (k->is_mode)
+			json_str(j, k->name, vwc_mode_name(v));
+		else
+			json_u64(j, k->name, v);
+	}
+	json_close(j, '}');
 }
 
 void ctl_origin_hex(const struct vwc_origin_id *o, char *hex)
@@ -666,12 +770,17 @@ static void dump_text(const struct scan *s)
 		       (unsigned long long)s->vms[i].generation,
 		       (unsigned long long)s->counts[i].cached,
 		       (unsigned long long)s->counts[i].dirty);
-		if (!vwc_origin_known(o))
-			continue;
-		ctl_origin_hex(o, hex);
-		printf("       origin %s, %llu sectors, digest %s\n",
-		       vwc_origin_kind_name(o->kind),
-		       (unsigned long long)o->sectors, hex);
+		if (vwc_origin_known(o)) {
+			ctl_origin_hex(o, hex);
+			printf("       origin %s, %llu sectors, digest %s\n",
+			       vwc_origin_kind_name(o->kind),
+			       (unsigned long long)o->sectors, hex);
+		}
+		if (s->attach_ok[i]) {
+			printf("       last attached by %s, ", s->attach[i].path);
+			ctl_attach_settings_text(&s->attach[i].settings, stdout);
+			putchar('\n');
+		}
 	}
 }
 
@@ -705,6 +814,7 @@ static void dump_json(const struct scan *s)
 		json_u64(&j, "cached_blocks", s->counts[i].cached);
 		json_u64(&j, "dirty_blocks", s->counts[i].dirty);
 		dump_json_origin(&j, &s->vms[i].origin);
+		ctl_attach_json(&j, s->attach_ok[i] ? &s->attach[i] : NULL);
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');

@@ -409,15 +409,72 @@ static int origin_on_host(struct ctl_orphan *o, int *m)
 			(unsigned long long)id->sectors, hex);
 }
 
-/* Bring up a VM device for the record of @slot in pool @p. */
+/*
+ * The path to attach match @m of @o by: the path last used, if the pool
+ * kept one and it still names that device (a by-id link, say), so that
+ * the record keeps it; else the path the search found.
+ */
+static const char *from_pool_path(const struct ctl_orphan *o, int m)
+{
+	const struct ctl_slot_dirty *slot = &o->slot;
+	struct stat st;
+
+	if (slot->have_attach && !stat(slot->attach.path, &st) &&
+	    S_ISBLK(st.st_mode) && o->match[m].rdev == st.st_rdev)
+		return slot->attach.path;
+	return o->match[m].device;
+}
+
+#define FROM_POOL_KEYS	8	/* room for the VM keys (vwc_vm_keys) */
+
+/*
+ * "--mode M --iops-limit N ...": the settings last used as attach's
+ * options (key cache_quota is option --cache-quota), in @argv with their
+ * text in @buf.  Returns how many words.
+ */
+static int from_pool_settings(const struct ctl_slot_dirty *slot, char **argv,
+			      char buf[][2][32])
+{
+	unsigned int i;
+	int n = 0;
+	char *c;
+
+	if (!slot->have_attach)
+		return 0;
+	for (i = 0; i < vwc_nr_vm_keys && i < FROM_POOL_KEYS; i++) {
+		const struct vwc_key *k = &vwc_vm_keys[i];
+		u64 v = vwc_key_get(k, &slot->attach.settings);
+
+		snprintf(buf[i][0], sizeof(buf[i][0]), "--%s", k->name);
+		for (c = buf[i][0]; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		if (k->is_mode)
+			snprintf(buf[i][1], sizeof(buf[i][1]), "%s",
+				 vwc_mode_name(v));
+		else
+			snprintf(buf[i][1], sizeof(buf[i][1]), "%llu",
+				 (unsigned long long)v);
+		argv[n++] = buf[i][0];
+		argv[n++] = buf[i][1];
+	}
+	return n;
+}
+
+/*
+ * Bring up a VM device for the record of @slot in pool @p, with the mode
+ * and limits it was last attached with (the defaults if the pool does not
+ * know them).
+ */
 static int from_pool_vm(const struct snapshot *s, int p,
 			const struct ctl_slot_dirty *slot)
 {
-	char name[CTL_NAME_MAX], *argv[7];
+	char name[CTL_NAME_MAX], *argv[7 + 2 * FROM_POOL_KEYS];
+	char buf[FROM_POOL_KEYS][2][32];
 	const struct vm_dev *v = attached_vm(s, p, slot->vm_id);
 	struct ctl_orphan o = { .slot = *slot };
 	struct dm_dev_info d;
-	int m = -1;
+	int m = -1, n;
 
 	if (v) {
 		printf("vm_id %s: already active as %s\n", slot->vm_id,
@@ -432,12 +489,13 @@ static int from_pool_vm(const struct snapshot *s, int p,
 				name);
 	argv[0] = "attach";
 	argv[1] = (char *)s->pools[p].dm.name;
-	argv[2] = o.match[m].device;
+	argv[2] = (char *)from_pool_path(&o, m);
 	argv[3] = (char *)slot->vm_id;
 	argv[4] = "--name";
 	argv[5] = name;
-	argv[6] = NULL;
-	return run_command(6, argv);
+	n = 6 + from_pool_settings(slot, argv + 6, buf);
+	argv[n] = NULL;
+	return run_command(n, argv);
 }
 
 static int assemble_from_pool(struct ctl_args *a)

@@ -596,8 +596,14 @@ int cmd_attach(struct ctl_args *a)
 		r = ctl_fail("origin %s is smaller than 4 KiB", origin);
 	if (r)
 		goto out;
+	/*
+	 * The origin by the path given, which the pool keeps as the path
+	 * last used (admin guide, "Origin identity"), when a table line can
+	 * carry it; else by major:minor.
+	 */
 	snprintf(params, sizeof(params), "%u:%u %s %s %d%s",
-		 s.pools[p].dm.major, s.pools[p].dm.minor, omm, vm_id, 2 * nr,
+		 s.pools[p].dm.major, s.pools[p].dm.minor,
+		 vwc_attach_path_valid(origin) ? origin : omm, vm_id, 2 * nr,
 		 feats);
 	snprintf(what, sizeof(what), "cannot attach %s to pool %s",
 		 vm_id, s.pools[p].dm.name);

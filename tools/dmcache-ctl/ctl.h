@@ -371,11 +371,15 @@ struct ctl_slot_dirty {
 	uint64_t dirty_blocks;
 	uint32_t block_size;
 	struct vwc_origin_id origin;
+	bool have_attach;		/* how it was last attached: */
+	struct vwc_attach_record attach;	/* path, mode, limits */
 };
 
 int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
 		 int *nr);
 void ctl_origin_hex(const struct vwc_origin_id *o, char *hex);	/* 49 bytes */
+void ctl_attach_settings_text(const struct vwc_vm_settings *st, FILE *f);
+void ctl_attach_json(struct json *j, const struct vwc_attach_record *a);
 
 /* cmd_ctl.c: the /dev path of a table's device ("MAJ:MIN" or a path). */
 void ctl_dev_path(const char *dev, char *path, size_t len);

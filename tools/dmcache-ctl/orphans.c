@@ -243,6 +243,8 @@ void ctl_orphans_text(const struct ctl_orphan *o, int nr)
 				printf(" (and %d other devices of that identity)",
 				       o[i].nr_match - 1);
 		}
+		if (d->have_attach)
+			printf(", last attached by %s", d->attach.path);
 		putchar('\n');
 	}
 }
@@ -275,6 +277,7 @@ void ctl_orphans_json(struct json *j, const struct ctl_orphan *o, int nr)
 			json_null(j, "origin_identity");
 			json_null(j, "origin_device");
 		}
+		ctl_attach_json(j, d->have_attach ? &d->attach : NULL);
 		json_close(j, '}');
 	}
 	json_close(j, ']');

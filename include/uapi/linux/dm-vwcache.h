@@ -9,6 +9,8 @@
  *   sector 0       superblock copy 0 (4 KiB)
  *   sector 8       superblock copy 1 (4 KiB)
  *   sector 16      VM table: VWC_MAX_VMS records of 128 bytes
+ *   attach_start   attachment table: VWC_MAX_VMS records of 512 bytes
+ *                  (only with VWC_FEATURE_INCOMPAT_ATTACH)
  *   entries_start  one 16-byte entry per cache block, 4 KiB aligned
  *   data_start     the cache blocks, aligned to the block size
  *
@@ -42,6 +44,19 @@
  * (unknown kind, non-zero padding, a kind without a digest or size, a
  * digest or size without a kind, origin fields in a free record) is damage,
  * with or without the flag (a module without the feature writes zeros).
+ *
+ * Feature VWC_FEATURE_INCOMPAT_ATTACH (incompat: it moves entries_start;
+ * every pool formatted since has it, older pools keep their layout): the
+ * attachment table right after the VM table, one 512-byte record (one
+ * sector) per VM table record, says how that vm_id was last attached: the
+ * origin path the table line gave (or /dev/<kernel name> when it gave
+ * major:minor) and the VM's mode and limits.  It informs the operator and
+ * dmcache-ctl (orphans, assemble --from-pool); it never decides an attach,
+ * which the VM record's origin identity does.  A record is written in the
+ * same commit as its VM record and carries the vm_id: a record whose vm_id
+ * differs from its VM record's (a commit torn between the two) or whose
+ * sequence is above the superblock's is ignored; one whose checksum or
+ * fields are out of range is damage.  A free slot's record is all zero.
  */
 #ifndef _UAPI_LINUX_DM_VWCACHE_H
 #define _UAPI_LINUX_DM_VWCACHE_H
@@ -68,7 +83,8 @@
 #define VWC_FEATURE_COMPAT_ORIGIN_ID	(1ULL << 0)	/* origin in VM records */
 #define VWC_FEATURE_COMPAT_SUPP		VWC_FEATURE_COMPAT_ORIGIN_ID
 #define VWC_FEATURE_COMPAT_RO_SUPP	0ULL
-#define VWC_FEATURE_INCOMPAT_SUPP	0ULL
+#define VWC_FEATURE_INCOMPAT_ATTACH	(1ULL << 0)	/* attachment table */
+#define VWC_FEATURE_INCOMPAT_SUPP	VWC_FEATURE_INCOMPAT_ATTACH
 
 struct vwc_disk_sb {
 	__le32 csum;		/* crc32c of bytes 4..4095 of the copy */
@@ -87,6 +103,7 @@ struct vwc_disk_sb {
 	__le64 entries_start;	/* sector */
 	__le64 nr_blocks;
 	__le64 data_start;	/* sector */
+	__le64 attach_start;	/* sector; 0 without VWC_FEATURE_INCOMPAT_ATTACH */
 };
 
 /* VM table record: one per vm_id known to the pool. */
@@ -113,6 +130,24 @@ struct vwc_disk_vm {
 	__u8 origin_pad[3];	/* zero */
 	__u8 origin_digest[VWC_ORIGIN_DIGEST_SIZE];
 	__le32 csum;		/* crc32c(uuid seed) of bytes 0..123 + index */
+};
+
+/* Attachment record (VWC_FEATURE_INCOMPAT_ATTACH): one sector. */
+#define VWC_ATTACH_PATH_MAX	255	/* characters of a path */
+
+struct vwc_disk_attach {
+	char vm_id[VWC_VM_ID_MAX];	/* the VM record's, NUL padded */
+	char path[VWC_ATTACH_PATH_MAX + 1];	/* origin path, NUL padded */
+	__le64 seq;		/* commit that wrote this record */
+	__le64 iops_limit;
+	__le64 bw_limit;
+	__le64 cache_quota;
+	__le32 weight;
+	__le32 mode;		/* 0 writeback, 1 writethrough, 2 passthrough */
+	__le32 id_len;
+	__le32 path_len;
+	__u8 reserved[140];	/* zero */
+	__le32 csum;		/* crc32c(uuid seed) of bytes 0..507 + index */
 };
 
 /*

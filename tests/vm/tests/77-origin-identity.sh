@@ -17,6 +17,11 @@
 # attach of X to B and, on flush, wrote X's 16 dirty blocks into B: this
 # test fails there at "attach of X to B" and says how many blocks of B
 # the flush changed.
+# Then origins of kind path (reloaded through major:minor) and part-uuid
+# (two MBR partitions: refused on the other one, named by pool-status and
+# check-origin through a by-partuuid link, attached by it), and a pool of
+# the layout before the attachment table (it loads and keeps its dirty
+# data; check says "attachment table: none").
 # vwtest-disks: 1x128M 1x64M 1x64M
 # vwtest-timeout: 240
 . /lib/vwcache/lib.sh
@@ -251,6 +256,98 @@ assert_eq "$(rd /dev/mapper/vm3 0 8 | sum)" "$(sum </tmp/z)"
 dmsetup remove vm3 || fail "remove vm3 again"
 dmsetup remove pool || fail "remove pool"
 log "path origin: reload through $(echo "$tbl" | awk '{ print $5 }'), then attach by $diskb: accepted, data intact"
+
+# ---- An origin of kind part-uuid: two MBR partitions of one size on
+# disk A (disk signature 1234abcd: PARTUUIDs 1234abcd-01 and -02).  P's
+# dirty blocks on partition 1 are refused on partition 2; the by-partuuid
+# link that udev would make (made here: the guest has no udev) lets
+# pool-status and check-origin name the partition, and P attaches by it.
+le32() { # N: 4 bytes, little endian
+	_v=$1
+	for _i in 1 2 3 4; do
+		printf "\\$(printf %03o $((_v & 255)))"
+		_v=$((_v >> 8))
+	done
+}
+put() { # OFFSET: stdin at byte OFFSET of /tmp/mbr
+	dd of=/tmp/mbr bs=1 seek="$1" conv=notrunc 2>/dev/null
+}
+part_entry() { # START SECTORS: an MBR entry of type 0x83
+	printf '\000\000\000\000\203\000\000\000'
+	le32 "$1"
+	le32 "$2"
+}
+P=guest-p.vda
+dd if=/dev/zero of=/tmp/mbr bs=512 count=1 2>/dev/null
+le32 $((0x1234abcd)) | put 440
+part_entry 2048 32768 | put 446
+part_entry 34816 32768 | put 462
+printf '\125\252' | put 510
+dd if=/tmp/mbr of="$diska" bs=512 conv=notrunc,fsync 2>/dev/null || fail "write the MBR"
+/sbin/blockdev --rereadpt "$diska" || fail "re-read the partition table of $diska"
+p1=${diska}1
+p2=${diska}2
+[ -b "$p1" ] && [ -b "$p2" ] || fail "no partitions $p1 $p2 after the MBR"
+pool_create pool "$ssd" 4096 max_age 0
+n=$(dmesg | wc -l)
+vm_create vm4 pool "$p1" "$P"
+kernel_says "$n" "vm_id $P: origin part-uuid 1234abcd-01 (32768 sectors) by $p1 recorded" ||
+	fail "no part-uuid identity for $p1: $(_log_since "$n" | tail -n 2)"
+wr /tmp/z /dev/mapper/vm4 0
+dmsetup remove vm4 || fail "remove vm4"
+sum2=$(sum_of "$p2")
+n=$(dmesg | wc -l)
+if dmsetup create vm4 --table "0 32768 vwcache /dev/mapper/pool $p2 $P 0" 2>/dev/null; then
+	dmsetup remove vm4
+	fail "$P's dirty blocks of partition 1 accepted on partition 2"
+fi
+kernel_says "$n" "origin" || fail "partition 2: no 'origin' in the refusal"
+assert_eq "$(sum_of "$p2")" "$sum2"
+mkdir -p /dev/disk/by-partuuid
+ln -sf "$p1" /dev/disk/by-partuuid/1234abcd-01
+ln -sf "$p2" /dev/disk/by-partuuid/1234abcd-02
+dmcache-ctl pool-status pool >/tmp/ps || fail "pool-status"
+grep -F "$P:" /tmp/ps | grep -qF "origin part-uuid 1234abcd-01, 32768 sectors" ||
+	fail "pool-status: $(grep -F "$P" /tmp/ps)"
+grep -F "$P:" /tmp/ps | grep -qF "last attached by $p1" ||
+	fail "pool-status, path last used: $(grep -F "$P" /tmp/ps)"
+dmcache-ctl check-origin "$p1" 2>/dev/null && fail "check-origin $p1: exit 0"
+dmcache-ctl check-origin "$p2" || fail "check-origin $p2: not 0"
+dmcache-ctl attach pool /dev/disk/by-partuuid/1234abcd-01 "$P" --name vm4 ||
+	fail "attach $P by its by-partuuid link"
+assert_eq "$(rd /dev/mapper/vm4 0 8 | sum)" "$(sum </tmp/z)"
+dmcache-ctl detach vm4 || fail "detach vm4"
+assert_eq "$(rd "$p1" 0 8 | sum)" "$(sum </tmp/z)"
+dmsetup remove pool || fail "remove pool"
+log "part-uuid origin: refused on the other partition, pool-status and check-origin name 1234abcd-01, attached by its link"
+
+# ---- A pool of the layout before the attachment table (formatted as the
+# module at 61949d1 did, by vwc-damage): it loads, keeps dirty data over a
+# reload and still refuses the wrong origin; it has no attachment table,
+# so no path last used, and stays so (the layout is fixed at format).
+zero_head "$ssd"
+vwc-damage format-noattach "$ssd" 4096 || fail "format a pool of the old layout"
+pool_create pool "$ssd" 4096 max_age 0
+vm_create vm5 pool "$p1" "$P"
+wr /tmp/z /dev/mapper/vm5 4
+dmsetup remove vm5 || fail "remove vm5"
+dmsetup remove pool || fail "remove pool"
+pool_create pool "$ssd" 4096 max_age 0
+assert_eq "$(field 5 pool)" 8
+if dmsetup create vm5 --table "0 32768 vwcache /dev/mapper/pool $p2 $P 0" 2>/dev/null; then
+	dmsetup remove vm5
+	fail "old layout: $P accepted on partition 2"
+fi
+dmcache-ctl pool-status pool >/tmp/ps || fail "pool-status"
+grep -F "$P:" /tmp/ps | grep -q "last attached" &&
+	fail "old layout: a path last used from nowhere: $(grep -F "$P" /tmp/ps)"
+dmcache-ctl check "$ssd" --force >/tmp/ck || fail "check: $(cat /tmp/ck)"
+grep -qF "attachment table: none" /tmp/ck || fail "check: $(cat /tmp/ck)"
+vm_create vm5 pool "$p1" "$P"
+assert_eq "$(rd /dev/mapper/vm5 4 8 | sum)" "$(sum </tmp/z)"
+dmsetup remove vm5 || fail "remove vm5"
+dmsetup remove pool || fail "remove pool"
+log "old layout: loaded, 8 dirty blocks kept over a reload, partition 2 refused, no attachment table"
 if dmesg | grep -E "WARNING|BUG|Oops"; then
 	fail "kernel warning"
 fi

@@ -70,7 +70,7 @@ meta_sum() {
 	dd if="$ssd" bs=512 count="$M" iflag=direct 2>/dev/null | md5sum
 }
 
-LOAD_ERRORS="Pool superblock checksum mismatch|zero the first 4 KiB to format|Pool metadata entry is damaged|Pool VM table is damaged|names an unused VM slot|Two pool metadata entries claim one block|layout is inconsistent|Unsupported pool metadata version|copy is misplaced|unsupported feature flags|sequence number is out of range|smaller than the pool it holds|block size does not match|vm_id"
+LOAD_ERRORS="Pool superblock checksum mismatch|zero the first 4 KiB to format|Pool metadata entry is damaged|Pool VM table is damaged|Pool attachment table is damaged|names an unused VM slot|Two pool metadata entries claim one block|layout is inconsistent|Unsupported pool metadata version|copy is misplaced|unsupported feature flags|sequence number is out of range|smaller than the pool it holds|block size does not match|vm_id"
 CASES=0
 REFUSED=0
 RECOVERED=0
@@ -145,7 +145,10 @@ restore; $D sb-flip "$ssd" 0 3 1 && $D sb-flip "$ssd" 1 4 1 &&
 restore; $D sb-set "$ssd" 0 magic 0 &&
 	try_load "copy 0: foreign magic" "zero the first 4 KiB to format"
 for f in "version 2:Unsupported pool metadata version" \
-	"incompat 1:unsupported feature flags" \
+	"incompat 2:unsupported feature flags" \
+	"incompat 0:layout is inconsistent" \
+	"attach_start 0:layout is inconsistent" \
+	"attach_start 1048:layout is inconsistent" \
 	"compat_ro 4:unsupported feature flags" \
 	"seq 0:sequence number is out of range" \
 	"seq 1099511627776:sequence number is out of range" \
@@ -199,6 +202,10 @@ restore; $D vm-flip "$ssd" "$slot_a" 17 &&
 	try_load "vm-a's record: bit flip" "Pool VM table is damaged"
 restore; $D vm-flip "$ssd" 300 1000 &&
 	try_load "an empty VM record: bit flip" "Pool VM table is damaged"
+restore; $D attach-flip "$ssd" "$slot_a" 900 &&
+	try_load "vm-a's attachment record: bit flip" "Pool attachment table is damaged"
+restore; $D attach-flip "$ssd" 2000 7 &&
+	try_load "an empty attachment record: bit flip" "Pool attachment table is damaged"
 restore; $D vm-set "$ssd" 4095 'bad/id' &&
 	try_load "a VM record with an invalid vm_id" "Pool VM table is damaged"
 # A second record with vm-a's name, in a lower slot than vm-a's own: the
@@ -262,7 +269,7 @@ dmsetup remove pool
 # ---- random damage -----------------------------------------------------
 i=1
 while [ $i -le $RANDOM_CASES ]; do
-	region=$(echo sb0 sb1 vmtab entries meta | cut -d' ' -f$((i % 5 + 1)))
+	region=$(echo sb0 sb1 vmtab entries meta attach | cut -d' ' -f$((i % 6 + 1)))
 	nbits=$((1 + (i * 7) % 8))
 	restore
 	$D rand-flip "$ssd" "$i" "$nbits" "$region" >/dev/null || fail "rand-flip $i"

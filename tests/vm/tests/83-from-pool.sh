@@ -17,6 +17,15 @@
 #    the Prometheus line now has oc's identity;
 #  - --from-pool again brings up z.vda only (its 8 blocks read back) and
 #    exits 0; once more: nothing changes, exit 0.
+# The path last used and the settings (the attachment table, admin guide
+# "Origin identity"): x.vda is attached with limits, one changed by
+# "dmcache-ctl set" and its table reloaded through "dmsetup table"
+# (major:minor); z.vda is attached through a symlink.  pool-status names
+# the orphans' paths (/dev/mapper/oa kept over the reload, the symlink),
+# dump shows x.vda's limits, --from-pool attaches x.vda with its limits
+# (not the defaults) and z.vda through the symlink again.  The module
+# and tool at 61949d1 kept neither: pool-status had no path and x.vda came
+# back with the default limits.
 # The tool before (main at 2fd6e5a) said "unknown option --from-pool" and
 # 'unknown command "check-origin"' (exit 2): this test fails at its first
 # --from-pool there.
@@ -58,9 +67,17 @@ run 0 pool-create "$ssd" --name p0 --max-age 0
 head -c $((16 * 4096)) /dev/urandom >/tmp/x
 head -c $((4 * 4096)) /dev/urandom >/tmp/y
 head -c $((8 * 4096)) /dev/urandom >/tmp/z
-run 0 attach p0 /dev/mapper/oa x.vda --name vx
+mkdir -p /tmp/links
+ln -s /dev/mapper/oc /tmp/links/oc-disk
+run 0 attach p0 /dev/mapper/oa x.vda --name vx --iops-limit 5000 \
+	--cache-quota 10000 --weight 300
 run 0 attach p0 /dev/mapper/ob y.vda --name vy
-run 0 attach p0 /dev/mapper/oc z.vda --name vz
+run 0 attach p0 /tmp/links/oc-disk z.vda --name vz
+run 0 set vx weight 250
+dmsetup table vx >/tmp/vx.table
+dmsetup reload vx /tmp/vx.table || fail "reload vx"
+dmsetup suspend vx && dmsetup resume vx || fail "suspend/resume vx"
+assert_eq "$(awk '{ print $5 }' /tmp/vx.table)" "$(mm_of oa)"
 wr /tmp/x /dev/mapper/vx 8
 wr /tmp/y /dev/mapper/vy 0
 wr /tmp/z /dev/mapper/vz 100
@@ -69,6 +86,18 @@ assert_eq "$(field 4 vx) $(field 4 vy) $(field 4 vz)" "16 0 8"
 run 0 detach vx --no-flush
 run 0 detach vy --no-flush
 run 0 detach vz --no-flush
+run 0 pool-status p0
+has out "x.vda: 65536 dirty bytes, origin dm-uuid VWTEST-FP-oa"
+if ! grep -q "last attached by" /tmp/out; then
+	fail "OLD BEHAVIOUR: pool-status names no path last used: $(grep dirty /tmp/out)"
+fi
+has out "now /dev/mapper/oa, last attached by /dev/mapper/oa"
+has out "now /dev/mapper/oc, last attached by /tmp/links/oc-disk"
+run 0 dump "$ssd" --force
+has out "last attached by /dev/mapper/oa, mode writeback iops_limit 5000 bw_limit 0 cache_quota 10000 weight 250"
+run 0 check "$ssd" --force
+has out "attachment table: 0 damaged"
+log "orphans: x.vda by /dev/mapper/oa (kept over a major:minor reload), z.vda by /tmp/links/oc-disk"
 run 0 pool-remove p0 --force
 dmsetup remove oc || fail "remove oc"
 rd /dev/mapper/oa 8 16 | sum >/tmp/oa-before
@@ -97,7 +126,8 @@ has err "1 of 2 vm_ids of pool vwpool not brought up: z.vda"
 lacks out y.vda
 lacks err y.vda
 assert_eq "$(origin_of x.vda)" "$(mm_of oa)"
-dmsetup table x.vda | grep -q " writeback" || fail "x.vda not writeback: $(dmsetup table x.vda)"
+dmsetup table x.vda | grep -q " mode writeback iops_limit 5000 bw_limit 0 cache_quota 10000 weight 250$" ||
+	fail "x.vda not with its last settings: $(dmsetup table x.vda)"
 assert_eq "$(field 4 x.vda)" 16
 assert_eq "$(rd /dev/mapper/x.vda 8 16 | sum)" "$(sum </tmp/x)"
 assert_ok dmsetup message x.vda 0 flush
@@ -136,7 +166,7 @@ log "check-origin: oc 1, oa 0, ob 0; $line"
 run 0 assemble --from-pool "$ssd"
 has out "pool vwpool: already active on $ssd"
 has out "vm_id x.vda: already active as x.vda"
-has out "attached z.vda as /dev/mapper/z.vda (origin /dev/mapper/oc, pool vwpool)"
+has out "attached z.vda as /dev/mapper/z.vda (origin /tmp/links/oc-disk, pool vwpool)"
 has out "pool vwpool and 2 VM devices up"
 assert_eq "$(rd /dev/mapper/z.vda 100 8 | sum)" "$(sum </tmp/z)"
 run 0 check-origin /dev/mapper/oc
