@@ -16,8 +16,11 @@
  *              the text of the line would change with every reload
  *
  * The record keeps the origin's size and the first VWC_ORIGIN_DIGEST_SIZE
- * bytes of the SHA-256 of the string; the string itself is logged.  All
- * of it is read at ctr (no I/O: what the kernel already knows).
+ * bytes of the SHA-256 of the string of the first kind the origin has;
+ * the string itself is logged.  An attach compares the record with the
+ * origin's identity of the record's kind, whatever kind it prefers now
+ * (vwc_origin_check()).  All of it is read at ctr (no I/O: what the
+ * kernel already knows).
  *
  * The path last used, kept in the attachment record, is the table line's
  * path when it gave one (a by-id link, say), else "/dev/<kernel name>".
@@ -28,32 +31,28 @@
 #include "dm-vwcache.h"
 #include "dm-vwcache-origin.h"
 
-/* A dm device: its UUID, else its name.  False for any other device. */
-static bool vwc_origin_dm(struct block_device *bdev, struct vwc_origin *o)
+/* A dm device: its name, and its UUID if it has one. */
+static void vwc_origin_dm(struct block_device *bdev,
+			  struct vwc_origin_strings *str)
 {
-	char name[DM_NAME_LEN], uuid[DM_UUID_LEN];
+	char name[DM_NAME_LEN];
 	struct mapped_device *md = dm_get_md(bdev->bd_dev);
 	int r;
 
 	if (!md)
-		return false;
-	r = dm_copy_name_and_uuid(md, name, uuid);
+		return;
+	r = dm_copy_name_and_uuid(md, name, str->s[VWC_ORIGIN_DM_UUID]);
 	dm_put(md);
-	if (r)
-		return false;
-	if (uuid[0]) {
-		o->id.kind = VWC_ORIGIN_DM_UUID;
-		strscpy(o->name, uuid, sizeof(o->name));
-	} else {
-		o->id.kind = VWC_ORIGIN_DM_NAME;
-		strscpy(o->name, name, sizeof(o->name));
+	if (r) {
+		str->s[VWC_ORIGIN_DM_UUID][0] = '\0';
+		return;
 	}
-	return true;
+	strscpy(str->s[VWC_ORIGIN_DM_NAME], name, DM_UUID_LEN);
 }
 
 /* A whole disk's unique id, the most specific kind it reports. */
-static bool vwc_origin_disk_id(struct block_device *bdev,
-			       struct vwc_origin *o)
+static void vwc_origin_disk_id(struct block_device *bdev,
+			       struct vwc_origin_strings *str)
 {
 	static const struct {
 		enum blk_unique_id type;
@@ -69,38 +68,43 @@ static bool vwc_origin_disk_id(struct block_device *bdev,
 	int len;
 
 	if (bdev_is_partition(bdev) || !disk->fops->get_unique_id)
-		return false;
+		return;
 	for (i = 0; i < ARRAY_SIZE(types); i++) {
 		len = disk->fops->get_unique_id(disk, uid, types[i].type);
 		if (len <= 0 || len > sizeof(uid))
 			continue;
-		o->id.kind = VWC_ORIGIN_DISK_ID;
-		snprintf(o->name, sizeof(o->name), "%s%*phN", types[i].prefix,
-			 len, uid);
-		return true;
+		snprintf(str->s[VWC_ORIGIN_DISK_ID], DM_UUID_LEN, "%s%*phN",
+			 types[i].prefix, len, uid);
+		return;
 	}
-	return false;
 }
 
-static bool vwc_origin_part_uuid(struct block_device *bdev,
-				 struct vwc_origin *o)
+static void vwc_origin_part_uuid(struct block_device *bdev,
+				 struct vwc_origin_strings *str)
 {
-	if (!bdev_is_partition(bdev) || !bdev->bd_meta_info ||
-	    !bdev->bd_meta_info->uuid[0])
-		return false;
-	o->id.kind = VWC_ORIGIN_PART_UUID;
-	strscpy(o->name, bdev->bd_meta_info->uuid, sizeof(o->name));
-	return true;
+	if (bdev_is_partition(bdev) && bdev->bd_meta_info)
+		strscpy(str->s[VWC_ORIGIN_PART_UUID], bdev->bd_meta_info->uuid,
+			DM_UUID_LEN);
 }
+
+/* The kinds in the order of preference: the first one a device has. */
+static const u8 vwc_origin_preference[] = {
+	VWC_ORIGIN_DM_UUID, VWC_ORIGIN_DM_NAME, VWC_ORIGIN_DISK_ID,
+	VWC_ORIGIN_PART_UUID, VWC_ORIGIN_PATH,
+};
 
 /*
- * Identify the origin @bdev, named @path in the table line: fills @o.
- * Every origin has an identity (the path at worst).
+ * Identify the origin @bdev, named @path in the table line: fills @o with
+ * the identity of every kind it has, the preferred one in o->id (what a
+ * record keeps; its string: vwc_origin_name()).  Every origin has an
+ * identity (the path at worst).
  */
 void vwc_origin_identify(struct block_device *bdev, const char *path,
 			 struct vwc_origin *o)
 {
+	struct vwc_origin_strings *str = &o->strings;
 	u8 digest[SHA256_DIGEST_SIZE];
+	unsigned int i;
 
 	memset(o, 0, sizeof(*o));
 	o->path_given = strlen(path) <= VWC_ATTACH_PATH_MAX &&
@@ -109,14 +113,40 @@ void vwc_origin_identify(struct block_device *bdev, const char *path,
 		strscpy(o->path, path, sizeof(o->path));
 	else
 		snprintf(o->path, sizeof(o->path), "/dev/%pg", bdev);
-	if (!vwc_origin_dm(bdev, o) && !vwc_origin_disk_id(bdev, o) &&
-	    !vwc_origin_part_uuid(bdev, o)) {
-		o->id.kind = VWC_ORIGIN_PATH;
-		snprintf(o->name, sizeof(o->name), "/dev/%pg", bdev);
-	}
-	sha256(o->name, strlen(o->name), digest);
-	memcpy(o->id.digest, digest, sizeof(o->id.digest));
+	vwc_origin_dm(bdev, str);
+	vwc_origin_disk_id(bdev, str);
+	vwc_origin_part_uuid(bdev, str);
+	snprintf(str->s[VWC_ORIGIN_PATH], DM_UUID_LEN, "/dev/%pg", bdev);
 	o->id.sectors = bdev_nr_sectors(bdev);
+	for (i = 0; i < ARRAY_SIZE(vwc_origin_preference); i++) {
+		u8 kind = vwc_origin_preference[i];
+
+		if (!str->s[kind][0])
+			continue;
+		sha256(str->s[kind], strlen(str->s[kind]), digest);
+		memcpy(o->digests[kind], digest, VWC_ORIGIN_DIGEST_SIZE);
+		o->kinds |= BIT(kind);
+		if (!o->id.kind) {
+			o->id.kind = kind;
+			memcpy(o->id.digest, digest, sizeof(o->id.digest));
+		}
+	}
+}
+
+/*
+ * @o as a record of @kind would name it: its identity of that kind if it
+ * has one, else its preferred one.  So a device whose preferred kind
+ * changed (a dm device given a UUID, an NVMe namespace whose unique id a
+ * newer kernel reports) is still the origin its older record names.
+ */
+static void vwc_origin_as(const struct vwc_origin *o, u8 kind,
+			  struct vwc_origin_id *out)
+{
+	*out = o->id;
+	if (kind <= VWC_ORIGIN_KIND_MAX && (o->kinds & BIT(kind))) {
+		out->kind = kind;
+		memcpy(out->digest, o->digests[kind], sizeof(out->digest));
+	}
 }
 
 /*
@@ -126,7 +156,10 @@ void vwc_origin_identify(struct block_device *bdev, const char *path,
 int vwc_origin_check(const char *vm_id, const struct vwc_origin_id *recorded,
 		     const struct vwc_origin *o, const char **error)
 {
-	switch (vwc_origin_compare(recorded, &o->id)) {
+	struct vwc_origin_id now;
+
+	vwc_origin_as(o, recorded->kind, &now);
+	switch (vwc_origin_compare(recorded, &now)) {
 	case VWC_ORIGIN_SAME:
 		return 0;
 	case VWC_ORIGIN_RESIZED:
@@ -140,7 +173,7 @@ int vwc_origin_check(const char *vm_id, const struct vwc_origin_id *recorded,
 	      vm_id, vwc_origin_kind_name(recorded->kind),
 	      VWC_ORIGIN_DIGEST_SIZE, recorded->digest,
 	      (unsigned long long)recorded->sectors, o->path,
-	      vwc_origin_kind_name(o->id.kind), o->name,
+	      vwc_origin_kind_name(o->id.kind), vwc_origin_name(o),
 	      (unsigned long long)o->id.sectors);
 	return -EINVAL;
 }

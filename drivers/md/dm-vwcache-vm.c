@@ -211,7 +211,7 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 	if (recorded)
 		DMINFO("vm_id %s: origin %s %s (%llu sectors) by %s recorded",
 		       vm->vm_id, vwc_origin_kind_name(vm->origin.id.kind),
-		       vm->origin.name,
+		       vwc_origin_name(&vm->origin),
 		       (unsigned long long)vm->origin.id.sectors,
 		       vm->origin.path);
 	vwc_kick_writeback(pool);

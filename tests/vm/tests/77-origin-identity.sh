@@ -321,6 +321,32 @@ assert_eq "$(rd "$p1" 0 8 | sum)" "$(sum </tmp/z)"
 dmsetup remove pool || fail "remove pool"
 log "part-uuid origin: refused on the other partition, pool-status and check-origin name 1234abcd-01, attached by its link"
 
+# ---- A dm origin that gains a UUID: its preferred identity changes while
+# it stays the same device, as a raw NVMe namespace's does between Linux
+# 6.1 (no NVMe unique id: kind path) and 6.12 (kind disk-id).  Q's dirty
+# blocks recorded by dm-name still attach to it after "dmsetup rename
+# --setuuid", and the record moves to dm-uuid.  (The module at 3ae092d
+# refused: "dirty blocks of another origin".)
+Q=guest-q.vda
+dmsetup create oq --table "$(origin_table oq "$diskb")" || fail "create oq"
+pool_create pool "$ssd" 4096 max_age 0
+n=$(dmesg | wc -l)
+vm_create vm6 pool /dev/mapper/oq "$Q"
+kernel_says "$n" "vm_id $Q: origin dm-name oq (" ||
+	fail "oq not recorded by dm-name: $(_log_since "$n" | tail -n 2)"
+wr /tmp/z /dev/mapper/vm6 0
+dmsetup remove vm6 || fail "remove vm6"
+dmsetup rename oq --setuuid VWTEST-ORIGIN-Q || fail "give oq a UUID"
+n=$(dmesg | wc -l)
+dmsetup create vm6 --table "0 $(sectors /dev/mapper/oq) vwcache /dev/mapper/pool /dev/mapper/oq $Q 0" ||
+	fail "$Q refused on its own origin once it has a UUID: $(_log_since "$n" | grep -F "$Q" | tail -n 1)"
+kernel_says "$n" "vm_id $Q: origin dm-uuid VWTEST-ORIGIN-Q (" ||
+	fail "the record did not move to dm-uuid: $(_log_since "$n" | tail -n 2)"
+assert_eq "$(rd /dev/mapper/vm6 0 8 | sum)" "$(sum </tmp/z)"
+dmsetup remove vm6 || fail "remove vm6"
+dmsetup remove pool || fail "remove pool"
+dmsetup remove oq || fail "remove oq"
+log "dm origin given a UUID: attached by its dm-name identity, record moved to dm-uuid"
 # ---- A pool of the layout before the attachment table (formatted as the
 # module at 61949d1 did, by vwc-damage): it loads, keeps dirty data over a
 # reload and still refuses the wrong origin; it has no attachment table,
