@@ -1246,12 +1246,36 @@ static void test_dirty_slots(void)
 	test_orphan_metric(dig);
 }
 
+/* NVMe disk-ids as the kernel makes them (6.11+) from the sysfs texts. */
+static void test_nvme_disk_id(void)
+{
+	char id[64];
+
+	CHECK(!ctl_nvme_disk_id("00112233-4455-6677-8899-AABBCCDDEEFF\n",
+				"01 02 03 04 05 06 07 08\n", id, sizeof(id)));
+	CHECK(!strcmp(id, "eui.00112233445566778899aabbccddeeff"));
+	CHECK(!ctl_nvme_disk_id(NULL, "56 57 43 00 00 00 00 01\n", id,
+				sizeof(id)));
+	CHECK(!strcmp(id, "eui.5657430000000001"));
+	CHECK(!ctl_nvme_disk_id("00000000-0000-0000-0000-000000000000\n",
+				"56 57 43 00 00 00 00 01\n", id, sizeof(id)));
+	CHECK(!strcmp(id, "eui.5657430000000001"));
+	CHECK(ctl_nvme_disk_id(NULL, NULL, id, sizeof(id)) == -1);
+	CHECK(ctl_nvme_disk_id(NULL, "00 00 00 00 00 00 00 00\n", id,
+			       sizeof(id)) == -1);
+	CHECK(ctl_nvme_disk_id(NULL, "56 57 43 00\n", id, sizeof(id)) == -1);
+	CHECK(ctl_nvme_disk_id(NULL, "zz 57 43 00 00 00 00 01\n", id,
+			       sizeof(id)) == -1);
+	CHECK(ctl_nvme_disk_id(NULL, "56 57 43 00 00 00 00 01\n", id, 8) == -1);
+}
+
 int main(void)
 {
 	char cmd[600];
 
 	CHECK(mkdtemp(tmpdir) != NULL);
 	test_sizes();
+	test_nvme_disk_id();
 	test_numbers();
 	test_format_helpers();
 	test_cmdline();

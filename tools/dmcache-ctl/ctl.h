@@ -175,6 +175,8 @@ const char *ctl_table_get(char keys[][24], char vals[][24], int nr,
 
 /* Root of sysfs: $DMCACHE_CTL_SYSFS (tests), else /sys. */
 const char *ctl_sysfs_root(void);
+int ctl_nvme_disk_id(const char *nguid, const char *eui, char *out,
+		     size_t len);
 int ctl_sysfs_read(const char *path, char *buf, size_t len);
 int ctl_sysfs_u64(const char *dir, const char *file, uint64_t *out);
 int ctl_sysfs_write(const char *dir, const char *file, const char *val);

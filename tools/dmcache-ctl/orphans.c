@@ -102,6 +102,20 @@ static void find_dm(struct ctl_orphan *o)
 	free(names);
 }
 
+/* The disk-id of NVMe namespace @name (ctl_nvme_disk_id()); 0 if it has one. */
+static int nvme_disk_id(const char *name, char *out, size_t len)
+{
+	char file[320], nguid[64], eui[64];
+	bool has_nguid, has_eui;
+
+	snprintf(file, sizeof(file), "/sys/class/block/%s/nguid", name);
+	has_nguid = !ctl_sysfs_read(file, nguid, sizeof(nguid));
+	snprintf(file, sizeof(file), "/sys/class/block/%s/eui", name);
+	has_eui = !ctl_sysfs_read(file, eui, sizeof(eui));
+	return ctl_nvme_disk_id(has_nguid ? nguid : NULL, has_eui ? eui : NULL,
+				out, len);
+}
+
 /* Every block device of /sys/class/block: disk ids, /dev/NAME, MAJ:MIN. */
 static void find_block(struct ctl_orphan *o)
 {
@@ -133,9 +147,14 @@ static void find_block(struct ctl_orphan *o)
 
 			for (c = buf; *c; c++)
 				*c = *c >= 'A' && *c <= 'Z' ? *c + 32 : *c;
-			if (origin_is(id, VWC_ORIGIN_DISK_ID, buf))
+			if (origin_is(id, VWC_ORIGIN_DISK_ID, buf)) {
 				found(o, buf, path);
+				continue;
+			}
 		}
+		if (!nvme_disk_id(e->d_name, buf, sizeof(buf)) &&
+		    origin_is(id, VWC_ORIGIN_DISK_ID, buf))
+			found(o, buf, path);
 	}
 	closedir(dir);
 }

@@ -364,6 +364,44 @@ const char *ctl_table_get(char keys[][24], char vals[][24], int nr,
 
 /* ---- sysfs ---------------------------------------------------------------- */
 
+/* The hex digits of @text, lowercase, if exactly @want of them; else 0. */
+static size_t hex_digits(const char *text, char *out, size_t want)
+{
+	size_t n = 0;
+	bool zero = true;
+
+	for (; text && *text; text++) {
+		if (*text == '-' || *text == ' ' || *text == '\n')
+			continue;
+		if (!isxdigit((unsigned char)*text) || n == want)
+			return 0;
+		out[n++] = (char)tolower((unsigned char)*text);
+		zero &= *text == '0';
+	}
+	out[n] = '\0';
+	return n == want && !zero ? n : 0;
+}
+
+/*
+ * The disk-id the kernel (6.11 and later) gives an NVMe namespace:
+ * "eui." and its NGUID, else its EUI-64, in hex, from the namespace's
+ * sysfs texts nguid ("%pU") and eui ("%8ph"), NULL when absent.  0, or -1
+ * when it has neither.
+ */
+int ctl_nvme_disk_id(const char *nguid, const char *eui, char *out,
+		     size_t len)
+{
+	char hex[33];
+
+	if (len < 37)
+		return -1;
+	if (hex_digits(nguid, hex, 32) || hex_digits(eui, hex, 16)) {
+		snprintf(out, len, "eui.%s", hex);
+		return 0;
+	}
+	return -1;
+}
+
 const char *ctl_sysfs_root(void)
 {
 	const char *r = getenv("DMCACHE_CTL_SYSFS");
