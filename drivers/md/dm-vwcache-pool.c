@@ -200,17 +200,16 @@ void vwc_pool_destroy(struct vwc_pool *pool)
 }
 
 /*
- * Bind this table to the pool of its dm device: the existing one on a
- * reload (which may not change the cache device or block size), or a new
- * one.  Called with the registry lock held.
+ * Bind this table to the existing pool of its dm device on a reload
+ * (which may not change the cache device or block size).  -ENOENT: there
+ * is none, and @dev may take a new one.  Called with the registry lock
+ * held.
  */
-static int vwc_pool_bind(struct vwc_pool_c *pc, u32 block_size,
-			 const char **error)
+static int vwc_pool_bind_existing(struct vwc_pool_c *pc,
+				  struct mapped_device *md, dev_t dev,
+				  u32 block_size, const char **error)
 {
-	struct mapped_device *md = dm_table_get_md(pc->ti->table);
-	dev_t dev = pc->cache_dev->bdev->bd_dev;
 	struct vwc_pool *pool;
-	int r;
 
 	if (vwc_dev_is_vwcache(dev)) {
 		*error = "Cache device is a vwcache device";
@@ -226,16 +225,43 @@ static int vwc_pool_bind(struct vwc_pool_c *pc, u32 block_size,
 		pc->pool = pool;
 		return 0;
 	}
-	if (vwc_pool_find_by_cache_dev(dev)) {
+	if (vwc_pool_find_by_cache_dev(dev) || vwc_pool_creating(dev)) {
 		*error = "Cache device is already used by another pool";
 		return -EBUSY;
 	}
-	r = vwc_pool_create(md, dev, block_size, &pc->settings, &pool, error);
-	if (r)
+	return -ENOENT;
+}
+
+/*
+ * Bind this table to the pool of its dm device: the existing one, or a
+ * new one, created (formatted or loaded) outside the registry lock, its
+ * cache device reserved meanwhile.
+ */
+static int vwc_pool_bind(struct vwc_pool_c *pc, u32 block_size,
+			 const char **error)
+{
+	struct mapped_device *md = dm_table_get_md(pc->ti->table);
+	dev_t dev = pc->cache_dev->bdev->bd_dev;
+	struct vwc_pool_creating creating;
+	struct vwc_pool *pool;
+	int r;
+
+	vwc_registry_lock();
+	r = vwc_pool_bind_existing(pc, md, dev, block_size, error);
+	if (r == -ENOENT)
+		vwc_registry_reserve(&creating, dev);
+	vwc_registry_unlock();
+	if (r != -ENOENT)
 		return r;
-	vwc_pool_register(pool);
-	pc->pool = pool;
-	return 0;
+	r = vwc_pool_create(md, dev, block_size, &pc->settings, &pool, error);
+	vwc_registry_lock();
+	vwc_registry_unreserve(&creating);
+	if (!r) {
+		vwc_pool_register(pool);
+		pc->pool = pool;
+	}
+	vwc_registry_unlock();
+	return r;
 }
 
 static int vwc_pool_parse(struct vwc_pool_c *pc, unsigned int argc,
@@ -291,9 +317,7 @@ static int vwc_pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_put;
 	}
 
-	vwc_registry_lock();
 	r = vwc_pool_bind(pc, block_size, &error);
-	vwc_registry_unlock();
 	if (r)
 		goto bad_put;
 

@@ -6,6 +6,14 @@
  * Lock order: vwc_registry_lock, then pool->lock.  Pools are reference
  * counted; the last put removes a pool from the registry under the
  * registry lock, so a lookup never returns a pool being destroyed.
+ *
+ * A pool is created (its cache device formatted or its metadata read: I/O
+ * that grows with the pool) outside the registry lock, so that it holds
+ * up no other pool or VM device.  Meanwhile its cache device is reserved
+ * here (vwc_registry_reserve()): no other pool takes it.  Its dm device
+ * needs no reservation: device-mapper serialises the table loads of one
+ * dm device (its type lock), and a dm device gets its block device only
+ * after its first table load, so no VM device can name it meanwhile.
  */
 #include <linux/blkdev.h>
 #include <linux/module.h>
@@ -14,6 +22,7 @@
 
 static DEFINE_MUTEX(vwc_registry_mutex);
 static LIST_HEAD(vwc_pools);
+static LIST_HEAD(vwc_creating);		/* struct vwc_pool_creating */
 
 void vwc_registry_lock(void)
 {
@@ -56,6 +65,33 @@ struct vwc_pool *vwc_pool_find_by_cache_dev(dev_t dev)
 static bool vwc_md_is(struct mapped_device *md, dev_t dev)
 {
 	return md && disk_devt(dm_disk(md)) == dev;
+}
+
+/* Called with the registry lock held: @c stays reserved until unreserved. */
+void vwc_registry_reserve(struct vwc_pool_creating *c, dev_t cache_dev)
+{
+	lockdep_assert_held(&vwc_registry_mutex);
+	c->cache_dev = cache_dev;
+	list_add(&c->list, &vwc_creating);
+}
+
+/* Called with the registry lock held. */
+void vwc_registry_unreserve(struct vwc_pool_creating *c)
+{
+	lockdep_assert_held(&vwc_registry_mutex);
+	list_del(&c->list);
+}
+
+/* Is a pool being created on @cache_dev?  Called with the registry lock held. */
+bool vwc_pool_creating(dev_t cache_dev)
+{
+	struct vwc_pool_creating *c;
+
+	lockdep_assert_held(&vwc_registry_mutex);
+	list_for_each_entry(c, &vwc_creating, list)
+		if (c->cache_dev == cache_dev)
+			return true;
+	return false;
 }
 
 /*

@@ -282,6 +282,15 @@ struct vwc_io {
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
 struct vwc_pool *vwc_pool_find_by_cache_dev(dev_t dev);
 bool vwc_dev_is_vwcache(dev_t dev);
+/* A pool being created outside the registry lock (dm-vwcache-registry.c). */
+struct vwc_pool_creating {
+	struct list_head list;
+	dev_t cache_dev;
+};
+
+void vwc_registry_reserve(struct vwc_pool_creating *c, dev_t cache_dev);
+void vwc_registry_unreserve(struct vwc_pool_creating *c);
+bool vwc_pool_creating(dev_t cache_dev);
 void vwc_registry_lock(void);
 void vwc_registry_unlock(void);
 void vwc_pool_register(struct vwc_pool *pool);
