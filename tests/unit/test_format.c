@@ -382,8 +382,11 @@ static void test_vm_origin(void)
 	CHECK(!strcmp(vwc_origin_kind_name(200), "invalid"));
 }
 
-/* A pool formatted now has the feature; one from before loads without it. */
-static void test_sb_origin_feature(void)
+/*
+ * A pool formatted now has both features (origin identity, attachment
+ * table); pools from before, without them, load.
+ */
+static void test_sb_features(void)
 {
 	static u8 buf[VWC_SB_SIZE];
 	struct vwc_layout l;
@@ -393,28 +396,14 @@ static void test_sb_origin_feature(void)
 	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
 	vwc_sb_init(&sb, &l, uuid);
 	CHECK(sb.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
-	vwc_sb_encode(&sb, buf);
-	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
-	CHECK(out.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
-	sb.compat = 0;
-	vwc_sb_encode(&sb, buf);
-	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0 && out.compat == 0);
-}
-
-/* A pool formatted now has the attachment table; one from before loads. */
-static void test_sb_attach_feature(void)
-{
-	static u8 buf[VWC_SB_SIZE];
-	struct vwc_layout l;
-	struct vwc_sb sb, out;
-	const char *err;
-
-	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
-	vwc_sb_init(&sb, &l, uuid);
 	CHECK(sb.incompat == VWC_FEATURE_INCOMPAT_ATTACH);
 	vwc_sb_encode(&sb, buf);
 	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	CHECK(out.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
 	CHECK(out.layout.attach_start == 1040);
+	sb.compat = 0;
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0 && out.compat == 0);
 	CHECK(vwc_layout_compute(2097152, 4096, 0, &l) == 0);
 	vwc_sb_init(&sb, &l, uuid);
 	CHECK(sb.incompat == 0);
@@ -513,8 +502,7 @@ int main(void)
 	test_entries();
 	test_vm_records();
 	test_vm_origin();
-	test_sb_origin_feature();
-	test_sb_attach_feature();
+	test_sb_features();
 	test_attach_records();
 	return unit_report("test_format");
 }
