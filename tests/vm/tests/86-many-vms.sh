@@ -20,7 +20,7 @@
 # 61949d1 it passed, slowly: each dmcache-ctl attach and detach read the
 # status, table and 19 sysfs files of every device of the host (and
 # again every 200 ms while it waited), so attaching 256 took 97 s and
-# detaching them 208 s on 6.1 under TCG (59 and 98 ms each now).
+# detaching them 208 s on 6.1 under TCG (about 60 and 110 ms each now).
 # vwmany=N on the kernel command line (VW_APPEND) sets the number of VM
 # devices.
 # vwtest-disks: 1x64M 1x16M
