@@ -122,8 +122,11 @@ void vwc_slots_init(struct vwc_pool *pool)
 {
 	u32 i;
 
-	for (i = 0; i < pool->sb.layout.max_vms; i++)
+	INIT_LIST_HEAD(&pool->slots_put);
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
 		vwc_list_init(&pool->slots[i].dirty);
+		INIT_LIST_HEAD(&pool->slots[i].put_entry);
+	}
 }
 
 /*
@@ -181,6 +184,7 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
 		pool->nr_dirty--;
 		vwc_mark_undirtied_locked(pool, slot);
+		vwc_wb_slot_cleaned_locked(pool, slot);
 	} else if (b->flags & VWC_B_POLICY) {
 		vwc_policy_remove(&pool->policy, cb);
 	}
@@ -254,6 +258,7 @@ void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb)
 		pool->nr_dirty--;
 		b->flags &= ~VWC_B_DIRTY;
 		vwc_mark_undirtied_locked(pool, slot);
+		vwc_wb_slot_cleaned_locked(pool, slot);
 	}
 	vwc_policy_add(&pool->policy, cb);
 	vwc_mark_meta_locked(pool, cb);
@@ -276,6 +281,7 @@ void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb)
 	b->stamp = vwc_now_s();
 	vwc_list_push_tail(&pool->blocks, &slot->dirty, cb);
 	vwc_mark_meta_locked(pool, cb);
+	vwc_wb_enlist_locked(pool, vwc_block_vm(b));
 }
 
 /* Map a fresh block for (slot, oblock); returns VWC_NIL when none free. */
@@ -545,6 +551,9 @@ u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot)
  * A slot with no blocks and no VM device is given back, but only after a
  * commit has recorded its blocks free: a durable entry must never name an
  * unused slot.  The commit that ends next frees it (vwc_slots_reap).
+ * Every slot put_pending or put_frozen is on pool->slots_put, so a commit
+ * visits those only, never every slot; one taken again meanwhile
+ * (vwc_slot_get_locked() clears both) leaves the list at the next visit.
  */
 void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot)
 {
@@ -553,35 +562,44 @@ void vwc_slot_put_locked(struct vwc_pool *pool, u32 slot)
 	if (s->nr_attached || s->nr_cached || !s->in_use)
 		return;
 	s->put_pending = true;
+	if (list_empty(&s->put_entry))
+		list_add_tail(&s->put_entry, &pool->slots_put);
+}
+
+/* Off pool->slots_put once neither put_pending nor put_frozen. */
+static void vwc_slot_unput_locked(struct vwc_slot *s)
+{
+	if (!s->put_pending && !s->put_frozen)
+		list_del_init(&s->put_entry);
 }
 
 /* A commit starts: the slots put so far are freed when it ends. */
 void vwc_slots_freeze_locked(struct vwc_pool *pool)
 {
-	u32 i;
+	struct vwc_slot *s, *next;
 
-	for (i = 0; i < pool->sb.layout.max_vms; i++) {
-		struct vwc_slot *s = &pool->slots[i];
-
+	list_for_each_entry_safe(s, next, &pool->slots_put, put_entry) {
 		s->put_frozen = s->put_pending;
 		s->put_pending = false;
+		vwc_slot_unput_locked(s);
 	}
 }
 
 /* A commit ended: free the slots put before it began and still unused. */
 void vwc_slots_reap_locked(struct vwc_pool *pool)
 {
-	u32 i;
+	struct vwc_slot *s, *next;
 
-	for (i = 0; i < pool->sb.layout.max_vms; i++) {
-		struct vwc_slot *s = &pool->slots[i];
-
-		if (!s->put_frozen)
+	list_for_each_entry_safe(s, next, &pool->slots_put, put_entry) {
+		if (!s->put_frozen) {
+			vwc_slot_unput_locked(s);
 			continue;
+		}
 		s->put_frozen = false;
+		vwc_slot_unput_locked(s);
 		if (s->nr_attached || s->nr_cached)
 			continue;
-		vwc_slot_forget_locked(pool, i);
+		vwc_slot_forget_locked(pool, s - pool->slots);
 	}
 }
 

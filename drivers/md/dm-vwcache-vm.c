@@ -205,6 +205,7 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 			    sizeof(vm->attach.path));
 	}
 	vwc_vm_record_attach_locked(vm);
+	vwc_wb_enlist_locked(pool, vm->slot);
 	spin_unlock_irq(&pool->cache_lock);
 	mutex_unlock(&pool->lock);
 	/* The record keeps a digest: the log keeps the string and the path. */

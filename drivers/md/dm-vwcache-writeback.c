@@ -12,6 +12,8 @@
  *    than max_age, when it flushes (flush, migrate_prepare) or drains (a
  *    write waits for one of its dirty blocks);
  *  - only attached slots: the origin of a removed VM device is unknown;
+ *  - the slots considered are those on pool->wb_slots, round robin: never
+ *    a walk of every slot of the pool (vwc_wb_enlist_locked());
  *  - in flight: up to VWC_WB_MAX_JOBS runs and VWC_WB_MAX_BYTES when
  *    something waits on it (a slow origin needs many writes in flight:
  *    random dirty blocks make one-block runs), else one run (it yields
@@ -115,16 +117,25 @@ static void vwc_slot_check_flushed_locked(struct vwc_pool *pool,
 }
 
 /*
- * Should @s be written back now, and is someone waiting for it?  A slot
- * left with nothing dirty (its blocks discarded while it backed off) has
- * no failed writeback to retry and no flush to finish: both end.
+ * A dirty block of @s went clean or away.  A slot left with nothing dirty
+ * (its blocks written back, or discarded while it backed off) has no
+ * failed writeback to retry and no flush to finish: both end now, owned
+ * or not (a slot off the writeback list is never looked at by it).
  */
+void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s)
+{
+	if (!vwc_list_empty(&s->dirty))
+		return;
+	s->wb_backoff = 0;
+	vwc_slot_check_flushed_locked(pool, s);
+}
+
+/* Should @s be written back now, and is someone waiting for it? */
 static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 				     struct vwc_slot *s, bool *urgent)
 {
 	if (vwc_list_empty(&s->dirty)) {
-		s->wb_backoff = 0;
-		vwc_slot_check_flushed_locked(pool, s);
+		vwc_wb_slot_cleaned_locked(pool, s);
 		return false;
 	}
 	if (!s->vm || time_before(jiffies, s->wb_retry_at))
@@ -391,13 +402,45 @@ void vwc_wb_init_slots(struct vwc_pool *pool)
 {
 	u32 i;
 
+	INIT_LIST_HEAD(&pool->wb_slots);
 	for (i = 0; i < pool->sb.layout.max_vms; i++) {
 		struct vwc_slot *s = &pool->slots[i];
 
 		s->pool = pool;
+		INIT_LIST_HEAD(&s->wb_entry);
 		INIT_LIST_HEAD(&s->wb_to_write);
 		INIT_WORK(&s->wb_write_work, vwc_wb_write_work);
 	}
+}
+
+/*
+ * The writeback list, pool->wb_slots, holds every slot that may want
+ * writeback: a slot with a VM device (an owner) and dirty blocks or a
+ * flush under way is on it.  It joins where it gains one of these (its
+ * first dirty block, a flush, an owner: callers call this then), and
+ * leaves when vwc_wb_work() finds it has none left, so writeback
+ * considers only these slots, never every slot of the pool.  A slot
+ * without an owner is not written back (its origin is unknown) and
+ * stays off the list while it waits, however much it holds dirty.
+ */
+void vwc_wb_enlist_locked(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+
+	if (!list_empty(&s->wb_entry) || !s->vm ||
+	    (!s->flushing && vwc_list_empty(&s->dirty)))
+		return;
+	list_add_tail(&s->wb_entry, &pool->wb_slots);
+	pool->nr_wb_slots++;
+}
+
+/* @s leaves the writeback list if it has no reason left to be on it. */
+static void vwc_wb_delist_locked(struct vwc_pool *pool, struct vwc_slot *s)
+{
+	if (s->vm && (s->flushing || !vwc_list_empty(&s->dirty)))
+		return;
+	list_del_init(&s->wb_entry);
+	pool->nr_wb_slots--;
 }
 
 /* Undo the marks of a run that could not start. */
@@ -505,29 +548,39 @@ static bool vwc_wb_take_tokens(struct vwc_pool *pool)
 }
 
 /*
- * Start writeback where it is wanted, round robin over the slots, within
- * the in-flight bound; a slot with urgent writeback plans batch after
- * batch while there is room.  The pool's writeback work item; it is never
- * run twice at once, which the scratch arrays rely on.
+ * Start writeback where it is wanted, round robin over the writeback
+ * list, within the in-flight bound; a slot with urgent writeback plans
+ * batch after batch while there is room.  Each slot on the list is
+ * considered once a pass (its head is the next to consider: a slot
+ * considered goes to the tail, one that gets more goes back to the head),
+ * so a pass costs O(slots on the list).  The pool's writeback work item;
+ * it is never run twice at once, which the scratch arrays rely on, and
+ * it is the only one to take slots off the list: the slots still to
+ * consider stay at its head while cache_lock is dropped.
  */
 void vwc_wb_work(struct work_struct *ws)
 {
 	struct vwc_pool *pool = container_of(ws, struct vwc_pool, wb_work);
-	u32 max_vms = pool->sb.layout.max_vms;
-	u32 tried = 0;
+	u32 left;
 
 	spin_lock_irq(&pool->cache_lock);
 	vwc_update_high_locked(pool);
-	while (tried < max_vms && pool->wb_inflight < VWC_WB_MAX_JOBS &&
+	left = pool->nr_wb_slots;
+	while (left && pool->wb_inflight < VWC_WB_MAX_JOBS &&
 	       !pool->suspended) {
-		u32 slot = pool->wb_cursor;
+		struct vwc_slot *s = list_first_entry(&pool->wb_slots,
+						      struct vwc_slot,
+						      wb_entry);
+		u32 slot = s - pool->slots;
 		bool urgent = false;
 		u32 limit;
 
-		pool->wb_cursor = (pool->wb_cursor + 1) % max_vms;
-		tried++;
-		if (!vwc_slot_wants_wb_locked(pool, &pool->slots[slot], &urgent))
+		list_move_tail(&s->wb_entry, &pool->wb_slots);
+		left--;
+		if (!vwc_slot_wants_wb_locked(pool, s, &urgent)) {
+			vwc_wb_delist_locked(pool, s);
 			continue;
+		}
 		limit = urgent ? VWC_WB_MAX_JOBS : 1;
 		if (pool->wb_inflight >= limit)
 			continue;
@@ -540,8 +593,8 @@ void vwc_wb_work(struct work_struct *ws)
 		if (vwc_wb_start_slot_locked(pool, slot,
 					     limit - pool->wb_inflight) &&
 		    urgent && pool->wb_inflight_bytes < VWC_WB_MAX_BYTES) {
-			pool->wb_cursor = slot;	/* more of it */
-			tried--;
+			list_move(&s->wb_entry, &pool->wb_slots); /* more */
+			left++;
 		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
@@ -660,4 +713,5 @@ void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all)
 	s->flush_all |= all;
 	s->flush_before = vwc_now_s() + 1;
 	vwc_slot_check_flushed_locked(pool, s);
+	vwc_wb_enlist_locked(pool, slot);
 }

@@ -8,6 +8,7 @@
 #define VWC_WB_BATCH		64	/* blocks planned per slot per round */
 
 struct vwc_pool;
+struct vwc_slot;
 struct work_struct;
 
 void vwc_wb_work(struct work_struct *ws);
@@ -17,5 +18,7 @@ void vwc_tick_work(struct work_struct *ws);
 void vwc_kick_writeback(struct vwc_pool *pool);
 void vwc_wb_wait_slot(struct vwc_pool *pool, u32 slot);
 void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all);
+void vwc_wb_enlist_locked(struct vwc_pool *pool, u32 slot);
+void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s);
 
 #endif /* DM_VWCACHE_WRITEBACK_H */

@@ -102,6 +102,7 @@ struct vwc_slot {
 	bool meta;			/* record to rewrite at next commit */
 	bool put_pending;		/* no blocks, no VM: free the record */
 	bool put_frozen;		/* ... once the commit under way ends */
+	struct list_head put_entry;	/* in pool->slots_put while either */
 	u64 generation;
 	struct vwc_vm *vm;		/* the resumed VM table, or NULL */
 	unsigned int nr_attached;	/* >1 during a table reload */
@@ -116,6 +117,8 @@ struct vwc_slot {
 	u64 undirtied;			/* the freeze whose commit records */
 					/* a dirty block gone clean or free */
 	u32 wb_jobs;			/* writeback runs in flight */
+	struct list_head wb_entry;	/* in pool->wb_slots, see */
+					/* vwc_wb_enlist_locked() */
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
 	struct vwc_pool *pool;		/* of wb_write_work */
@@ -181,7 +184,10 @@ struct vwc_pool {
 	u32 wb_inflight;		/* writeback runs in flight */
 	u64 wb_inflight_bytes;		/* ... and their bytes */
 	u32 promotions;			/* promotion copies in flight */
-	u32 wb_cursor;			/* next slot to consider */
+	struct list_head wb_slots;	/* slots that may want writeback, */
+					/* the next to consider first */
+	u32 nr_wb_slots;		/* ... how many */
+	struct list_head slots_put;	/* slots put_pending or put_frozen */
 	bool wb_high;			/* above high watermark: until low */
 	bool meta_marked[2];		/* any META in that generation */
 	u32 *wb_cbs;			/* writeback planning scratch */

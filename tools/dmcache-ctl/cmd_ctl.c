@@ -530,16 +530,42 @@ static int vm_features(struct ctl_args *a, uint64_t block_size, char *buf,
 	return 0;
 }
 
+/*
+ * Is @vm_id attached to pool @p?  The pool's vms file answers in one
+ * read; only when it lists @vm_id (or the module has no such file) is
+ * every VM device looked at, for the name of the one attached.  @s holds
+ * the pool (snapshot_take_named()).
+ */
 static int check_attach(struct snapshot *s, int p, const char *vm_id)
 {
-	int i;
+	char path[512], *buf, *line, *save = NULL;
+	const size_t len = VWC_MAX_VMS * (VWC_VM_ID_MAX + 1) + 1;
+	struct snapshot all;
+	bool listed = true;
+	int i, r = 0;
 
-	for (i = 0; i < s->nr_vms; i++)
-		if (s->vms[i].pool == p && !strcmp(s->vms[i].tbl.vm_id, vm_id))
-			return ctl_fail("vm_id \"%s\" is already attached to pool %s (as %s)",
-					vm_id, s->pools[p].dm.name,
-					s->vms[i].dm.name);
-	return 0;
+	buf = malloc(len);
+	snprintf(path, sizeof(path), "%s/vms", s->pools[p].sysdir);
+	if (buf && s->pools[p].have_sysfs && !ctl_sysfs_read(path, buf, len)) {
+		listed = false;
+		for (line = strtok_r(buf, "\n", &save); line && !listed;
+		     line = strtok_r(NULL, "\n", &save))
+			listed = !strcmp(line, vm_id);
+	}
+	free(buf);
+	if (!listed)
+		return 0;
+	if (snapshot_take(&all))
+		return EXIT_FAIL;
+	p = snapshot_find_pool(&all, s->pools[p].dm.name);
+	for (i = 0; p >= 0 && i < all.nr_vms && !r; i++)
+		if (all.vms[i].pool == p &&
+		    !strcmp(all.vms[i].tbl.vm_id, vm_id))
+			r = ctl_fail("vm_id \"%s\" is already attached to pool %s (as %s)",
+				     vm_id, all.pools[p].dm.name,
+				     all.vms[i].dm.name);
+	snapshot_free(&all);
+	return r;
 }
 
 /*
@@ -574,7 +600,7 @@ int cmd_attach(struct ctl_args *a)
 	r = check_dm_name(name);
 	if (r)
 		return r;
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, pool))
 		return EXIT_FAIL;
 	p = resolve_pool(&s, pool);
 	r = p < 0 ? EXIT_FAIL : 0;
@@ -645,7 +671,7 @@ static int dev_now(const char *name, bool pool, struct dev_now *n)
 	int i, r = -ENODEV;
 
 	memset(n, 0, sizeof(*n));
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, name))
 		return -EIO;
 	if (pool) {
 		i = snapshot_find_pool(&s, name);
@@ -824,7 +850,7 @@ int cmd_detach(struct ctl_args *a)
 		r = ctl_usage("--timeout goes with flushing, not with --no-flush");
 	if (r)
 		return r;
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, a->argv[0]))
 		return EXIT_FAIL;
 	v = resolve_vm(&s, a->argv[0]);
 	if (v < 0) {
@@ -948,7 +974,7 @@ int cmd_set(struct ctl_args *a)
 
 	if (ctl_normalize_key(a->argv[1], key, sizeof(key)))
 		return ctl_usage("no setting \"%s\"", a->argv[1]);
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, a->argv[0]))
 		return EXIT_FAIL;
 	i = snapshot_find_pool(&s, a->argv[0]);
 	if (i >= 0) {
@@ -974,7 +1000,7 @@ int cmd_flush(struct ctl_args *a)
 	r = wait_opts(a, &timeout);
 	if (r)
 		return r;
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, a->argv[0]))
 		return EXIT_FAIL;
 	i = snapshot_find_pool(&s, a->argv[0]);
 	pool = i >= 0;
@@ -1001,7 +1027,7 @@ static int find_vm(const char *arg, char *name, char *vm_id, char *state)
 	struct snapshot s;
 	int v;
 
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, arg))
 		return EXIT_FAIL;
 	v = resolve_vm(&s, arg);
 	if (v >= 0) {

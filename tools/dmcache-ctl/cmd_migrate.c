@@ -50,7 +50,7 @@ int cmd_invalidate(struct ctl_args *a)
 	struct snapshot s;
 	int v, r;
 
-	if (snapshot_take(&s))
+	if (snapshot_take_named(&s, a->argv[0]))
 		return EXIT_FAIL;
 	v = resolve_vm(&s, a->argv[0]);
 	if (v >= 0) {

@@ -8,6 +8,7 @@
  *              (no device access: unit tested in tests/unit/test_ctl.c)
  *   dm.c       libdevmapper: list, status, table, create, remove, message
  *   devices.c  a snapshot of every pool and VM device with sysfs values
+ *              (or of one named device: snapshot_take_named())
  *   conf.c     /etc/dm-vwcache/vwcache.conf (no device access: unit
  *              tested in tests/unit/test_ctl.c)
  *   cmd_*.c    the subcommands (cmd_assemble.c: assemble and stop, through
@@ -267,6 +268,7 @@ struct snapshot {
 };
 
 int snapshot_take(struct snapshot *s);
+int snapshot_take_named(struct snapshot *s, const char *arg);
 void vm_read_sysfs(struct vm_dev *v);
 void snapshot_free(struct snapshot *s);
 int snapshot_find_pool(const struct snapshot *s, const char *name);

@@ -55,6 +55,8 @@ void vm_read_sysfs(struct vm_dev *v)
 	sval_read(d, "stats/write_latency_sum_ns", &v->write_lat_sum_ns);
 }
 
+static const char *dm_name_of(const char *arg);
+
 static void *grow(void *p, int n, size_t size)
 {
 	/* arrays grow by one; snapshots hold tens of devices */
@@ -154,6 +156,62 @@ int snapshot_take(struct snapshot *s)
 		snapshot_free(s);
 		return r;
 	}
+	link_pools(s);
+	s->when = ctl_now();
+	return 0;
+}
+
+/* The dm name of device @mm ("major:minor"), from sysfs; -1 if none. */
+static int dm_name_of_devno(const char *mm, char *name, size_t len)
+{
+	char path[512];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/dev/block/%s/dm/name",
+		 ctl_sysfs_root(), mm);
+	if (ctl_sysfs_read(path, name, len))
+		return -1;
+	n = strcspn(name, "\n");
+	name[n] = '\0';
+	return n ? 0 : -1;
+}
+
+/*
+ * A snapshot of the device @arg names (a dm name or /dev/mapper path),
+ * for commands about that one device: a pool, or a VM device and its
+ * pool.  It costs a few calls, not one for every device of the host, so
+ * attach, detach and their waits stay O(1) with hundreds of VM devices.
+ * When @arg is not the name of a pool or VM device (a vm_id, say), the
+ * snapshot holds every device, as snapshot_take() does: the lookups and
+ * error messages see exactly what they would see there.
+ */
+int snapshot_take_named(struct snapshot *s, const char *arg)
+{
+	struct dm_dev_info st;
+	char pool[CTL_NAME_MAX];
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (dm_get(dm_name_of(arg), false, &st))
+		return snapshot_take(s);
+	if (!strcmp(st.type, VWC_POOL_TARGET_NAME))
+		r = add_pool(s, &st);
+	else if (!strcmp(st.type, VWC_VM_TARGET_NAME))
+		r = add_vm(s, &st);
+	else
+		return snapshot_take(s);
+	if (!r && s->nr_vms &&
+	    !dm_name_of_devno(s->vms[0].tbl.pool_dev, pool, sizeof(pool)) &&
+	    !dm_get(pool, false, &st) &&
+	    !strcmp(st.type, VWC_POOL_TARGET_NAME))
+		r = add_pool(s, &st);
+	if (r) {
+		ctl_err("out of memory");
+		snapshot_free(s);
+		return r;
+	}
+	if (!s->nr_pools && !s->nr_vms)
+		return snapshot_take(s);	/* a status we do not parse */
 	link_pools(s);
 	s->when = ctl_now();
 	return 0;

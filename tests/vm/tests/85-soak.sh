@@ -13,7 +13,7 @@
 # caches, at the end against after the first round (the pool warmed up),
 # and after removing everything and the module against before.
 #
-# make check: 60 s; vwfull=1 (make check-full): 15 minutes; vwsoak=SECONDS
+# make check: 30 s; vwfull=1 (make check-full): 15 minutes; vwsoak=SECONDS
 # on the kernel command line (VW_APPEND) sets the time.  Prints RESULT
 # lines (soak_minutes, ops, events, mismatches, memory deltas).
 # vwtest-disks: 1x64M 8x48M
@@ -24,7 +24,7 @@
 . /lib/vwcache/lib-vwcache.sh
 
 N=8
-SOAK=60
+SOAK=30
 OPS=4000
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
 	SOAK=900
