@@ -107,16 +107,14 @@ void vwc_origin_identify(struct block_device *bdev, const char *path,
 	unsigned int i;
 
 	memset(o, 0, sizeof(*o));
-	o->path_given = strlen(path) <= VWC_ATTACH_PATH_MAX &&
-			vwc_attach_path_valid(path);
-	if (o->path_given)
-		strscpy(o->path, path, sizeof(o->path));
-	else
-		snprintf(o->path, sizeof(o->path), "/dev/%pg", bdev);
 	vwc_origin_dm(bdev, str);
 	vwc_origin_disk_id(bdev, str);
 	vwc_origin_part_uuid(bdev, str);
 	snprintf(str->s[VWC_ORIGIN_PATH], DM_UUID_LEN, "/dev/%pg", bdev);
+	o->path_given = strlen(path) <= VWC_ATTACH_PATH_MAX &&
+			vwc_attach_path_valid(path);
+	strscpy(o->path, o->path_given ? path : str->s[VWC_ORIGIN_PATH],
+		sizeof(o->path));
 	o->id.sectors = bdev_nr_sectors(bdev);
 	for (i = 0; i < ARRAY_SIZE(vwc_origin_preference); i++) {
 		u8 kind = vwc_origin_preference[i];

@@ -412,6 +412,17 @@ static void test_sb_features(void)
 	CHECK(out.layout.attach_start == 0 && out.layout.entries_start == 1040);
 }
 
+/* A valid checksum over @d as it is: only the field checks judge it. */
+static void reseal_attach(struct vwc_disk_attach *d, u32 index, u32 seed)
+{
+	__le32 idx = cpu_to_le32(index);
+
+	d->csum = cpu_to_le32(crc32c(crc32c(seed, d,
+					    offsetof(struct vwc_disk_attach,
+						     csum)),
+				     &idx, sizeof(idx)));
+}
+
 static void test_attach_records(void)
 {
 	struct vwc_disk_attach d, x;
@@ -478,14 +489,10 @@ static void test_attach_records(void)
 	vwc_attach_encode(&d, 4, &r, 10, seed);
 	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
 	d.reserved[7] = 1;		/* resealed: the field check refuses */
-	d.csum = cpu_to_le32(crc32c(crc32c(seed, &d,
-					   offsetof(struct vwc_disk_attach, csum)),
-				    &(__le32){ cpu_to_le32(4) }, 4));
+	reseal_attach(&d, 4, seed);
 	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_CORRUPT);
 	d.reserved[7] = 0;
-	d.csum = cpu_to_le32(crc32c(crc32c(seed, &d,
-					   offsetof(struct vwc_disk_attach, csum)),
-				    &(__le32){ cpu_to_le32(4) }, 4));
+	reseal_attach(&d, 4, seed);
 	CHECK(vwc_attach_decode(&d, 4, 10, seed, &out) == VWC_REC_OK);
 	CHECK(vwc_attach_path_valid("/dev/vdb") && !vwc_attach_path_valid("") &&
 	      !vwc_attach_path_valid("254:16"));

@@ -676,22 +676,28 @@ int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
 	return r;
 }
 
+/* The value of key @k in @settings as a table line gives it, in @buf. */
+const char *ctl_key_text(const struct vwc_key *k, const void *settings,
+			 char *buf, size_t len)
+{
+	u64 v = vwc_key_get(k, settings);
+
+	if (k->is_mode)
+		snprintf(buf, len, "%s", vwc_mode_name(v));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 /* "mode M iops_limit N ...": the settings as table feature args. */
 void ctl_attach_settings_text(const struct vwc_vm_settings *st, FILE *f)
 {
 	unsigned int i;
+	char v[32];
 
-	for (i = 0; i < vwc_nr_vm_keys; i++) {
-		const struct vwc_key *k = &vwc_vm_keys[i];
-		u64 v = vwc_key_get(k, st);
-
-		if (k->is_mode)
-			fprintf(f, "%s%s %s", i ? " " : "", k->name,
-				vwc_mode_name(v));
-		else
-			fprintf(f, "%s%s %llu", i ? " " : "", k->name,
-				(unsigned long long)v);
-	}
+	for (i = 0; i < vwc_nr_vm_keys; i++)
+		fprintf(f, "%s%s %s", i ? " " : "", vwc_vm_keys[i].name,
+			ctl_key_text(&vwc_vm_keys[i], st, v, sizeof(v)));
 }
 
 /* "origin_path" and "settings" of a slot (null when not known). */

@@ -443,18 +443,13 @@ static int from_pool_settings(const struct ctl_slot_dirty *slot, char **argv,
 		return 0;
 	for (i = 0; i < vwc_nr_vm_keys && i < FROM_POOL_KEYS; i++) {
 		const struct vwc_key *k = &vwc_vm_keys[i];
-		u64 v = vwc_key_get(k, &slot->attach.settings);
 
 		snprintf(buf[i][0], sizeof(buf[i][0]), "--%s", k->name);
 		for (c = buf[i][0]; *c; c++)
 			if (*c == '_')
 				*c = '-';
-		if (k->is_mode)
-			snprintf(buf[i][1], sizeof(buf[i][1]), "%s",
-				 vwc_mode_name(v));
-		else
-			snprintf(buf[i][1], sizeof(buf[i][1]), "%llu",
-				 (unsigned long long)v);
+		ctl_key_text(k, &slot->attach.settings, buf[i][1],
+			     sizeof(buf[i][1]));
 		argv[n++] = buf[i][0];
 		argv[n++] = buf[i][1];
 	}

@@ -382,6 +382,8 @@ struct ctl_slot_dirty {
 int ctl_vm_slots(const char *path, bool dirty_only, struct ctl_slot_dirty **out,
 		 int *nr);
 void ctl_origin_hex(const struct vwc_origin_id *o, char *hex);	/* 49 bytes */
+const char *ctl_key_text(const struct vwc_key *k, const void *settings,
+			 char *buf, size_t len);
 void ctl_attach_settings_text(const struct vwc_vm_settings *st, FILE *f);
 void ctl_attach_json(struct json *j, const struct vwc_attach_record *a);
 
