@@ -98,6 +98,42 @@ bad_policy:
 	return r;
 }
 
+/*
+ * The kernel RAM of @pool (sysfs ram_block_bytes and ram_fixed_bytes, see
+ * the admin guide): with @per_block, what grows with the number of blocks
+ * (the block table and its hash buckets, the promotion filter, the commit's
+ * page marks); else the rest, the same for any pool: the pool and its VM
+ * slots, their attachment records, the write guards, writeback scratch,
+ * per-CPU counters, the commit's state and the metadata pages dm-bufio
+ * reserves for it.  VM devices' own state is theirs, not the pool's.
+ */
+u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
+{
+	u32 nr = pool->blocks.nr, i, attached = 0;
+	u64 bytes;
+
+	if (per_block)
+		return vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) +
+		       2 * BITS_TO_LONGS(pool->nr_meta_pages) *
+		       sizeof(unsigned long);
+	spin_lock_irq(&pool->cache_lock);
+	for (i = 0; i < pool->sb.layout.max_vms; i++)
+		attached += !!pool->slots[i].attach;
+	spin_unlock_irq(&pool->cache_lock);
+	bytes = sizeof(*pool) +
+		(u64)pool->sb.layout.max_vms * sizeof(*pool->slots) +
+		(u64)attached * sizeof(*pool->slots[0].attach) +
+		BITS_TO_LONGS(VWC_MAX_VMS / VWC_VMS_PER_PAGE) *
+		sizeof(unsigned long) +
+		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
+		sizeof(unsigned long) +
+		VWC_WRITE_EPOCHS * sizeof(u32) +
+		VWC_WB_BATCH * (sizeof(u32) + sizeof(*pool->wb_runs)) +
+		(u64)num_possible_cpus() * sizeof(struct vwc_stats) +
+		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
+	return bytes;
+}
+
 void vwc_cache_exit(struct vwc_pool *pool)
 {
 	u32 i;
@@ -775,11 +811,14 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 			    const char **error)
 {
 	const struct vwc_layout *l = &pool->sb.layout;
+	u64 end = min_t(u64, l->nr_blocks, vwc_sb_entry_pages_read(&pool->sb) *
+			VWC_ENTRIES_PER_PAGE);
 	struct vwc_entry e;
 	u32 cb, scrubbed = 0;
 	int r;
 
-	for (cb = 0; cb < l->nr_blocks; cb++) {
+	/* The blocks on entry pages never initialised are free. */
+	for (cb = 0; cb < end; cb++) {
 		const struct vwc_disk_entry *d;
 
 		if (cb % VWC_ENTRIES_PER_PAGE == 0) {

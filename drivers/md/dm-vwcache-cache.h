@@ -16,6 +16,7 @@ struct vwc_slot;
 u32 vwc_now_s(void);
 int vwc_cache_init(struct vwc_pool *pool);
 void vwc_cache_exit(struct vwc_pool *pool);
+u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block);
 int vwc_cache_load(struct vwc_pool *pool, const char **error);
 void vwc_slots_init(struct vwc_pool *pool);
 

@@ -29,13 +29,19 @@
  *     blocks carry no mark; I2 keeps blocks freed since from reuse), so
  *     which batch a block falls in does not matter
  *     (tests/unit/test_commit_sim.c runs I/O between every two pages);
+ *     An entry page at or above the pool's watermark of initialised
+ *     pages (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES: the format does not zero
+ *     the entries) is written whole, with the pages below it up to the
+ *     watermark, which the superblock of step 5 raises past it: a page
+ *     is read only once a durable commit wrote it whole;
  *  4. writes the pages and flushes the SSD (data writes durable too);
  *  5. writes the superblock, seq + 1, over its older copy, flushed (I1);
  *  6. gives the detached blocks to the free list (I2), frees the put slots
  *     and completes the waiting bios.
  *
  * No commit touches an origin: no metadata depends on one (writeback
- * writes are FUA, I3, and a write around never replaces a dirty block),
+ * writes are flushed before their blocks are clean, I3, and a write
+ * around never replaces a dirty block),
  * and a VM device's FLUSH flushes its own origin beside the commit (its
  * second flush bio, dm-vwcache-io.c), so a slow, hung or failing origin
  * holds up and fails its own VM's FLUSH only, never the pool's commits.
@@ -44,7 +50,7 @@
  * written with seq + 1 are ignored by recovery, as free blocks.  That is
  * safe because of the commit rule: an entry changes only from a state
  * whose loss costs nothing acknowledged (free or clean: the origin has
- * the data; dirty to clean: written back, FUA, before; dirty to free:
+ * the data; dirty to clean: written back and flushed before; dirty to free:
  * discarded or dropped on purpose; a block new since the last commit has
  * no acknowledged FLUSH yet).  Load scrubs such entries to free under the
  * durable sequence (vwc_entry_scrub) before any new commit, since the
@@ -87,7 +93,9 @@ struct vwc_commit {
 	u32 nr_held;
 	DECLARE_BITMAP(vm_pages, VWC_VM_PAGES);		/* taken marks */
 	DECLARE_BITMAP(attach_pages, VWC_ATTACH_PAGES);
+	u64 entries_init;		/* the superblock's watermark to be */
 	void *sb_buf;			/* the superblock's page */
+	void *zero;			/* a page of zeros */
 	struct bio_list waiters;
 };
 
@@ -225,6 +233,42 @@ static void vwc_encode_batch(struct vwc_pool *pool, struct vwc_commit *c,
 	cond_resched();
 }
 
+/*
+ * Hold entry page @index as the next page of the batch.  A page at or above
+ * the watermark (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES) was never written whole
+ * by a durable commit, and may hold anything: the pages from the watermark
+ * up to it, which no block of this commit is on (marked pages come in
+ * ascending order), are written as zeros, it is held zeroed without being
+ * read, and the watermark of this commit's superblock rises past it.
+ */
+static int vwc_hold_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
+			       u32 index)
+{
+	sector_t start = pool->sb.layout.entries_start;
+	struct vwc_held *h = &c->held[c->nr_held];
+	void *data;
+	int r;
+
+	if (index < c->entries_init)
+		return vwc_hold(pool, c, start, index);
+	for (; c->entries_init < index; c->entries_init++) {
+		r = vwc_md_write_page(pool, start, c->entries_init, c->zero);
+		if (r)
+			return r;
+		cond_resched();
+	}
+	data = vwc_md_new_page(pool, start, index, &h->b);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	memset(data, 0, VWC_MD_BLOCK_SIZE);
+	h->index = index;
+	h->data = data;
+	h->changed = true;
+	c->nr_held++;
+	c->entries_init = index + 1;
+	return 0;
+}
+
 /* The entry pages marked in the frozen generation, a batch at a time. */
 static int vwc_commit_entries(struct vwc_pool *pool, struct vwc_commit *c)
 {
@@ -232,8 +276,9 @@ static int vwc_commit_entries(struct vwc_pool *pool, struct vwc_commit *c)
 	unsigned int i;
 	int r;
 
+	c->entries_init = vwc_sb_entry_pages_read(&pool->sb);
 	for_each_set_bit(i, bits, pool->nr_meta_pages) {
-		r = vwc_hold(pool, c, pool->sb.layout.entries_start, i);
+		r = vwc_hold_entry_page(pool, c, i);
 		if (r)
 			return r;
 		if (c->nr_held == VWC_COMMIT_BATCH)
@@ -324,7 +369,10 @@ int vwc_commit_alloc(struct vwc_pool *pool)
 	if (!c)
 		return -ENOMEM;
 	c->sb_buf = kmalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
-	if (!c->sb_buf) {
+	c->zero = kzalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
+	if (!c->sb_buf || !c->zero) {
+		kfree(c->zero);
+		kfree(c->sb_buf);
 		kfree(c);
 		return -ENOMEM;
 	}
@@ -332,10 +380,17 @@ int vwc_commit_alloc(struct vwc_pool *pool)
 	return 0;
 }
 
+/* Kernel RAM of a pool's commit state (vwc_commit_alloc()). */
+size_t vwc_commit_bytes(void)
+{
+	return sizeof(struct vwc_commit) + 2 * VWC_MD_BLOCK_SIZE;
+}
+
 void vwc_commit_free(struct vwc_pool *pool)
 {
 	if (!pool->commit)
 		return;
+	kfree(pool->commit->zero);
 	kfree(pool->commit->sb_buf);
 	kfree(pool->commit);
 	pool->commit = NULL;
@@ -364,8 +419,11 @@ int vwc_commit(struct vwc_pool *pool)
 	vwc_release_held(c, false);	/* what a failed hold left */
 	if (!r)
 		r = vwc_md_write_pages(pool);
-	if (!r)
+	if (!r) {
+		if (pool->sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
+			pool->sb.entries_init = c->entries_init;
 		r = vwc_md_commit_sb(pool, c->sb_buf);
+	}
 	if (r)
 		DMERR_LIMIT("%s: metadata commit failed: %d",
 			    dm_device_name(pool->md), r);

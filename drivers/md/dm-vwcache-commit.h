@@ -10,6 +10,7 @@ struct work_struct;
 struct bio;
 
 int vwc_commit_alloc(struct vwc_pool *pool);
+size_t vwc_commit_bytes(void);
 void vwc_commit_free(struct vwc_pool *pool);
 int vwc_commit(struct vwc_pool *pool);
 void vwc_commit_work(struct work_struct *ws);

@@ -57,6 +57,24 @@ u64 vwc_entries_sectors(const struct vwc_layout *l)
 	return vwc_entries_sectors_for(l->nr_blocks);
 }
 
+/* The 4 KiB pages that hold the entries of @l's blocks. */
+u64 vwc_entry_pages(const struct vwc_layout *l)
+{
+	return DIV_ROUND_UP(l->nr_blocks, (u64)VWC_ENTRIES_PER_PAGE);
+}
+
+/*
+ * How many entry pages, from the first, hold what their bytes say: all of
+ * them without VWC_FEATURE_INCOMPAT_LAZY_ENTRIES (the format zeroed them),
+ * else the superblock's watermark; the blocks above are free.
+ */
+u64 vwc_sb_entry_pages_read(const struct vwc_sb *sb)
+{
+	if (sb->incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
+		return sb->entries_init;
+	return vwc_entry_pages(&sb->layout);
+}
+
 /*
  * Lay out a pool of @block_size blocks on a device of @dev_sectors with
  * the @incompat features: the most data blocks that fit after the
@@ -119,6 +137,13 @@ void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
 	memcpy(sb->uuid, uuid, sizeof(sb->uuid));
 }
 
+/* A pool formatted without zeroing its entries: none initialised yet. */
+void vwc_sb_set_lazy(struct vwc_sb *sb)
+{
+	sb->incompat |= VWC_FEATURE_INCOMPAT_LAZY_ENTRIES;
+	sb->entries_init = 0;
+}
+
 static u32 vwc_sb_csum(const void *buf)
 {
 	return crc32c(~0U, (const u8 *)buf + sizeof(__le32),
@@ -148,6 +173,7 @@ void vwc_sb_encode(const struct vwc_sb *sb, void *buf)
 	d->nr_blocks = cpu_to_le64(l->nr_blocks);
 	d->data_start = cpu_to_le64(l->data_start);
 	d->attach_start = cpu_to_le64(l->attach_start);
+	d->entries_init = cpu_to_le64(sb->entries_init);
 	d->csum = cpu_to_le32(vwc_sb_csum(buf));
 }
 
@@ -179,6 +205,7 @@ int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
 		  const char **error)
 {
 	const struct vwc_disk_sb *d = buf;
+	int r;
 
 	memset(sb, 0, sizeof(*sb));
 	if (le32_to_cpu(d->magic) != VWC_SB_MAGIC) {
@@ -212,7 +239,17 @@ int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
 	}
 	sb->copy = copy;
 	memcpy(sb->uuid, d->uuid, sizeof(sb->uuid));
-	return vwc_sb_check_layout(d, sb->incompat, &sb->layout, error);
+	r = vwc_sb_check_layout(d, sb->incompat, &sb->layout, error);
+	if (r)
+		return r;
+	sb->entries_init = le64_to_cpu(d->entries_init);
+	if ((sb->incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES) ?
+	    sb->entries_init > vwc_entry_pages(&sb->layout) :
+	    sb->entries_init != 0) {
+		*error = "Pool superblock entries watermark is out of range";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*

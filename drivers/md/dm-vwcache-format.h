@@ -16,7 +16,8 @@
 #include "dm-vwcache-args.h"
 
 /* The incompat features of a pool formatted now. */
-#define VWC_FORMAT_INCOMPAT	VWC_FEATURE_INCOMPAT_ATTACH
+#define VWC_FORMAT_INCOMPAT	(VWC_FEATURE_INCOMPAT_ATTACH | \
+				 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
 
 struct vwc_layout {
 	u32 block_size;		/* bytes */
@@ -35,6 +36,7 @@ struct vwc_sb {
 	u64 compat;
 	u64 compat_ro;
 	u64 incompat;
+	u64 entries_init;	/* LAZY_ENTRIES: entry pages initialised */
 	u8 uuid[16];
 	u32 copy;
 };
@@ -89,12 +91,15 @@ enum vwc_origin_match {
 int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 		       struct vwc_layout *l);
 u64 vwc_entries_sectors(const struct vwc_layout *l);
+u64 vwc_entry_pages(const struct vwc_layout *l);
+u64 vwc_sb_entry_pages_read(const struct vwc_sb *sb);
 
 bool vwc_is_zero(const void *buf, size_t len);
 u32 vwc_uuid_seed(const u8 uuid[16]);
 
 void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
 		 const u8 uuid[16]);
+void vwc_sb_set_lazy(struct vwc_sb *sb);
 void vwc_sb_encode(const struct vwc_sb *sb, void *buf);
 int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
 		  const char **error);

@@ -103,6 +103,16 @@ void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
 	return dm_bufio_read(pool->bufio, vwc_md_page_block(region, index), bp);
 }
 
+/*
+ * Hold page @index of a region to be written whole (no read): its
+ * contents are undefined until the caller fills them.
+ */
+void *vwc_md_new_page(struct vwc_pool *pool, sector_t region, u32 index,
+		      struct dm_buffer **bp)
+{
+	return dm_bufio_new(pool->bufio, vwc_md_page_block(region, index), bp);
+}
+
 void vwc_md_put_page(struct dm_buffer *b, bool dirty)
 {
 	if (dirty)
@@ -111,9 +121,11 @@ void vwc_md_put_page(struct dm_buffer *b, bool dirty)
 }
 
 /*
- * A blank device: zero the VM table, the attachment table and the
- * entries, then write both superblock copies (copy 1 as commit 1, copy 0
- * as commit 2).
+ * A blank device: zero the VM table and the attachment table, then write
+ * both superblock copies (copy 1 as commit 1, copy 0 as commit 2).  The
+ * entries are not zeroed (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES: none is
+ * initialised yet, commits write their pages whole as they reach them),
+ * so formatting takes the same time whatever the size of the device.
  */
 static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 			 const char **error)
@@ -137,10 +149,12 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 	}
 	get_random_bytes(uuid, sizeof(uuid));
 	vwc_sb_init(&pool->sb, &l, uuid);
+	vwc_sb_set_lazy(&pool->sb);
 	pool->sb.seq = 0;
 
 	r = blkdev_issue_zeroout(bdev, l.vm_table_start,
-				 l.data_start - l.vm_table_start, GFP_KERNEL, 0);
+				 l.entries_start - l.vm_table_start,
+				 GFP_KERNEL, 0);
 	if (!r)
 		r = vwc_md_commit_sb(pool, buf);
 	if (!r)

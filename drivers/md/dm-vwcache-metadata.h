@@ -31,6 +31,8 @@ int vwc_md_read_page(struct vwc_pool *pool, sector_t region, u32 index,
 		     void *out);
 void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
 		      struct dm_buffer **bp);
+void *vwc_md_new_page(struct vwc_pool *pool, sector_t region, u32 index,
+		      struct dm_buffer **bp);
 void vwc_md_put_page(struct dm_buffer *b, bool dirty);
 int vwc_md_write_pages(struct vwc_pool *pool);
 int vwc_md_commit_sb(struct vwc_pool *pool, void *buf);

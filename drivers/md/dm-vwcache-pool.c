@@ -46,8 +46,6 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 	mutex_init(&pool->commit_lock);
 	INIT_WORK(&pool->commit_work, vwc_commit_work);
 	INIT_WORK(&pool->wb_work, vwc_wb_work);
-	INIT_WORK(&pool->wb_done_work, vwc_wb_done_work);
-	INIT_LIST_HEAD(&pool->wb_written);
 	INIT_WORK(&pool->deferred_work, vwc_deferred_work);
 	INIT_DELAYED_WORK(&pool->tick_work, vwc_tick_work);
 	INIT_DELAYED_WORK(&pool->throttle_work, vwc_throttle_work);

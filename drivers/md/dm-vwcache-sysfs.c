@@ -29,6 +29,7 @@
 #include <linux/sysfs.h>
 
 #include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
 
 #define VWC_SYSFS_VALUE_MAX	32
 
@@ -455,6 +456,7 @@ void vwc_sysfs_vm_leave(struct vwc_vm *vm)
 
 enum vwc_pool_field {
 	VWC_P_STATE, VWC_P_BLOCK_SIZE, VWC_P_TOTAL, VWC_P_FREE, VWC_P_DIRTY,
+	VWC_P_RAM_FIXED, VWC_P_RAM_BLOCKS,
 	VWC_P_SETTING,	/* writable: the key is the file's name */
 };
 
@@ -524,6 +526,10 @@ static ssize_t vwc_pool_attr_show(struct kobject *kobj,
 	case VWC_P_STATE:
 		return sysfs_emit(buf, "%s\n",
 				  vwc_pool_state_name(READ_ONCE(pool->state)));
+	case VWC_P_RAM_FIXED:
+		return sysfs_emit(buf, "%llu\n", vwc_cache_ram(pool, false));
+	case VWC_P_RAM_BLOCKS:
+		return sysfs_emit(buf, "%llu\n", vwc_cache_ram(pool, true));
 	case VWC_P_SETTING:
 		key = vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys,
 				   attr->name);
@@ -589,6 +595,8 @@ VWC_POOL_ATTR(block_size, VWC_P_BLOCK_SIZE, 0444);
 VWC_POOL_ATTR(total_blocks, VWC_P_TOTAL, 0444);
 VWC_POOL_ATTR(free_blocks, VWC_P_FREE, 0444);
 VWC_POOL_ATTR(dirty_blocks, VWC_P_DIRTY, 0444);
+VWC_POOL_ATTR(ram_fixed_bytes, VWC_P_RAM_FIXED, 0444);
+VWC_POOL_ATTR(ram_block_bytes, VWC_P_RAM_BLOCKS, 0444);
 VWC_POOL_SETTING(high_watermark);
 VWC_POOL_SETTING(low_watermark);
 VWC_POOL_SETTING(max_age);
@@ -601,6 +609,7 @@ static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_state.attr, &vwc_pool_attr_block_size.attr,
 	&vwc_pool_attr_total_blocks.attr, &vwc_pool_attr_free_blocks.attr,
 	&vwc_pool_attr_dirty_blocks.attr,
+	&vwc_pool_attr_ram_fixed_bytes.attr, &vwc_pool_attr_ram_block_bytes.attr,
 	&vwc_pool_attr_high_watermark.attr, &vwc_pool_attr_low_watermark.attr,
 	&vwc_pool_attr_max_age.attr, &vwc_pool_attr_commit_interval.attr,
 	&vwc_pool_attr_writeback_iops.attr,

@@ -22,15 +22,17 @@
  *    is finished (its blocks clean); the writes of a slot's runs are
  *    submitted by the slot's work item (wb_write_work: an origin that
  *    makes submission wait holds up its own VM only), under a plug, and
- *    the runs are finished by the pool's (wb_done_work): each takes every
- *    run ready, so the workers are bounded by the VMs writing back, not
- *    the runs in flight;
+ *    the runs written are flushed and finished by another of the slot's
+ *    (wb_flush_work): each takes every run ready, so the workers are
+ *    bounded by the VMs writing back, not the runs in flight;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
- * I3, writeback before clean: writeback writes are FUA, so a block's data
- * is durable on its origin when the block becomes clean in RAM; the next
- * commit records it clean.  No commit waits for an origin flush, so an
- * origin that fails its writes fails the writeback of its own VM only.
+ * I3, writeback before clean: a run's blocks become clean in RAM only
+ * after a flush of its origin that followed its write completed (one flush
+ * for every run of the slot written meanwhile, not a FUA write per run),
+ * so their data is durable on the origin; the next commit records them
+ * clean.  No commit waits for an origin flush, so an origin that fails its
+ * writes or flushes fails the writeback of its own VM only.
  */
 #include <linux/blkdev.h>
 #include <linux/slab.h>
@@ -58,7 +60,7 @@ struct vwc_wb_job {
 	atomic_t reads;
 	unsigned long error;
 	struct list_head list;		/* in its slot's wb_to_write, or in
-					 * pool->wb_written
+					 * its wb_to_flush
 					 */
 	u32 cbs[];
 };
@@ -288,15 +290,33 @@ static void vwc_wb_take(struct vwc_pool *pool, struct list_head *list,
 	spin_unlock_irq(&pool->cache_lock);
 }
 
-/* Finish every run written; the pool's wb_done_work. */
-void vwc_wb_done_work(struct work_struct *ws)
+/*
+ * I3: the runs of a slot written so far are made durable on their origin by
+ * one flush (one per origin: a VM device reloaded onto another origin may
+ * have runs on both), then finished.  A failed flush fails the runs it
+ * covered: their blocks stay dirty.  The slot's wb_flush_work; a job
+ * finished may be the pool's last use (vwc_pool_stop()): nothing of the
+ * slot is touched after the last.
+ */
+static void vwc_wb_flush_work(struct work_struct *ws)
 {
-	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
-					     wb_done_work);
+	struct vwc_slot *s = container_of(ws, struct vwc_slot, wb_flush_work);
+	struct block_device *flushed = NULL;
 	struct vwc_wb_job *job, *next;
 	LIST_HEAD(jobs);
+	int r = 0;
 
-	vwc_wb_take(pool, &pool->wb_written, &jobs);
+	vwc_wb_take(s->pool, &s->wb_to_flush, &jobs);
+	list_for_each_entry(job, &jobs, list) {
+		if (job->error)
+			continue;
+		if (job->origin != flushed) {
+			flushed = job->origin;
+			r = blkdev_issue_flush(flushed);
+		}
+		if (r)
+			job->error |= 1;
+	}
 	list_for_each_entry_safe(job, next, &jobs, list)
 		vwc_wb_finish(job);
 }
@@ -304,9 +324,10 @@ void vwc_wb_done_work(struct work_struct *ws)
 static void vwc_wb_write_done(unsigned long error, void *context)
 {
 	struct vwc_wb_job *job = context;
+	struct vwc_slot *s = &job->pool->slots[job->slot];
 
 	job->error |= error;
-	vwc_wb_pass_on(job, &job->pool->wb_written, &job->pool->wb_done_work);
+	vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
 }
 
 static void vwc_wb_write(struct vwc_wb_job *job)
@@ -320,7 +341,7 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 		.count = (sector_t)job->count << pool->block_shift,
 	};
 	struct dm_io_request req = {
-		.bi_opf = REQ_OP_WRITE | REQ_FUA,	/* I3 */
+		.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
 		.mem.type = DM_IO_VMA,
 		.mem.ptr.vma = job->buf,
 		.notify.fn = vwc_wb_write_done,
@@ -410,6 +431,8 @@ void vwc_wb_init_slots(struct vwc_pool *pool)
 		INIT_LIST_HEAD(&s->wb_entry);
 		INIT_LIST_HEAD(&s->wb_to_write);
 		INIT_WORK(&s->wb_write_work, vwc_wb_write_work);
+		INIT_LIST_HEAD(&s->wb_to_flush);
+		INIT_WORK(&s->wb_flush_work, vwc_wb_flush_work);
 	}
 }
 

@@ -13,7 +13,6 @@ struct work_struct;
 
 void vwc_wb_work(struct work_struct *ws);
 void vwc_wb_init_slots(struct vwc_pool *pool);
-void vwc_wb_done_work(struct work_struct *ws);
 void vwc_tick_work(struct work_struct *ws);
 void vwc_kick_writeback(struct vwc_pool *pool);
 void vwc_wb_wait_slot(struct vwc_pool *pool, u32 slot);

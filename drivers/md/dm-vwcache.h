@@ -121,7 +121,9 @@ struct vwc_slot {
 					/* vwc_wb_enlist_locked() */
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
-	struct vwc_pool *pool;		/* of wb_write_work */
+	struct list_head wb_to_flush;	/* ... written, to flush and finish */
+	struct work_struct wb_flush_work; /* does: vwc_wb_flush_work */
+	struct vwc_pool *pool;		/* of the work items */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
 	unsigned long wb_backoff;
 	u64 wb_errors;
@@ -192,7 +194,6 @@ struct vwc_pool {
 	bool meta_marked[2];		/* any META in that generation */
 	u32 *wb_cbs;			/* writeback planning scratch */
 	struct vwc_wb_run *wb_runs;
-	struct list_head wb_written;	/* runs written, to finish */
 	struct vwc_tbucket wb_tb;	/* writeback_iops */
 	wait_queue_head_t wb_wait;
 	bool commit_failed;
@@ -217,7 +218,6 @@ struct vwc_pool {
 	struct workqueue_struct *wq;
 	struct work_struct commit_work;
 	struct work_struct wb_work;
-	struct work_struct wb_done_work;	/* pool->wb_written */
 	struct work_struct deferred_work;
 	struct delayed_work tick_work;	/* commit_interval, max_age */
 	struct mutex commit_lock;	/* one commit at a time */

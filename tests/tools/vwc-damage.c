@@ -202,6 +202,11 @@ static enum vwc_decode_result get_entry(uint64_t idx, struct vwc_entry *e)
 {
 	struct vwc_disk_entry d;
 
+	/* Pages above the watermark (LAZY_ENTRIES) are never read: free. */
+	if (idx / VWC_ENTRIES_PER_PAGE >= vwc_sb_entry_pages_read(&sb)) {
+		memset(e, 0, sizeof(*e));
+		return VWC_REC_EMPTY;
+	}
 	get(entry_off(idx), &d, sizeof(d));
 	return vwc_entry_decode(&d, idx, sb.seq, seed, &sb.layout, e);
 }
@@ -282,6 +287,9 @@ static int cmd_info(void)
 	       " dev_sectors %" PRIu64 " entries_start %" PRIu64 " data_start %" PRIu64 "\n",
 	       sb.copy, sb.seq, l->block_size, l->nr_blocks, l->dev_sectors,
 	       l->entries_start, l->data_start);
+	printf("entry pages read: %" PRIu64 " of %" PRIu64 "%s\n",
+	       vwc_sb_entry_pages_read(&sb), vwc_entry_pages(l),
+	       sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES ? " (lazy)" : "");
 	for (i = 0; i < l->max_vms; i++) {
 		enum vwc_decode_result res = get_vm((u32)i, &r);
 
@@ -355,6 +363,7 @@ static int cmd_sb_set(int copy, const char *field, uint64_t v)
 	else if (!strcmp(field, "nr_blocks")) d->nr_blocks = cpu_to_le64(v);
 	else if (!strcmp(field, "entries_start")) d->entries_start = cpu_to_le64(v);
 	else if (!strcmp(field, "attach_start")) d->attach_start = cpu_to_le64(v);
+	else if (!strcmp(field, "entries_init")) d->entries_init = cpu_to_le64(v);
 	else if (!strcmp(field, "data_start")) d->data_start = cpu_to_le64(v);
 	else if (!strcmp(field, "incompat")) d->incompat = cpu_to_le64(v);
 	else if (!strcmp(field, "compat_ro")) d->compat_ro = cpu_to_le64(v);

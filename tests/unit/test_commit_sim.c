@@ -36,6 +36,14 @@
  * Negative controls: the same runs with the old commit (every marked
  * entry re-encoded with the new sequence) and with a load that does not
  * scrub must each be caught.
+ *
+ * Lazily initialised entries (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES, issue
+ * 17 item 4): the format leaves the entry pages as they were, here full of
+ * entries that look like this pool's (right checksum, sequences the pool
+ * will reach), and the watermark in the superblock says how many pages a
+ * load reads.  The same runs must hold no violation; a commit that raises
+ * the watermark without writing the pages it passes over whole (negative
+ * control) must be caught.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -68,15 +76,22 @@
 #define SEED_BASE	0x15c0ffee
 #endif
 
-enum mode { M_NEW, M_LEGACY, M_NOSCRUB };
+enum mode { M_NEW, M_LEGACY, M_NOSCRUB, M_LAZY, M_LAZY_NOGAP };
 static const char *const mode_name[] = { "update+scrub", "legacy encode",
-					  "no scrub" };
+					  "no scrub", "lazy entries",
+					  "lazy, no gap fill" };
 
 static const u8 uuid[16] = { 0x76, 0x77, 0x63, 0x61, 0x63, 0x68, 0x65, 0x2d,
 			     0x73, 0x69, 0x6d, 0x2d, 0x31, 0x35, 0x00, 0x01 };
 static struct vwc_layout L;
 static u32 nblk, npg, useed;
 static enum mode mode;
+static u64 einit;		/* pool->sb.entries_init (lazy modes) */
+
+static bool lazy(void)
+{
+	return mode == M_LAZY || mode == M_LAZY_NOGAP;
+}
 
 /* ---- the simulated cache device ---- */
 
@@ -239,6 +254,7 @@ struct rec {
 	bool dirty[MAXB];
 	u32 read[NKEYS];
 	u32 scrubbed;
+	u64 einit;		/* entry pages read */
 	u8 ent[MAXP][PAGE];
 };
 
@@ -266,9 +282,13 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 	r->seq = s.seq;
 	r->copy = s.copy;
 	r->scrubbed = 0;
+	r->einit = vwc_sb_entry_pages_read(&s);
+	if (lazy() != !!(s.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES))
+		violation("superblock %u: lazy flag lost", s.seq, 0, 0);
 	memcpy(r->ent, img->ent, sizeof(r->ent));
+	/* vwc_load_entries: only the pages below the watermark. */
 	if (scrub)
-		for (cb = 0; cb < nblk; cb++)
+		for (cb = 0; cb < nblk && cb / EPP < r->einit; cb++)
 			r->scrubbed += vwc_entry_scrub(entry(r->ent, cb), cb,
 						       s.seq, useed);
 	for (k = 0; k < NKEYS; k++)
@@ -278,6 +298,8 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 
 		r->map[cb] = NIL;
 		r->dirty[cb] = false;
+		if (cb / EPP >= r->einit)
+			continue;
 		switch (vwc_entry_decode(entry(r->ent, cb), cb, s.seq, useed,
 					 &L, &e)) {
 		case VWC_REC_CORRUPT:
@@ -619,6 +641,7 @@ static void load(const struct image *img)
 	if (!recover(img, scrub, r))
 		abort();
 	seq = r->seq;
+	einit = r->einit;
 	for (k = 0; k < NKEYS; k++) {
 		keymap[k] = NIL;
 		K[k].ack = latest[k] = r->read[k];
@@ -664,7 +687,7 @@ static void load(const struct image *img)
 static bool commit(bool interleave, int adopt)
 {
 	unsigned int gen = meta_gen;
-	u64 tf;
+	u64 tf, cinit = einit;
 	u32 cb, p, i;
 	struct vwc_sb s;
 	static u8 sbuf[PAGE];
@@ -693,6 +716,17 @@ static bool commit(bool interleave, int adopt)
 			for (i = rnd_below(3); i; i--)
 				op_random();
 		meta_pages[gen] &= ~(1u << p);
+		/* vwc_hold_entry_page: pages from the watermark written whole */
+		if (lazy() && p >= cinit) {
+			for (; cinit < p; cinit++) {
+				memset(cur_pg[cinit], 0, PAGE);
+				if (mode != M_LAZY_NOGAP)
+					log_page(2 + (u32)cinit, cur_pg[cinit]);
+			}
+			memset(cur_pg[p], 0, PAGE);
+			changed = true;
+			cinit = p + 1;
+		}
 		for (i = 0; i < EPP && p * EPP + i < nblk; i++) {
 			struct vwc_entry e = { 0 };
 			struct vwc_disk_entry *d = entry(cur_pg, p * EPP + i);
@@ -732,6 +766,10 @@ static bool commit(bool interleave, int adopt)
 			op_random();
 	/* 6. the superblock over its older copy, flush */
 	vwc_sb_init(&s, &L, uuid);
+	if (lazy()) {
+		vwc_sb_set_lazy(&s);
+		s.entries_init = cinit;
+	}
 	s.seq = seq + 1;
 	s.copy = s.seq & 1;
 	vwc_sb_encode(&s, sbuf);
@@ -748,6 +786,7 @@ static bool commit(bool interleave, int adopt)
 	}
 	flush();
 	seq++;
+	einit = cinit;
 	st_commits++;
 	/* 7. the detached blocks to free (I2); FLUSH bios complete */
 	for (cb = 0; cb < nblk; cb++)
@@ -767,6 +806,21 @@ static void format(void)
 	memset(&durable, 0, sizeof(durable));
 	nlog = 0;
 	vwc_sb_init(&s, &L, uuid);
+	einit = npg;
+	if (lazy()) {
+		/* The entries as they were: what a torn commit could leave. */
+		for (cb = 0; cb < nblk; cb++) {
+			struct vwc_entry e = {
+				.valid = rnd_below(2), .dirty = rnd_below(2),
+				.vm = rnd_below(NVM), .oblock = rnd_below(NOB),
+			};
+
+			vwc_entry_encode(entry(durable.ent, cb), cb, &e,
+					 3 + rnd_below(60), useed);
+		}
+		vwc_sb_set_lazy(&s);
+		einit = 0;
+	}
 	s.seq = 1;			/* as vwc_md_format */
 	s.copy = 1;
 	vwc_sb_encode(&s, durable.sb[1]);
@@ -775,7 +829,7 @@ static void format(void)
 	vwc_sb_encode(&s, durable.sb[0]);
 	seq = 2;
 	memset(B, 0, sizeof(B));
-	memset(cur_pg, 0, sizeof(cur_pg));
+	memcpy(cur_pg, durable.ent, sizeof(cur_pg));
 	memset(cur_data, 0, sizeof(cur_data));
 	meta_pages[0] = meta_pages[1] = 0;
 	meta_gen = 0;
@@ -864,7 +918,7 @@ static void print_tally(const char *name, struct tally t)
 
 int main(void)
 {
-	struct tally t_new, t_legacy, t_noscrub;
+	struct tally t_new, t_legacy, t_noscrub, t_lazy, t_nogap;
 	u64 redirty, unchanged, adopt, scrubbed, commits, stale;
 	clock_t c0 = clock();
 
@@ -886,6 +940,8 @@ int main(void)
 	stale = st_stale_clean;
 	t_legacy = run_mode(M_LEGACY, SEEDS_CONTROL, STEPS);
 	t_noscrub = run_mode(M_NOSCRUB, SEEDS_CONTROL, STEPS);
+	t_lazy = run_mode(M_LAZY, SEEDS_NEW, STEPS);
+	t_nogap = run_mode(M_LAZY_NOGAP, SEEDS_CONTROL, STEPS);
 
 	printf("test_commit_sim: update+scrub: %llu commits, %llu loads of a "
 	       "crash state, %llu entries scrubbed, %llu REDIRTY writebacks, "
@@ -897,6 +953,8 @@ int main(void)
 	print_tally("update+scrub", t_new);
 	print_tally("negative control legacy encode", t_legacy);
 	print_tally("negative control no scrub", t_noscrub);
+	print_tally("lazy entries", t_lazy);
+	print_tally("negative control lazy without gap fill", t_nogap);
 	printf("test_commit_sim: %.1f s\n",
 	       (double)(clock() - c0) / CLOCKS_PER_SEC);
 	CHECK(t_new.states > 20000);
@@ -904,5 +962,8 @@ int main(void)
 	CHECK(t_new.viol == 0);
 	CHECK(t_legacy.bad > 0);
 	CHECK(t_noscrub.bad > 0);
+	CHECK(t_lazy.states > 20000);
+	CHECK(t_lazy.viol == 0);
+	CHECK(t_nogap.bad > 0);
 	return unit_report("test_commit_sim");
 }

@@ -412,6 +412,56 @@ static void test_sb_features(void)
 	CHECK(out.layout.attach_start == 0 && out.layout.entries_start == 1040);
 }
 
+/*
+ * VWC_FEATURE_INCOMPAT_LAZY_ENTRIES: the watermark round-trips, bounds the
+ * pages read, and one out of range (or set without the feature) is refused.
+ */
+static void test_sb_lazy(void)
+{
+	static u8 buf[VWC_SB_SIZE];
+	struct vwc_disk_sb *d = (struct vwc_disk_sb *)buf;
+	struct vwc_layout l;
+	struct vwc_sb sb, out;
+	const char *err;
+	u64 pages;
+
+	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
+	pages = vwc_entry_pages(&l);
+	CHECK(pages == DIV_ROUND_UP(l.nr_blocks, 256));
+	vwc_sb_init(&sb, &l, uuid);
+	CHECK(vwc_sb_entry_pages_read(&sb) == pages);
+	vwc_sb_set_lazy(&sb);
+	CHECK(sb.incompat == VWC_FORMAT_INCOMPAT);
+	CHECK(vwc_sb_entry_pages_read(&sb) == 0);
+	sb.entries_init = 7;
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	CHECK(out.entries_init == 7 && vwc_sb_entry_pages_read(&out) == 7);
+	sb.entries_init = pages;
+	vwc_sb_encode(&sb, buf);
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
+	sb.entries_init = pages + 1;
+	vwc_sb_encode(&sb, buf);
+	err = NULL;
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == -EINVAL);
+	CHECK(err && !strcmp(err, "Pool superblock entries watermark is out of range"));
+	/* Without the feature the field is zero. */
+	sb.entries_init = 3;
+	sb.incompat &= ~VWC_FEATURE_INCOMPAT_LAZY_ENTRIES;
+	vwc_sb_encode(&sb, buf);
+	err = NULL;
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == -EINVAL);
+	CHECK(err && !strcmp(err, "Pool superblock entries watermark is out of range"));
+	/* A module without the feature refuses the pool: an unknown flag. */
+	sb.entries_init = 0;
+	sb.incompat |= 1ULL << 2;
+	vwc_sb_encode(&sb, buf);
+	err = NULL;
+	CHECK(vwc_sb_decode(buf, 0, &out, &err) == -EINVAL);
+	CHECK(err && !strcmp(err, "Pool superblock has unsupported feature flags"));
+	CHECK(le64_to_cpu(d->entries_init) == 0);
+}
+
 /* A valid checksum over @d as it is: only the field checks judge it. */
 static void reseal_attach(struct vwc_disk_attach *d, u32 index, u32 seed)
 {
@@ -510,6 +560,7 @@ int main(void)
 	test_vm_records();
 	test_vm_origin();
 	test_sb_features();
+	test_sb_lazy();
 	test_attach_records();
 	return unit_report("test_format");
 }

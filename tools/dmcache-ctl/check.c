@@ -506,13 +506,17 @@ static int check_entries(struct image *im, struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;
 	u64 per = CHUNK / sizeof(struct vwc_disk_entry), cb, i;
+	/* The blocks on pages never initialised (LAZY_ENTRIES) are free. */
+	u64 end = vwc_sb_entry_pages_read(&s->sb) * VWC_ENTRIES_PER_PAGE;
 
-	s->keys = malloc((l->nr_blocks + 1) * sizeof(*s->keys));
+	if (end > l->nr_blocks)
+		end = l->nr_blocks;
+	s->keys = malloc((end + 1) * sizeof(*s->keys));
 	if (!s->keys)
 		return ctl_fail("out of memory for %llu entries",
-				(unsigned long long)l->nr_blocks);
-	for (cb = 0; cb < l->nr_blocks; cb += per) {
-		u64 n = l->nr_blocks - cb < per ? l->nr_blocks - cb : per;
+				(unsigned long long)end);
+	for (cb = 0; cb < end; cb += per) {
+		u64 n = end - cb < per ? end - cb : per;
 		size_t len = (n * sizeof(struct vwc_disk_entry) + 4095) &
 			     ~4095ULL;
 		int r = img_read(im, l->entries_start * 512 +
@@ -526,6 +530,7 @@ static int check_entries(struct image *im, struct scan *s)
 			scan_entry(s, (const struct vwc_disk_entry *)im->buf + i,
 				   cb + i);
 	}
+	s->empty += l->nr_blocks - end;
 	for (i = 0; i < l->max_vms; i++)
 		if (s->counts[i].orphans)
 			problem(s, "%llu entries belong to VM slot %llu, whose record is damaged",

@@ -57,6 +57,21 @@
  * differs from its VM record's (a commit torn between the two) or whose
  * sequence is above the superblock's is ignored; one whose checksum or
  * fields are out of range is damage.  A free slot's record is all zero.
+ *
+ * Feature VWC_FEATURE_INCOMPAT_LAZY_ENTRIES (incompat: it changes which
+ * entry pages are read; every pool formatted since has it): the entries
+ * are not zeroed when the pool is formatted, so that formatting takes the
+ * same time on any device size.  The superblock's entries_init says how
+ * many entry pages (4 KiB, from entries_start) have been initialised: the
+ * pages from there on are never read, and their blocks are free, whatever
+ * bytes they hold.  A commit that writes entry page i >= entries_init
+ * first writes every page from entries_init to i (zeros but for the
+ * entries it encodes) and raises entries_init to i + 1 in its superblock,
+ * written after those pages are durable.  A page below entries_init was
+ * therefore written whole by a commit whose superblock is durable, and
+ * what a torn commit left above it is never trusted: the next commit to
+ * reach it writes it whole again.  Without the feature, entries_init is
+ * zero and every entry page is read (it was zeroed by the format).
  */
 #ifndef _UAPI_LINUX_DM_VWCACHE_H
 #define _UAPI_LINUX_DM_VWCACHE_H
@@ -84,7 +99,9 @@
 #define VWC_FEATURE_COMPAT_SUPP		VWC_FEATURE_COMPAT_ORIGIN_ID
 #define VWC_FEATURE_COMPAT_RO_SUPP	0ULL
 #define VWC_FEATURE_INCOMPAT_ATTACH	(1ULL << 0)	/* attachment table */
-#define VWC_FEATURE_INCOMPAT_SUPP	VWC_FEATURE_INCOMPAT_ATTACH
+#define VWC_FEATURE_INCOMPAT_LAZY_ENTRIES (1ULL << 1)	/* entries_init */
+#define VWC_FEATURE_INCOMPAT_SUPP	(VWC_FEATURE_INCOMPAT_ATTACH | \
+					 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
 
 struct vwc_disk_sb {
 	__le32 csum;		/* crc32c of bytes 4..4095 of the copy */
@@ -104,6 +121,7 @@ struct vwc_disk_sb {
 	__le64 nr_blocks;
 	__le64 data_start;	/* sector */
 	__le64 attach_start;	/* sector; 0 without VWC_FEATURE_INCOMPAT_ATTACH */
+	__le64 entries_init;	/* entry pages initialised (LAZY_ENTRIES), else 0 */
 };
 
 /* VM table record: one per vm_id known to the pool. */

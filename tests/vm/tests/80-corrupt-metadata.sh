@@ -54,9 +54,13 @@ slot_a=$($D entry-list "$ssd" | awk '$3 == "vm-a" { print $2; exit }')
 slot_b=$($D entry-list "$ssd" | awk '$3 == "vm-b" { print $2; exit }')
 first_a=$($D entry-list "$ssd" | awk '$3 == "vm-a" { print $1; exit }')
 nr_blocks=$($D info "$ssd" | sed -n 's/.* nr_blocks \([0-9]*\) .*/\1/p')
-# The highest entry index no block uses.
-free_idx=$($D entry-list "$ssd" | awk -v n="$nr_blocks" '{ used[$1] = 1 }
+# Entry pages a load reads (lazy pools: those initialised so far).
+pages=$($D info "$ssd" | sed -n 's/^entry pages read: \([0-9]*\) of .*/\1/p')
+read_blocks=$((pages * 256 < nr_blocks ? pages * 256 : nr_blocks))
+# The highest entry index a load reads that no block uses.
+free_idx=$($D entry-list "$ssd" | awk -v n="$read_blocks" '{ used[$1] = 1 }
 	END { for (i = n - 1; i >= 0; i--) if (!used[i] && !used[i - 1]) { print i; exit } }')
+[ -n "$free_idx" ] || fail "no free entry on an initialised page"
 log "metadata: $M sectors; vm-a slot $slot_a, vm-b slot $slot_b, $nr_blocks blocks"
 [ -n "$slot_a" ] && [ -n "$slot_b" ] && [ -n "$first_a" ] || fail "no entries of vm-a/vm-b"
 [ "$slot_a" -gt 0 ] || fail "vm-a should not be in slot 0"
@@ -145,8 +149,9 @@ restore; $D sb-flip "$ssd" 0 3 1 && $D sb-flip "$ssd" 1 4 1 &&
 restore; $D sb-set "$ssd" 0 magic 0 &&
 	try_load "copy 0: foreign magic" "zero the first 4 KiB to format"
 for f in "version 2:Unsupported pool metadata version" \
-	"incompat 2:unsupported feature flags" \
+	"incompat 4:unsupported feature flags" \
 	"incompat 0:layout is inconsistent" \
+	"entries_init 4294967296:entries watermark is out of range" \
 	"attach_start 0:layout is inconsistent" \
 	"attach_start 1048:layout is inconsistent" \
 	"compat_ro 4:unsupported feature flags" \
@@ -190,6 +195,11 @@ restore; $D entry-flip "$ssd" "$first_a" 70 &&
 	try_load "an entry: bit flip in its check" "Pool metadata entry is damaged"
 restore; $D entry-flip "$ssd" "$free_idx" 9 &&
 	try_load "a free entry: one bit set" "Pool metadata entry is damaged"
+# Above the watermark, nothing is read: damage there is not seen.
+if [ "$read_blocks" -lt "$nr_blocks" ]; then
+	restore; $D entry-flip "$ssd" $((nr_blocks - 1)) 9 &&
+		try_load "an entry above the watermark: one bit set" load
+fi
 restore; $D entry-set "$ssd" "$free_idx" 100 5 1 &&
 	try_load "an entry naming an unused VM slot" "names an unused VM slot"
 restore; $D entry-set "$ssd" "$free_idx" 4095 5 0 &&
