@@ -32,10 +32,9 @@ vw_load_module
 dmsetup targets | grep -q '^delay' || kmod_load dm-delay
 
 # Two origins with different contents: every byte 0xaa, and 0x55.
-printf '\252%.0s' $(seq 1 4096) >/tmp/aa
 printf '\125%.0s' $(seq 1 4096) >/tmp/55
-for i in $(seq 0 1023); do cat /tmp/aa; done >/tmp/o1.img
-for i in $(seq 0 1023); do cat /tmp/55; done >/tmp/o2.img
+byte_file 252 4194304 >/tmp/o1.img
+byte_file 125 4194304 >/tmp/o2.img
 dd if=/tmp/o1.img of="$o1" bs=1M oflag=direct 2>/dev/null || fail "filling $o1"
 dd if=/tmp/o2.img of="$o2" bs=1M oflag=direct 2>/dev/null || fail "filling $o2"
 
