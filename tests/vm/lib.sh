@@ -18,6 +18,9 @@
 #   dm_dev_of NAME        /dev/mapper/NAME, once the node exists (2 s max)
 #   mk_null_blk NAME MiB  create a memory-backed null_blk through configfs;
 #                         prints its /dev path (rm_null_blk NAME removes it)
+#   byte_file OCT N       N bytes of the value OCT (octal: 252 is 0xaa) on
+#                         stdout, in two processes (a loop of N/4096
+#                         cats costs seconds under TCG)
 #   scaled SECONDS        SECONDS times VW_TIMEOUT_SCALE (1, or more on the
 #                         slow make check-debug kernel): for waits in tests
 #   slow_kernel           true on such a kernel (rate checks adapt to it)
@@ -32,6 +35,8 @@ VW_MODNAME=dm_vwcache
 log() { echo "[$VWTEST] $*"; }
 
 scaled() { echo $(($1 * VW_TIMEOUT_SCALE)); }
+
+byte_file() { head -c "$2" /dev/zero | tr '\000' "\\$1"; }
 
 # slow_kernel: true on a kernel whose timeouts are scaled (the debug one).
 slow_kernel() { [ "$VW_TIMEOUT_SCALE" -gt 1 ]; }

@@ -25,10 +25,8 @@ S=$(sectors "$A")
 vw_load_module
 
 # B: every byte of its first 4 MiB 0x55; the data written: 0xaa.
-printf '\125%.0s' $(seq 1 4096) >/tmp/55
-printf '\252%.0s' $(seq 1 4096) >/tmp/aa
-for _ in $(seq 0 1023); do cat /tmp/55; done >/tmp/b.img
-for _ in $(seq 0 255); do cat /tmp/aa; done >/tmp/data
+byte_file 125 4194304 >/tmp/b.img
+byte_file 252 1048576 >/tmp/data
 dd if=/tmp/b.img of="$B" bs=1M oflag=direct 2>/dev/null || fail "filling $B"
 dd if=/dev/zero of="$A" bs=1M count=4 oflag=direct 2>/dev/null || fail "zeroing $A"
 

@@ -26,8 +26,7 @@ zero_head "$ssd"
 pool_create pool "$ssd" 4096
 vm_create vm pool /dev/mapper/oleg g1
 
-printf '\252%.0s' $(seq 1 4096) >/tmp/aa
-for _ in $(seq 0 255); do cat /tmp/aa; done >/tmp/data
+byte_file 252 1048576 >/tmp/data
 dd if=/tmp/data of=/dev/mapper/vm bs=4096 count=256 oflag=direct 2>/dev/null ||
 	fail "writing the device"
 assert_ok dmsetup reload vm --table "$(dmsetup table vm)"

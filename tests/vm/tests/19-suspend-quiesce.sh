@@ -30,8 +30,7 @@ zero_head "$ssd"
 pool_create pool "$ssd" 4096 max_age 1000
 vm_create vm pool /dev/mapper/oleg g1
 
-printf '\252%.0s' $(seq 1 4096) >/tmp/aa
-for _ in $(seq 0 511); do cat /tmp/aa; done >/tmp/data
+byte_file 252 2097152 >/tmp/data
 dd if=/tmp/data of=/dev/mapper/vm bs=4096 count=512 oflag=direct 2>/dev/null ||
 	fail "writing the device"
 snap() { dd if="$origin" bs=4096 count=512 iflag=direct 2>/dev/null | md5sum; }

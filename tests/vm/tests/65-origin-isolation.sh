@@ -105,17 +105,26 @@ while :; do
 	alone=$(p99)
 	around /dev/mapper/vm3 $n || fail "vm3's write around"
 	dmsetup suspend oleg3 || fail "suspend vm3's origin"
-	rm -f /tmp/vm3.flush /tmp/vm3.resumed
+	rm -f /tmp/vm3.flush /tmp/vm3.resumed /tmp/vm3.measured
 	( flush_dev /dev/mapper/vm3 && echo ok >/tmp/vm3.flush ) &
 	f3=$!
-	# Resumed after 8 s whatever happens: a vm1 held up until then fails
-	# below rather than hanging the test.
-	( sleep 8; touch /tmp/vm3.resumed; dmsetup resume oleg3 ) &
+	# Resumed once vm1 is measured, or after 8 s whatever happens: a vm1
+	# held up until then fails below rather than hanging the test.
+	(
+		i=0
+		while [ ! -e /tmp/vm3.measured ] && [ $i -lt 80 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		touch /tmp/vm3.resumed
+		dmsetup resume oleg3
+	) &
 	r3=$!
 	sleep 1
 	with=$(p99)
 	[ -e /tmp/vm3.resumed ] || [ ! -e /tmp/vm3.flush ] ||
 		fail "vm3's flush ended while its origin was suspended"
+	touch /tmp/vm3.measured
 	wait $r3
 	wait $f3
 	[ -e /tmp/vm3.flush ] || fail "vm3's flush failed after its origin resumed"
