@@ -9,6 +9,7 @@
  * Documentation/dev/design.rst for the block states and invariants I1-I4.
  */
 #include <linux/bitmap.h>
+#include <linux/jhash.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -159,10 +160,72 @@ void vwc_slots_init(struct vwc_pool *pool)
 	u32 i;
 
 	INIT_LIST_HEAD(&pool->slots_put);
+	for (i = 0; i < VWC_SLOT_BUCKETS; i++)
+		pool->slot_hash[i] = VWC_SLOT_NIL;
+	bitmap_zero(pool->slots_used, VWC_MAX_VMS);
 	for (i = 0; i < pool->sb.layout.max_vms; i++) {
 		vwc_list_init(&pool->slots[i].dirty);
 		INIT_LIST_HEAD(&pool->slots[i].put_entry);
+		pool->slots[i].hnext = VWC_SLOT_NIL;
 	}
+}
+
+/*
+ * The slots in use are found by vm_id through a chained hash table
+ * (pool->slot_hash, chained through the slots' hnext) and a free one
+ * through a bitmap (pool->slots_used), so attaching a vm_id costs O(1),
+ * not a walk of the 4096 slots under cache_lock.  A vm_id may be in two
+ * slots only while a load sorts out a crash's leftovers
+ * (vwc_load_dedup_slots()).
+ */
+static u16 *vwc_slot_bucket(struct vwc_pool *pool, const char *vm_id)
+{
+	return &pool->slot_hash[jhash(vm_id, strlen(vm_id), 0) &
+				(VWC_SLOT_BUCKETS - 1)];
+}
+
+/* @slot holds @vm_id from now on. */
+static void vwc_slot_use_locked(struct vwc_pool *pool, u32 slot,
+				const char *vm_id)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+	u16 *head;
+
+	strscpy(s->vm_id, vm_id, sizeof(s->vm_id));
+	s->in_use = true;
+	head = vwc_slot_bucket(pool, s->vm_id);
+	s->hnext = *head;
+	*head = slot;
+	__set_bit(slot, pool->slots_used);
+}
+
+/* @slot holds no vm_id any more. */
+static void vwc_slot_unuse_locked(struct vwc_pool *pool, u32 slot)
+{
+	struct vwc_slot *s = &pool->slots[slot];
+	u16 *p = vwc_slot_bucket(pool, s->vm_id);
+
+	while (*p != VWC_SLOT_NIL && *p != slot)
+		p = &pool->slots[*p].hnext;
+	if (!WARN_ON_ONCE(*p == VWC_SLOT_NIL))
+		*p = s->hnext;
+	s->hnext = VWC_SLOT_NIL;
+	s->in_use = false;
+	s->vm_id[0] = '\0';
+	__clear_bit(slot, pool->slots_used);
+}
+
+/* The slot in use holding @vm_id after @after (VWC_SLOT_NIL: the first). */
+static u32 vwc_slot_lookup_locked(struct vwc_pool *pool, const char *vm_id,
+				  u32 after)
+{
+	u16 i = after == VWC_SLOT_NIL ? *vwc_slot_bucket(pool, vm_id) :
+		pool->slots[after].hnext;
+
+	for (; i != VWC_SLOT_NIL; i = pool->slots[i].hnext)
+		if (!strcmp(pool->slots[i].vm_id, vm_id))
+			return i;
+	return VWC_SLOT_NIL;
 }
 
 /*
@@ -498,8 +561,7 @@ static void vwc_slot_forget_locked(struct vwc_pool *pool, u32 slot)
 {
 	struct vwc_slot *s = &pool->slots[slot];
 
-	s->in_use = false;
-	s->vm_id[0] = '\0';
+	vwc_slot_unuse_locked(pool, slot);
 	memset(&s->origin_id, 0, sizeof(s->origin_id));
 	kfree(s->attach);
 	s->attach = NULL;
@@ -510,24 +572,18 @@ static void vwc_slot_forget_locked(struct vwc_pool *pool, u32 slot)
 /* Find the slot of @vm_id, or take a free one; -ENOSPC when full. */
 int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 {
-	u32 i, free = VWC_NIL;
+	u32 i = vwc_slot_lookup_locked(pool, vm_id, VWC_SLOT_NIL), free;
 
-	for (i = 0; i < pool->sb.layout.max_vms; i++) {
-		struct vwc_slot *s = &pool->slots[i];
-
-		if (s->in_use && !strcmp(s->vm_id, vm_id)) {
-			s->put_pending = false;
-			s->put_frozen = false;
-			*out = i;
-			return 0;
-		}
-		if (!s->in_use && free == VWC_NIL)
-			free = i;
+	if (i != VWC_SLOT_NIL) {
+		pool->slots[i].put_pending = false;
+		pool->slots[i].put_frozen = false;
+		*out = i;
+		return 0;
 	}
-	if (free == VWC_NIL)
+	free = find_first_zero_bit(pool->slots_used, pool->sb.layout.max_vms);
+	if (free >= pool->sb.layout.max_vms)
 		return -ENOSPC;
-	strscpy(pool->slots[free].vm_id, vm_id, sizeof(pool->slots[free].vm_id));
-	pool->slots[free].in_use = true;
+	vwc_slot_use_locked(pool, free, vm_id);
 	vwc_slot_mark_locked(pool, free);
 	*out = free;
 	return 0;
@@ -536,15 +592,12 @@ int vwc_slot_get_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 /* The slot of @vm_id, if the pool has one. */
 int vwc_slot_find_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 {
-	u32 i;
+	u32 i = vwc_slot_lookup_locked(pool, vm_id, VWC_SLOT_NIL);
 
-	for (i = 0; i < pool->sb.layout.max_vms; i++) {
-		if (pool->slots[i].in_use && !strcmp(pool->slots[i].vm_id, vm_id)) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (i == VWC_SLOT_NIL)
+		return -ENOENT;
+	*out = i;
+	return 0;
 }
 
 /*
@@ -674,10 +727,9 @@ static int vwc_load_slots(struct vwc_pool *pool, void *page, const char **error)
 			return -EINVAL;
 		case VWC_REC_OK:
 			if (rec.in_use) {
-				strscpy(s->vm_id, rec.vm_id, sizeof(s->vm_id));
+				vwc_slot_use_locked(pool, i, rec.vm_id);
 				s->generation = rec.generation;
 				s->origin_id = rec.origin;
-				s->in_use = true;
 			}
 			break;
 		default:
@@ -876,15 +928,20 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
  */
 static int vwc_load_dedup_slots(struct vwc_pool *pool, const char **error)
 {
-	u32 i, j, max = pool->sb.layout.max_vms;
+	u32 i, j, next, max = pool->sb.layout.max_vms;
 
 	for (i = 0; i < max; i++) {
-		struct vwc_slot *a = &pool->slots[i];
+		const char *vm_id = pool->slots[i].vm_id;
 
-		for (j = i + 1; a->in_use && j < max; j++) {
+		if (!pool->slots[i].in_use)
+			continue;
+		for (j = vwc_slot_lookup_locked(pool, vm_id, VWC_SLOT_NIL);
+		     j != VWC_SLOT_NIL && pool->slots[i].in_use; j = next) {
+			struct vwc_slot *a = &pool->slots[i];
 			struct vwc_slot *b = &pool->slots[j];
 
-			if (!b->in_use || strcmp(a->vm_id, b->vm_id))
+			next = vwc_slot_lookup_locked(pool, vm_id, j);
+			if (j == i)
 				continue;
 			if (a->nr_cached && b->nr_cached) {
 				DMERR("VM slots %u and %u both hold blocks of %s",
@@ -895,7 +952,6 @@ static int vwc_load_dedup_slots(struct vwc_pool *pool, const char **error)
 			if (!a->nr_cached)
 				swap(a, b);
 			vwc_slot_forget_locked(pool, b - pool->slots);
-			a = &pool->slots[i];
 		}
 	}
 	return 0;

@@ -96,9 +96,13 @@ enum vwc_vm_state {
  * devices attached to it: dirty blocks of a removed VM device stay with
  * their slot until the vm_id attaches again.  Under pool->cache_lock.
  */
+#define VWC_SLOT_BUCKETS	1024	/* vm_id hash buckets, power of 2 */
+#define VWC_SLOT_NIL		U16_MAX
+
 struct vwc_slot {
 	char vm_id[VWC_VM_ID_MAX + 1];
 	bool in_use;
+	u16 hnext;			/* next in use in its vm_id bucket */
 	bool meta;			/* record to rewrite at next commit */
 	bool put_pending;		/* no blocks, no VM: free the record */
 	bool put_frozen;		/* ... once the commit under way ends */
@@ -122,6 +126,7 @@ struct vwc_slot {
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
 	struct list_head wb_to_flush;	/* ... written, to flush and finish */
+	u32 wb_written;			/* ... how many */
 	struct work_struct wb_flush_work; /* does: vwc_wb_flush_work */
 	struct vwc_pool *pool;		/* of the work items */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
@@ -174,6 +179,8 @@ struct vwc_pool {
 	struct vwc_policy policy;
 	struct vwc_filter filter;
 	struct vwc_slot *slots;
+	u16 slot_hash[VWC_SLOT_BUCKETS];	/* in-use slots by vm_id */
+	DECLARE_BITMAP(slots_used, VWC_MAX_VMS);	/* ... and by index */
 	unsigned long *meta_pages[2];	/* entry pages with META blocks */
 	unsigned long *vm_pages;	/* VM table pages to rewrite */
 	unsigned long *attach_pages;	/* attachment table pages to rewrite */

@@ -227,6 +227,10 @@ static void json_pool(struct json *j, const struct snapshot *s, int p,
 	json_u64(j, "write_hits", pd->st.write_hits);
 	json_u64(j, "writeback_blocks", pd->st.writeback_blocks);
 	json_u64(j, "commits", pd->st.commits);
+	if (pd->ram_fixed.ok && pd->ram_blocks.ok) {
+		json_u64(j, "ram_block_bytes", pd->ram_blocks.v);
+		json_u64(j, "ram_fixed_bytes", pd->ram_fixed.v);
+	}
 	json_u64(j, "orphaned_dirty_bytes",
 		 pool_orphaned_dirty_blocks(s, p) * pd->st.block_size);
 	json_open(j, "settings", '{');
@@ -926,6 +930,15 @@ static void pool_status_text(const struct snapshot *s, int p)
 	printf("  written back  %llu blocks\n",
 	       (unsigned long long)st->writeback_blocks);
 	printf("  commits       %llu\n", (unsigned long long)st->commits);
+	if (pd->ram_fixed.ok && pd->ram_blocks.ok) {
+		char fixed[32], blocks[32];
+
+		ctl_fmt_bytes(fixed, sizeof(fixed), (double)pd->ram_fixed.v);
+		ctl_fmt_bytes(blocks, sizeof(blocks), (double)pd->ram_blocks.v);
+		printf("  kernel RAM    %s for the blocks (%.1f bytes a block), %s fixed\n",
+		       blocks, st->total_blocks ?
+		       (double)pd->ram_blocks.v / st->total_blocks : 0.0, fixed);
+	}
 	printf("  settings     ");
 	for (i = 0; i < pd->tbl.nr; i++)
 		printf(" %s %s", pd->tbl.keys[i], pd->tbl.vals[i]);

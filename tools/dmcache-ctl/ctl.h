@@ -242,6 +242,7 @@ struct pool_dev {
 	struct pool_table tbl;
 	char sysdir[256];
 	bool have_sysfs;
+	struct sval ram_fixed, ram_blocks;	/* bytes of kernel RAM */
 };
 
 struct vm_dev {

@@ -82,6 +82,10 @@ static int add_pool(struct snapshot *s, const struct dm_dev_info *st)
 	snprintf(p->sysdir, sizeof(p->sysdir), "%s/block/dm-%u/vwcache_pool",
 		 ctl_sysfs_root(), st->minor);
 	p->have_sysfs = access(p->sysdir, F_OK) == 0;
+	if (p->have_sysfs) {
+		sval_read(p->sysdir, "ram_fixed_bytes", &p->ram_fixed);
+		sval_read(p->sysdir, "ram_block_bytes", &p->ram_blocks);
+	}
 	s->nr_pools++;
 	return 0;
 }

@@ -5,8 +5,10 @@
 # flushed by message; the origin (a disk with a volatile write cache, so
 # FUA costs a flush of its own) counts its write and flush requests in
 # /sys/block/DEV/stat.  There must be at least one flush after the last
-# write back (the data is durable: vwc-model then finds it on the origin
-# alone, the VM device removed) and far fewer flushes than writes.
+# write back (the data is durable: fio then verifies it on the origin
+# alone, the VM device removed) and at most one flush for 64 writes (a
+# FUA write per run made about one for 5: the block layer merges some;
+# one flush when all the runs in flight are written makes a handful).
 # vwtest-disks: 1x256M 1x64M
 # vwtest-timeout: 180
 # shellcheck disable=SC1091
@@ -47,7 +49,7 @@ w=$(($(stat 5) - w0)) f=$(($(stat 16) - f0))
 log "RESULT wb_origin_writes $w wb_origin_flushes $f (1024 one-block runs)"
 [ "$w" -ge 1024 ] || fail "only $w origin writes for 1024 runs"
 [ "$f" -ge 1 ] || fail "no flush of the origin after writeback"
-[ $((f * 4)) -le "$w" ] || fail "$f origin flushes for $w writes: not batched"
+[ $((f * 64)) -le "$w" ] || fail "$f origin flushes for $w writes: not batched"
 
 # The origin alone holds the data.
 dmsetup remove vm1 || fail "remove vm1"

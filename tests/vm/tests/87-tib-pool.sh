@@ -50,6 +50,9 @@ said=$(((rf + rb) / 1024))
 echo "RESULT tib_ram_reported_kib $said fixed_kib $((rf / 1024)) block_kib $((rb / 1024)) bytes_per_block $((rb / blocks))"
 [ $((said * 10)) -ge $((used * 9)) ] && [ $((said * 10)) -le $((used * 11)) ] ||
 	fail "the pool reports $said KiB of RAM, the guest lost $used KiB"
+dmcache-ctl pool-status pool >/tmp/ps 2>&1 || fail "pool-status: $(cat /tmp/ps)"
+grep -q "^  kernel RAM .* for the blocks (.* bytes a block), .* fixed$" /tmp/ps ||
+	fail "pool-status shows no kernel RAM: $(cat /tmp/ps)"
 # 1 GiB per TiB: the cache device's KiB / 1024.
 [ "$used" -le $((dev_kib / 1024)) ] ||
 	fail "the pool takes $used KiB of RAM, more than 1 GiB per TiB ($((dev_kib / 1024)) KiB)"
