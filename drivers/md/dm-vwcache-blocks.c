@@ -42,11 +42,11 @@ size_t vwc_blocks_bytes(u32 nr)
 {
 	u32 nc = vwc_nr_chunks(nr), nb = vwc_nr_buckets(nr);
 	size_t chunk = VWC_CHUNK_BLOCKS * sizeof(struct vwc_block);
-	size_t last = (size_t)vwc_chunk_blocks(nr, nc - 1) *
-		      sizeof(struct vwc_block);
+	size_t last;
 
 	if (!nr)
 		return 0;
+	last = (size_t)vwc_chunk_blocks(nr, nc - 1) * sizeof(struct vwc_block);
 	return (size_t)(nc - 1) * PAGE_ALIGN(chunk) + PAGE_ALIGN(last) +
 	       (size_t)nc * sizeof(struct vwc_block *) +
 	       (size_t)nb * sizeof(u32) +

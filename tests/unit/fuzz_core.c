@@ -226,11 +226,12 @@ static void step(struct fz *f, u8 op, u8 arg, u8 arg2)
 		break;
 	case 4:		/* I/O starts or ends on a block */
 		cb = arg2 % f->nr;
-		if (f->where[cb] == W_POLICY || f->where[cb] == W_DIRTY)
-			if (arg & 0x80)
-				vwc_block(&f->t, cb)->pins = 0;
-			else
-				vwc_block_pin(vwc_block(&f->t, cb), VWC_PINS_MAX);
+		if (f->where[cb] != W_POLICY && f->where[cb] != W_DIRTY)
+			break;
+		if (arg & 0x80)
+			vwc_block(&f->t, cb)->pins = 0;
+		else
+			vwc_block_pin(vwc_block(&f->t, cb), VWC_PINS_MAX);
 		break;
 	case 5:
 		wb_issue(f, vm, arg2 % 16, arg2 >> 4);
