@@ -77,6 +77,8 @@ collect() {
 	[ "$what" = deb ] && { collect_deb; return; }
 	[ "$what" = lint ] && { need perl have_cmd perl; need linux-source-6.1 have_file /usr/src/linux-source-6.1.tar.xz; return; }
 	need qemu-system-x86 have_cmd qemu-system-x86_64
+	# qcow2 disks larger than a sparse file can be (test 88's 16 TiB).
+	need qemu-utils have_cmd qemu-img
 	need busybox-static have_file /bin/busybox
 	need fio have_cmd fio
 	need dmsetup have_cmd dmsetup

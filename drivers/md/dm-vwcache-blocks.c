@@ -16,15 +16,46 @@ static u32 vwc_nr_buckets(u32 nr)
 	return vwc_pow2_below(want ? want : 1);
 }
 
-size_t vwc_blocks_bytes(u32 nr)
+/* Chunks of blocks for @nr blocks, and the blocks in chunk @i. */
+static u32 vwc_nr_chunks(u32 nr)
 {
-	return (size_t)nr * sizeof(struct vwc_block) +
-	       (size_t)vwc_nr_buckets(nr) * sizeof(u32);
+	return (u32)DIV_ROUND_UP((u64)nr, VWC_CHUNK_BLOCKS);
+}
+
+static u32 vwc_chunk_blocks(u32 nr, u32 i)
+{
+	return i + 1 < vwc_nr_chunks(nr) ? VWC_CHUNK_BLOCKS :
+	       nr - i * VWC_CHUNK_BLOCKS;
+}
+
+/* Buckets in each chunk of @nb, a power of two. */
+static u32 vwc_bucket_chunk(u32 nb)
+{
+	return nb < VWC_BUCKET_CHUNK ? nb : VWC_BUCKET_CHUNK;
 }
 
 /*
- * Kernel RAM per cache block, rounded up: the block array, the hash
- * buckets and the promotion filter, over nr_blocks.
+ * The RAM vwc_blocks_init(nr) allocates: the chunks of blocks, whole
+ * pages each (vmalloc), the buckets, and both arrays of chunk pointers.
+ */
+size_t vwc_blocks_bytes(u32 nr)
+{
+	u32 nc = vwc_nr_chunks(nr), nb = vwc_nr_buckets(nr);
+	size_t chunk = VWC_CHUNK_BLOCKS * sizeof(struct vwc_block);
+	size_t last;
+
+	if (!nr)
+		return 0;
+	last = (size_t)vwc_chunk_blocks(nr, nc - 1) * sizeof(struct vwc_block);
+	return (size_t)(nc - 1) * PAGE_ALIGN(chunk) + PAGE_ALIGN(last) +
+	       (size_t)nc * sizeof(struct vwc_block *) +
+	       (size_t)nb * sizeof(u32) +
+	       (size_t)(nb / vwc_bucket_chunk(nb)) * sizeof(u32 *);
+}
+
+/*
+ * Kernel RAM per cache block, rounded up: the block table (blocks, hash
+ * buckets, chunk pointers) and the promotion filter, over nr_blocks.
  */
 size_t vwc_blocks_ram_per_block(u32 nr_blocks)
 {
@@ -61,40 +92,90 @@ static void vwc_block_reset(struct vwc_block *b)
 	b->next = VWC_NIL;
 }
 
+static u32 *vwc_bucket(const struct vwc_blocks *t, u32 h)
+{
+	return &t->buckets[h >> VWC_BUCKET_CHUNK_SHIFT][h & VWC_BUCKET_CHUNK_MASK];
+}
+
+/*
+ * Chunk @i of blocks, every block reset and linked to its neighbours: all
+ * of them on the free list, in order.
+ */
+static int vwc_chunk_init(struct vwc_blocks *t, u32 i)
+{
+	u32 n = vwc_chunk_blocks(t->nr, i), first = i * VWC_CHUNK_BLOCKS, j;
+	struct vwc_block *c = vwc_vmalloc((size_t)n * sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (j = 0; j < n; j++) {
+		u32 cb = first + j;
+
+		memset(&c[j], 0, sizeof(c[j]));
+		c[j].hnext = VWC_NIL;
+		c[j].prev = cb ? cb - 1 : VWC_NIL;
+		c[j].next = cb + 1 < t->nr ? cb + 1 : VWC_NIL;
+	}
+	t->chunks[i] = c;
+	return 0;
+}
+
+/*
+ * A table of @nr blocks, all free, none mapped.  -ENOMEM, with nothing
+ * left allocated, if any chunk cannot be had.
+ */
 int vwc_blocks_init(struct vwc_blocks *t, u32 nr)
 {
-	u32 i, nb;
+	u32 nb, per;
 
 	memset(t, 0, sizeof(*t));
 	if (!nr)
 		return -EINVAL;
-	if (nr > VWC_BLOCKS_MAX)
-		return -EFBIG;
 
 	nb = vwc_nr_buckets(nr);
-	t->b = vwc_kvcalloc(nr, sizeof(*t->b));
-	t->buckets = vwc_kvcalloc(nb, sizeof(*t->buckets));
-	if (!t->b || !t->buckets) {
-		vwc_blocks_exit(t);
-		return -ENOMEM;
-	}
+	per = vwc_bucket_chunk(nb);
 	t->nr = nr;
 	t->hash_mask = nb - 1;
-	memset(t->buckets, 0xff, (size_t)nb * sizeof(*t->buckets));
+	t->chunks = vwc_kvcalloc(vwc_nr_chunks(nr), sizeof(*t->chunks));
+	t->buckets = vwc_kvcalloc(nb / per, sizeof(*t->buckets));
+	if (!t->chunks || !t->buckets)
+		goto nomem;
+	for (; t->nr_chunks < vwc_nr_chunks(nr); t->nr_chunks++) {
+		if (vwc_chunk_init(t, t->nr_chunks))
+			goto nomem;
+		vwc_cond_resched();
+	}
+	for (; t->nr_bucket_chunks < nb / per; t->nr_bucket_chunks++) {
+		u32 *c = vwc_kvcalloc(per, sizeof(*c));
 
-	vwc_list_init(&t->free);
+		if (!c)
+			goto nomem;
+		memset(c, 0xff, (size_t)per * sizeof(*c));	/* VWC_NIL */
+		t->buckets[t->nr_bucket_chunks] = c;
+	}
+
+	t->free.head = 0;
+	t->free.tail = nr - 1;
+	t->free.count = nr;
 	vwc_list_init(&t->free_pending);
 	vwc_list_init(&t->committing);
-	for (i = 0; i < nr; i++) {
-		vwc_block_reset(&t->b[i]);
-		vwc_list_push_tail(t, &t->free, i);
-	}
 	return 0;
+
+nomem:
+	vwc_blocks_exit(t);
+	return -ENOMEM;
 }
 
+/* Free what init allocated, all of it or as far as it went. */
 void vwc_blocks_exit(struct vwc_blocks *t)
 {
-	vwc_kvfree(t->b);
+	u32 i;
+
+	for (i = 0; i < t->nr_chunks; i++)
+		vwc_vfree(t->chunks[i]);
+	for (i = 0; i < t->nr_bucket_chunks; i++)
+		vwc_kvfree(t->buckets[i]);
+	vwc_kvfree(t->chunks);
 	vwc_kvfree(t->buckets);
 	memset(t, 0, sizeof(*t));
 }
@@ -104,10 +185,10 @@ u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock)
 {
 	u64 id = vwc_make_id(vm, oblock);
 	u32 lo = (u32)id, hi = (u32)(id >> 32);
-	u32 cb = t->buckets[vwc_hash(t, id)];
+	u32 cb = *vwc_bucket(t, vwc_hash(t, id));
 
 	while (cb != VWC_NIL) {
-		const struct vwc_block *b = &t->b[cb];
+		const struct vwc_block *b = vwc_block(t, cb);
 
 		if (b->key_lo == lo && (b->key_hi & VWC_KEY_ID_HI_MASK) == hi)
 			return cb;
@@ -122,13 +203,13 @@ u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock)
  */
 void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
 {
-	struct vwc_block *b = &t->b[cb];
+	struct vwc_block *b = vwc_block(t, cb);
 	u64 id = vwc_make_id(vm, oblock);
 	u32 h = vwc_hash(t, id);
 
 	vwc_block_set_key(b, id);
-	b->hnext = t->buckets[h];
-	t->buckets[h] = cb;
+	b->hnext = *vwc_bucket(t, h);
+	*vwc_bucket(t, h) = cb;
 	b->flags |= VWC_B_VALID;
 }
 
@@ -139,13 +220,13 @@ void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
  */
 void vwc_unmap(struct vwc_blocks *t, u32 cb)
 {
-	struct vwc_block *b = &t->b[cb];
-	u32 *pp = &t->buckets[vwc_hash(t, vwc_block_key(b) & VWC_KEY_ID_MASK)];
+	struct vwc_block *b = vwc_block(t, cb);
+	u32 *pp = vwc_bucket(t, vwc_hash(t, vwc_block_key(b) & VWC_KEY_ID_MASK));
 
 	if (!(b->flags & VWC_B_VALID))
 		return;
 	while (*pp != cb && *pp != VWC_NIL)
-		pp = &t->b[*pp].hnext;
+		pp = &vwc_block(t, *pp)->hnext;
 	if (*pp == cb)
 		*pp = b->hnext;
 	b->hnext = VWC_NIL;
@@ -154,12 +235,12 @@ void vwc_unmap(struct vwc_blocks *t, u32 cb)
 
 void vwc_list_push_tail(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 {
-	struct vwc_block *b = &t->b[cb];
+	struct vwc_block *b = vwc_block(t, cb);
 
 	b->next = VWC_NIL;
 	b->prev = l->tail;
 	if (l->tail != VWC_NIL)
-		t->b[l->tail].next = cb;
+		vwc_block(t, l->tail)->next = cb;
 	else
 		l->head = cb;
 	l->tail = cb;
@@ -168,12 +249,12 @@ void vwc_list_push_tail(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 
 void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 {
-	struct vwc_block *b = &t->b[cb];
+	struct vwc_block *b = vwc_block(t, cb);
 
 	b->prev = VWC_NIL;
 	b->next = l->head;
 	if (l->head != VWC_NIL)
-		t->b[l->head].prev = cb;
+		vwc_block(t, l->head)->prev = cb;
 	else
 		l->tail = cb;
 	l->head = cb;
@@ -182,14 +263,14 @@ void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 
 void vwc_list_del(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 {
-	struct vwc_block *b = &t->b[cb];
+	struct vwc_block *b = vwc_block(t, cb);
 
 	if (b->prev != VWC_NIL)
-		t->b[b->prev].next = b->next;
+		vwc_block(t, b->prev)->next = b->next;
 	else
 		l->head = b->next;
 	if (b->next != VWC_NIL)
-		t->b[b->next].prev = b->prev;
+		vwc_block(t, b->next)->prev = b->prev;
 	else
 		l->tail = b->prev;
 	b->prev = VWC_NIL;
@@ -215,8 +296,8 @@ void vwc_list_splice_tail(struct vwc_blocks *t, struct vwc_list *to,
 	if (vwc_list_empty(to)) {
 		*to = *from;
 	} else {
-		t->b[to->tail].next = from->head;
-		t->b[from->head].prev = to->tail;
+		vwc_block(t, to->tail)->next = from->head;
+		vwc_block(t, from->head)->prev = to->tail;
 		to->tail = from->tail;
 		to->count += from->count;
 	}
@@ -229,10 +310,10 @@ bool vwc_list_valid(const struct vwc_blocks *t, const struct vwc_list *l)
 	u32 cb = l->head, prev = VWC_NIL, n = 0;
 
 	while (cb != VWC_NIL) {
-		if (cb >= t->nr || n >= t->nr || t->b[cb].prev != prev)
+		if (cb >= t->nr || n >= t->nr || vwc_block(t, cb)->prev != prev)
 			return false;
 		prev = cb;
-		cb = t->b[cb].next;
+		cb = vwc_block(t, cb)->next;
 		n++;
 	}
 	return l->tail == prev && l->count == n;
@@ -244,7 +325,7 @@ u32 vwc_alloc(struct vwc_blocks *t)
 	u32 cb = vwc_list_pop_head(t, &t->free);
 
 	if (cb != VWC_NIL)
-		vwc_block_reset(&t->b[cb]);
+		vwc_block_reset(vwc_block(t, cb));
 	return cb;
 }
 
@@ -260,7 +341,7 @@ int vwc_claim(struct vwc_blocks *t, u32 cb)
 
 	if (cb >= t->nr)
 		return -EINVAL;
-	b = &t->b[cb];
+	b = vwc_block(t, cb);
 	if ((b->flags & VWC_B_CORE) ||
 	    (b->prev == VWC_NIL && t->free.head != cb))
 		return -EINVAL;
@@ -276,7 +357,7 @@ int vwc_claim(struct vwc_blocks *t, u32 cb)
  */
 void vwc_release(struct vwc_blocks *t, u32 cb)
 {
-	struct vwc_block *b = &t->b[cb];
+	struct vwc_block *b = vwc_block(t, cb);
 
 	vwc_unmap(t, cb);
 	b->flags &= ~VWC_B_CORE;

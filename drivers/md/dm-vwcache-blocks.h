@@ -3,10 +3,22 @@
  * dm-vwcache block table and index: the in-RAM state of every cache block.
  *
  * A pool of nr cache blocks ("cblocks", 0..nr-1) has one struct vwc_block
- * each, in one array.  A valid block maps one origin block ("oblock") of
- * one VM; the index is a chained hash table of (vm, oblock) -> cblock
- * whose chains are threaded through the blocks themselves (hnext), so it
- * costs one u32 bucket per 4/3 to 8/3 blocks and nothing per block.
+ * each.  A valid block maps one origin block ("oblock") of one VM; the
+ * index is a chained hash table of (vm, oblock) -> cblock whose chains
+ * are threaded through the blocks themselves (hnext), so it costs one u32
+ * bucket per 4/3 to 8/3 blocks and nothing per block.
+ *
+ * No array is one allocation (the kernel refuses kvmalloc() sizes above
+ * INT_MAX, 76.7 M blocks in one array): the blocks are stored in chunks
+ * of VWC_CHUNK_BLOCKS (64 Ki blocks, 1.75 MiB; the last one shorter), each
+ * vmalloc'd on its own (whole pages, none wasted: kmalloc would round a
+ * chunk up to a power of two), found through an array of chunk pointers;
+ * the buckets in chunks of VWC_BUCKET_CHUNK (256 Ki buckets, 1 MiB).
+ * vwc_block() is the two-level lookup, the only way to a block.  So a
+ * table holds up to VWC_BLOCKS_MAX = 2^32 - 1 blocks, the most a u32
+ * cblock can number with VWC_NIL (U32_MAX) left free to end lists and
+ * chains: 16 TiB at 4 KiB blocks, 256 TiB at 64 KiB.  RAM is the limit
+ * well before that (vwc_blocks_ram_per_block(), about 30 bytes a block).
  *
  * Every block is on at most one list at a time, linked by cblock index
  * through its prev/next fields: a struct vwc_list is a head, a tail and a
@@ -37,6 +49,7 @@
  *   checks a list from end to end, for tests and debugging.
  * - Nothing here sleeps except init/exit (allocation), nothing locks:
  *   the caller serialises every call on one table (one spinlock).
+ *   vwc_blocks_init() that fails has freed whatever it allocated.
  */
 #ifndef DM_VWCACHE_BLOCKS_H
 #define DM_VWCACHE_BLOCKS_H
@@ -92,10 +105,21 @@ struct vwc_list {
 	u32 count;
 };
 
+/* Blocks per chunk of the block array: 1.75 MiB of 28-byte blocks. */
+#define VWC_CHUNK_SHIFT		16
+#define VWC_CHUNK_BLOCKS	(1U << VWC_CHUNK_SHIFT)
+#define VWC_CHUNK_MASK		(VWC_CHUNK_BLOCKS - 1)
+/* Buckets per chunk of the hash table: 1 MiB. */
+#define VWC_BUCKET_CHUNK_SHIFT	18
+#define VWC_BUCKET_CHUNK	(1U << VWC_BUCKET_CHUNK_SHIFT)
+#define VWC_BUCKET_CHUNK_MASK	(VWC_BUCKET_CHUNK - 1)
+
 struct vwc_blocks {
-	struct vwc_block *b;
+	struct vwc_block **chunks;	/* nr_chunks chunks of blocks */
 	u32 nr;
-	u32 *buckets;
+	u32 nr_chunks;
+	u32 **buckets;			/* nr_bucket_chunks chunks */
+	u32 nr_bucket_chunks;
 	u32 hash_mask;
 	struct vwc_list free;
 	struct vwc_list free_pending;
@@ -104,10 +128,11 @@ struct vwc_blocks {
 };
 
 /*
- * The most blocks one table holds: the kernel refuses kvmalloc() sizes
- * above INT_MAX, and the block array is one allocation.
+ * The most blocks one table holds: cblocks are u32 and VWC_NIL is none of
+ * them (nothing else caps it: see the chunks above).  A u64 block count
+ * is checked against it before it is given to vwc_blocks_init().
  */
-#define VWC_BLOCKS_MAX		(0x7fffffffUL / sizeof(struct vwc_block))
+#define VWC_BLOCKS_MAX		((u64)VWC_NIL)
 
 /* The largest power of two <= n (1 for n = 0), at most 2^31. */
 static inline u32 vwc_pow2_below(u64 n)
@@ -124,9 +149,10 @@ void vwc_blocks_exit(struct vwc_blocks *t);
 size_t vwc_blocks_bytes(u32 nr);
 size_t vwc_blocks_ram_per_block(u32 nr_blocks);
 
-static inline struct vwc_block *vwc_block(struct vwc_blocks *t, u32 cb)
+/* Block @cb (< t->nr): its chunk, then its place in the chunk. */
+static inline struct vwc_block *vwc_block(const struct vwc_blocks *t, u32 cb)
 {
-	return &t->b[cb];
+	return &t->chunks[cb >> VWC_CHUNK_SHIFT][cb & VWC_CHUNK_MASK];
 }
 
 static inline u64 vwc_block_key(const struct vwc_block *b)

@@ -26,11 +26,29 @@ u32 vwc_now_s(void)
 	return (u32)(jiffies / HZ);
 }
 
-int vwc_cache_init(struct vwc_pool *pool)
+/*
+ * The pool's cache state, from its layout (loaded, or laid out and not
+ * written yet).  A device with more blocks than a table holds, or whose
+ * table would take more than all the machine's RAM, is refused before
+ * anything is allocated; a table that cannot be allocated is refused
+ * too (no OOM kill, see vwc_kvcalloc()).
+ */
+int vwc_cache_init(struct vwc_pool *pool, const char **error)
 {
 	const struct vwc_layout *l = &pool->sb.layout;
 	u32 nr = (u32)l->nr_blocks;
 	int r;
+
+	if (l->nr_blocks > VWC_BLOCKS_MAX) {
+		*error = VWC_TOO_MANY_BLOCKS;
+		return -EFBIG;
+	}
+	if ((u64)vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
+	    (u64)totalram_pages() << PAGE_SHIFT) {
+		*error = "Cache device needs more RAM for its block table than the machine has: use a larger block_size";
+		return -ENOMEM;
+	}
+	*error = "Cannot allocate the pool's cache state";
 
 	spin_lock_init(&pool->cache_lock);
 	bio_list_init(&pool->deferred);
@@ -38,9 +56,6 @@ int vwc_cache_init(struct vwc_pool *pool)
 	pool->data_start = l->data_start;
 	pool->block_shift = ilog2(l->block_size >> SECTOR_SHIFT);
 	pool->seed = vwc_uuid_seed(pool->sb.uuid);
-	if (l->nr_blocks > VWC_BLOCKS_MAX)
-		return -EFBIG;
-
 	r = vwc_blocks_init(&pool->blocks, nr);
 	if (r)
 		return r;

@@ -10,11 +10,15 @@
 #define VWC_QUOTA_SCAN		256	/* policy blocks looked at per level */
 #define VWC_QUOTA_EVICT		8	/* own blocks evicted per allocation */
 
+/* The refusal of a device with more than VWC_BLOCKS_MAX blocks. */
+#define VWC_TOO_MANY_BLOCKS \
+	"Cache device has more than 2^32 - 1 blocks of this size: use a larger block_size"
+
 struct vwc_pool;
 struct vwc_slot;
 
 u32 vwc_now_s(void);
-int vwc_cache_init(struct vwc_pool *pool);
+int vwc_cache_init(struct vwc_pool *pool, const char **error);
 void vwc_cache_exit(struct vwc_pool *pool);
 u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block);
 int vwc_cache_load(struct vwc_pool *pool, const char **error);

@@ -19,11 +19,23 @@
 #include <linux/string.h>
 #include <linux/crc32c.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/vmalloc.h>
 #include <asm/byteorder.h>
 
-/* Zeroed arrays that may be large (the block table): vmalloc fallback. */
-#define vwc_kvcalloc(n, size)	kvcalloc(n, size, GFP_KERNEL)
+/*
+ * The block table's allocations, gigabytes in all for a large pool: one
+ * that does not fit fails (the pool is refused) rather than have the OOM
+ * killer make room for it.  Zeroed arrays, vmalloc fallback:
+ */
+#define vwc_kvcalloc(n, size)	kvcalloc(n, size, GFP_KERNEL | __GFP_RETRY_MAYFAIL)
 #define vwc_kvfree(p)		kvfree(p)
+/* Not zeroed, whole pages (a chunk of blocks), no warning on failure: */
+#define vwc_vmalloc(size)	__vmalloc(size, GFP_KERNEL | __GFP_RETRY_MAYFAIL | \
+					  __GFP_NOWARN)
+#define vwc_vfree(p)		vfree(p)
+#define vwc_cond_resched()	cond_resched()
 
 #else /* userspace */
 
@@ -61,14 +73,51 @@ static inline bool is_power_of_2(unsigned long n)
 	return n != 0 && (n & (n - 1)) == 0;
 }
 
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096UL
+#endif
+#define PAGE_ALIGN(x) round_up((size_t)(x), PAGE_SIZE)
+
+#ifdef VWC_ALLOC_FAIL
+/*
+ * tests/unit: when non-zero, the allocation this many allocations from
+ * now fails (1: the next one); defined in unit.h.
+ */
+extern unsigned long vwc_alloc_fail_in;
+
+static inline bool vwc_alloc_fails(void)
+{
+	return vwc_alloc_fail_in && !--vwc_alloc_fail_in;
+}
+#else
+static inline bool vwc_alloc_fails(void)
+{
+	return false;
+}
+#endif
+
 static inline void *vwc_kvcalloc(size_t n, size_t size)
 {
-	return calloc(n, size);
+	return vwc_alloc_fails() ? NULL : calloc(n, size);
 }
 
 static inline void vwc_kvfree(void *p)
 {
 	free(p);
+}
+
+static inline void *vwc_vmalloc(size_t size)
+{
+	return vwc_alloc_fails() ? NULL : malloc(size ? size : 1);
+}
+
+static inline void vwc_vfree(void *p)
+{
+	free(p);
+}
+
+static inline void vwc_cond_resched(void)
+{
 }
 
 /* Provided by tests/unit/crc32c.c (also linked into dmcache-ctl). */

@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 
 #include "dm-vwcache.h"
+#include "dm-vwcache-cache.h"
 #include "dm-vwcache-metadata.h"
 
 #define VWC_MD_SHIFT	3	/* sectors per metadata page, log2 */
@@ -121,39 +122,55 @@ void vwc_md_put_page(struct dm_buffer *b, bool dirty)
 }
 
 /*
- * A blank device: zero the VM table and the attachment table, then write
- * both superblock copies (copy 1 as commit 1, copy 0 as commit 2).  The
- * entries are not zeroed (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES: none is
- * initialised yet, commits write their pages whole as they reach them),
- * so formatting takes the same time whatever the size of the device.
+ * A blank device: lay out its pool, in RAM only.  Every refusal of the
+ * device happens here or before vwc_md_format() writes (the block table
+ * allocated first, see vwc_pool_start()): a refused device is untouched.
  */
-static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
-			 const char **error)
+static int vwc_md_prepare_format(struct vwc_pool *pool, u32 block_size,
+				 const char **error)
 {
-	struct block_device *bdev = pool->cache.bdev;
 	struct vwc_layout l;
 	u8 uuid[16];
 	int r;
 
-	r = vwc_layout_compute(bdev_nr_sectors(bdev), block_size,
+	r = vwc_layout_compute(bdev_nr_sectors(pool->cache.bdev), block_size,
 			       VWC_FORMAT_INCOMPAT, &l);
 	if (r) {
 		*error = r == -EFBIG ? "Cache device is too large" :
 			 "Cache device is too small for a pool of this block size";
 		return -EINVAL;
 	}
-	/* Every refusal before the first write: a refused device is untouched. */
 	if (l.nr_blocks > VWC_BLOCKS_MAX) {
-		*error = "Cache device has too many blocks: use a larger block_size";
+		*error = VWC_TOO_MANY_BLOCKS;
 		return -EINVAL;
 	}
 	get_random_bytes(uuid, sizeof(uuid));
 	vwc_sb_init(&pool->sb, &l, uuid);
 	vwc_sb_set_lazy(&pool->sb);
 	pool->sb.seq = 0;
+	return 0;
+}
 
-	r = blkdev_issue_zeroout(bdev, l.vm_table_start,
-				 l.entries_start - l.vm_table_start,
+/*
+ * Format the blank device vwc_md_open() laid out: zero the VM table and
+ * the attachment table, then write both superblock copies (copy 1 as
+ * commit 1, copy 0 as commit 2).  The entries are not zeroed
+ * (VWC_FEATURE_INCOMPAT_LAZY_ENTRIES: none is initialised yet, commits
+ * write their pages whole as they reach them), so formatting takes the
+ * same time whatever the size of the device.
+ */
+int vwc_md_format(struct vwc_pool *pool, const char **error)
+{
+	const struct vwc_layout *l = &pool->sb.layout;
+	void *buf = kmalloc(VWC_MD_BLOCK_SIZE, GFP_KERNEL);
+	int r;
+
+	if (!buf) {
+		*error = "Cannot allocate metadata buffers";
+		return -ENOMEM;
+	}
+	r = blkdev_issue_zeroout(pool->cache.bdev, l->vm_table_start,
+				 l->entries_start - l->vm_table_start,
 				 GFP_KERNEL, 0);
 	if (!r)
 		r = vwc_md_commit_sb(pool, buf);
@@ -161,6 +178,7 @@ static int vwc_md_format(struct vwc_pool *pool, u32 block_size, void *buf,
 		r = vwc_md_commit_sb(pool, buf);
 	if (r)
 		*error = "Cannot format the cache device: I/O error";
+	kfree(buf);
 	return r;
 }
 
@@ -185,7 +203,11 @@ static int vwc_md_load(struct vwc_pool *pool, u32 block_size, void *buf,
 	return 0;
 }
 
-/* Load the pool on the cache device, or format a blank one. */
+/*
+ * Load the pool on the cache device, or lay out a new one on a blank
+ * device (*formatted): vwc_md_format() writes it, once the pool's RAM is
+ * allocated.
+ */
 int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
 		const char **error)
 {
@@ -216,7 +238,7 @@ int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
 	}
 	r = vwc_sb_choose(buf, buf + VWC_MD_BLOCK_SIZE, &pool->sb, error);
 	if (r == -ENODATA) {
-		r = vwc_md_format(pool, block_size, buf, error);
+		r = vwc_md_prepare_format(pool, block_size, error);
 		*formatted = true;
 	} else if (!r) {
 		r = vwc_md_load(pool, block_size, buf, error);

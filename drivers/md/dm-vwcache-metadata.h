@@ -25,6 +25,7 @@ struct vwc_pool;
 int vwc_md_open(struct vwc_pool *pool, u32 block_size, bool *formatted,
 		const char **error);
 void vwc_md_close(struct vwc_pool *pool);
+int vwc_md_format(struct vwc_pool *pool, const char **error);
 int vwc_md_write_page(struct vwc_pool *pool, sector_t region, u32 index,
 		      const void *in);
 int vwc_md_read_page(struct vwc_pool *pool, sector_t region, u32 index,

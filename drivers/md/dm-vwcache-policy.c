@@ -35,13 +35,13 @@ void vwc_policy_exit(struct vwc_policy *p)
 
 	for (l = 0; l < p->nr_levels; l++)
 		while ((cb = vwc_list_pop_head(p->t, &p->q[l])) != VWC_NIL)
-			p->t->b[cb].flags &= ~VWC_B_POLICY;
+			vwc_block(p->t, cb)->flags &= ~VWC_B_POLICY;
 	p->count = 0;
 }
 
 static void vwc_policy_push(struct vwc_policy *p, u32 cb, u32 level)
 {
-	struct vwc_block *b = &p->t->b[cb];
+	struct vwc_block *b = vwc_block(p->t, cb);
 
 	vwc_block_set_level(b, level);
 	b->stamp = p->now;
@@ -71,7 +71,7 @@ static void vwc_policy_age(struct vwc_policy *p)
 		for (n = 0; n < VWC_POLICY_DEMOTE_BATCH; n++) {
 			cb = p->q[l].head;
 			if (cb == VWC_NIL ||
-			    !vwc_policy_due(p, p->now - t->b[cb].stamp))
+			    !vwc_policy_due(p, p->now - vwc_block(t, cb)->stamp))
 				break;
 			vwc_list_del(t, &p->q[l], cb);
 			vwc_policy_push(p, cb, l - 1);
@@ -82,7 +82,7 @@ static void vwc_policy_age(struct vwc_policy *p)
 /* A block became clean and valid: it goes on the policy. */
 void vwc_policy_add(struct vwc_policy *p, u32 cb)
 {
-	struct vwc_block *b = &p->t->b[cb];
+	struct vwc_block *b = vwc_block(p->t, cb);
 	u32 level = vwc_block_level(b);
 
 	if (b->flags & VWC_B_POLICY)
@@ -98,7 +98,7 @@ void vwc_policy_add(struct vwc_policy *p, u32 cb)
 
 void vwc_policy_hit(struct vwc_policy *p, u32 cb)
 {
-	struct vwc_block *b = &p->t->b[cb];
+	struct vwc_block *b = vwc_block(p->t, cb);
 	u32 level = vwc_block_level(b);
 
 	if (!(b->flags & VWC_B_POLICY))
@@ -112,7 +112,7 @@ void vwc_policy_hit(struct vwc_policy *p, u32 cb)
 /* Take a block off the policy; its level stays in its key. */
 void vwc_policy_remove(struct vwc_policy *p, u32 cb)
 {
-	struct vwc_block *b = &p->t->b[cb];
+	struct vwc_block *b = vwc_block(p->t, cb);
 
 	if (!(b->flags & VWC_B_POLICY))
 		return;
@@ -141,7 +141,7 @@ u32 vwc_policy_victim(struct vwc_policy *p)
 	for (l = 0; l < p->nr_levels; l++) {
 		for (n = p->q[l].count; n; n--) {
 			cb = p->q[l].head;
-			if (vwc_evictable(&t->b[cb])) {
+			if (vwc_evictable(vwc_block(t, cb))) {
 				vwc_policy_remove(p, cb);
 				return cb;
 			}
@@ -165,9 +165,9 @@ u32 vwc_policy_victim_of(struct vwc_policy *p, u32 vm, u32 scan)
 
 	for (l = 0; l < p->nr_levels; l++) {
 		cb = p->q[l].head;
-		for (n = 0; n < scan && cb != VWC_NIL; n++, cb = t->b[cb].next) {
-			if (vwc_block_vm(&t->b[cb]) == vm &&
-			    vwc_evictable(&t->b[cb])) {
+		for (n = 0; n < scan && cb != VWC_NIL; n++, cb = vwc_block(t, cb)->next) {
+			if (vwc_block_vm(vwc_block(t, cb)) == vm &&
+			    vwc_evictable(vwc_block(t, cb))) {
 				vwc_policy_remove(p, cb);
 				return cb;
 			}
@@ -187,9 +187,9 @@ bool vwc_policy_valid(const struct vwc_policy *p)
 			return false;
 		if (l >= p->nr_levels && !vwc_list_empty(&p->q[l]))
 			return false;
-		for (cb = p->q[l].head; cb != VWC_NIL; cb = t->b[cb].next)
-			if (!(t->b[cb].flags & VWC_B_POLICY) ||
-			    vwc_block_level(&t->b[cb]) != l)
+		for (cb = p->q[l].head; cb != VWC_NIL; cb = vwc_block(t, cb)->next)
+			if (!(vwc_block(t, cb)->flags & VWC_B_POLICY) ||
+			    vwc_block_level(vwc_block(t, cb)) != l)
 				return false;
 		total += p->q[l].count;
 	}
@@ -202,6 +202,8 @@ static u32 vwc_filter_row(u32 nr_blocks)
 {
 	u32 r = vwc_pow2_below(nr_blocks);
 
+	if (r > VWC_FILTER_MAX_ROW)
+		return VWC_FILTER_MAX_ROW;
 	return r < VWC_FILTER_MIN_ROW ? VWC_FILTER_MIN_ROW : r;
 }
 

@@ -36,8 +36,8 @@
  *   is not on the policy (a dirty one, say), so callers need not check.
  * - The filter answers "has this read miss been seen at least threshold
  *   (2) times recently?" from two rows of 4-bit counters, R of each, R
- *   the largest power of two <= nr_blocks (at least 64): R bytes in all,
- *   at most one byte per cache block.  Row 1 is indexed by oblock plus a
+ *   the largest power of two <= nr_blocks (at least 64, at most 2^30):
+ *   R bytes in all, at most one byte per cache block.  Row 1 is indexed by oblock plus a
  *   per-VM offset, so R consecutive blocks of a VM have R different
  *   counters; row 2 by a hash of (vm, oblock).  The estimate is the
  *   smaller counter; only the smaller ones are incremented.  Aging halves
@@ -78,6 +78,8 @@ bool vwc_policy_valid(const struct vwc_policy *p);
 
 #define VWC_FILTER_THRESHOLD	2
 #define VWC_FILTER_MIN_ROW	64
+/* 1 GiB of counters at most: one kvmalloc() (<= INT_MAX bytes). */
+#define VWC_FILTER_MAX_ROW	(1U << 30)
 
 struct vwc_filter {
 	u64 *w;		/* 4-bit counters, 16 per word: row 1 then row 2 */

@@ -66,18 +66,18 @@ static void vwc_pool_free(struct vwc_pool *pool)
 	kfree(pool);
 }
 
-/* The cache state and the workers, once the metadata is open. */
+/*
+ * The cache state and the workers, once the metadata is open; then a new
+ * pool is formatted, so that a device refused for its size, or for the
+ * RAM its pool needs, is refused with nothing written to it.
+ */
 static int vwc_pool_start(struct vwc_pool *pool, bool formatted,
 			  const char **error)
 {
-	int r = vwc_cache_init(pool);
+	int r = vwc_cache_init(pool, error);
 
-	if (r) {
-		*error = r == -EFBIG ?
-			"Cache device has too many blocks: use a larger block_size" :
-			"Cannot allocate the pool's cache state";
+	if (r)
 		return r;
-	}
 	vwc_wb_init_slots(pool);
 	if (!formatted) {
 		r = vwc_cache_load(pool, error);
@@ -102,10 +102,17 @@ static int vwc_pool_start(struct vwc_pool *pool, bool formatted,
 		*error = "Cannot create the pool's workqueue";
 		goto bad_io;
 	}
+	if (formatted) {
+		r = vwc_md_format(pool, error);
+		if (r)
+			goto bad_wq;
+	}
 	pool->last_commit = jiffies;
 	queue_delayed_work(pool->wq, &pool->tick_work, HZ / 10);
 	return 0;
 
+bad_wq:
+	destroy_workqueue(pool->wq);
 bad_io:
 	dm_io_client_destroy(pool->io_client);
 bad:

@@ -7,7 +7,7 @@
 
 static u64 vwc_wb_id(const struct vwc_blocks *t, u32 cb)
 {
-	return vwc_block_key(&t->b[cb]) & VWC_KEY_ID_MASK;
+	return vwc_block_key(vwc_block(t, cb)) & VWC_KEY_ID_MASK;
 }
 
 /* Restore the max-heap property of cbs[0..n) below @i. */
@@ -82,7 +82,7 @@ u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
 	const struct vwc_block *b;
 
 	while (cb != VWC_NIL && n < max_blocks && seen++ < dirty->count) {
-		b = &t->b[cb];
+		b = vwc_block(t, cb);
 		if ((b->flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY)
 			cbs[n++] = cb;
 		cb = b->next;

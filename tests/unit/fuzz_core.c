@@ -38,7 +38,7 @@ static u32 look(struct fz *f, u32 vm, u32 k)
 
 static void forget(struct fz *f, u32 cb)
 {
-	struct vwc_block *b = &f->t.b[cb];
+	struct vwc_block *b = vwc_block(&f->t, cb);
 
 	f->map[vwc_block_vm(b)][vwc_block_oblock(b) / 0x10001ULL] = 0;
 	vwc_release(&f->t, cb);
@@ -52,7 +52,7 @@ static void evict(struct fz *f)
 
 	if (cb == VWC_NIL)
 		return;
-	b = &f->t.b[cb];
+	b = vwc_block(&f->t, cb);
 	ASSERT(f->where[cb] == W_POLICY);
 	ASSERT(!b->pins && b->flags == VWC_B_VALID);
 	forget(f, cb);
@@ -74,7 +74,7 @@ static u32 get_block(struct fz *f, u32 vm, u32 k)
 
 static void make_dirty(struct fz *f, u32 cb, u32 vm)
 {
-	struct vwc_block *b = &f->t.b[cb];
+	struct vwc_block *b = vwc_block(&f->t, cb);
 
 	if (f->where[cb] == W_DIRTY) {
 		if (b->flags & VWC_B_WB)
@@ -97,7 +97,7 @@ static void wb_issue(struct fz *f, u32 vm, u32 max_blocks, u32 max_run)
 			&nr_runs);
 	ASSERT(n <= max_blocks && nr_runs <= n);
 	for (i = 0; i < n; i++) {
-		struct vwc_block *b = &f->t.b[cbs[i]];
+		struct vwc_block *b = vwc_block(&f->t, cbs[i]);
 
 		id = vwc_block_key(b) & VWC_KEY_ID_MASK;
 		ASSERT(f->where[cbs[i]] == W_DIRTY);
@@ -110,7 +110,7 @@ static void wb_issue(struct fz *f, u32 vm, u32 max_blocks, u32 max_run)
 		       (!max_run || runs[r].count <= max_run));
 	ASSERT(i == n);
 	for (i = 0; i < n; i++)
-		f->t.b[cbs[i]].flags |= VWC_B_WB;
+		vwc_block(&f->t, cbs[i])->flags |= VWC_B_WB;
 }
 
 static void wb_done(struct fz *f, u32 vm)
@@ -118,12 +118,12 @@ static void wb_done(struct fz *f, u32 vm)
 	u32 cb;
 	struct vwc_block *b;
 
-	for (cb = f->dirty[vm].head; cb != VWC_NIL; cb = f->t.b[cb].next)
-		if (f->t.b[cb].flags & VWC_B_WB)
+	for (cb = f->dirty[vm].head; cb != VWC_NIL; cb = vwc_block(&f->t, cb)->next)
+		if (vwc_block(&f->t, cb)->flags & VWC_B_WB)
 			break;
 	if (cb == VWC_NIL)
 		return;
-	b = &f->t.b[cb];
+	b = vwc_block(&f->t, cb);
 	vwc_list_del(&f->t, &f->dirty[vm], cb);
 	if (b->flags & VWC_B_REDIRTY) {
 		b->flags &= ~(VWC_B_WB | VWC_B_REDIRTY);
@@ -142,7 +142,7 @@ static void discard(struct fz *f, u32 vm, u32 k)
 
 	if (cb == VWC_NIL)
 		return;
-	b = &f->t.b[cb];
+	b = vwc_block(&f->t, cb);
 	if (b->pins || (b->flags & VWC_B_WB))
 		return;
 	if (f->where[cb] == W_DIRTY)
@@ -163,18 +163,18 @@ static void check_all(struct fz *f)
 	for (vm = 0; vm < VMS; vm++) {
 		ASSERT(vwc_list_valid(&f->t, &f->dirty[vm]));
 		for (cb = f->dirty[vm].head; cb != VWC_NIL;
-		     cb = f->t.b[cb].next)
+		     cb = vwc_block(&f->t, cb)->next)
 			ASSERT(f->where[cb] == W_DIRTY &&
-			       vwc_block_vm(&f->t.b[cb]) == vm);
+			       vwc_block_vm(vwc_block(&f->t, cb)) == vm);
 	}
-	for (cb = f->t.free.head; cb != VWC_NIL; cb = f->t.b[cb].next)
+	for (cb = f->t.free.head; cb != VWC_NIL; cb = vwc_block(&f->t, cb)->next)
 		ASSERT(f->where[cb] == W_FREE);
-	for (cb = f->t.free_pending.head; cb != VWC_NIL; cb = f->t.b[cb].next)
+	for (cb = f->t.free_pending.head; cb != VWC_NIL; cb = vwc_block(&f->t, cb)->next)
 		ASSERT(f->where[cb] == W_PENDING);
-	for (cb = f->t.committing.head; cb != VWC_NIL; cb = f->t.b[cb].next)
+	for (cb = f->t.committing.head; cb != VWC_NIL; cb = vwc_block(&f->t, cb)->next)
 		ASSERT(f->where[cb] == W_COMMITTING);
 	for (cb = 0; cb < f->nr; cb++) {
-		struct vwc_block *b = &f->t.b[cb];
+		struct vwc_block *b = vwc_block(&f->t, cb);
 		bool mapped = f->where[cb] == W_POLICY ||
 			      f->where[cb] == W_DIRTY;
 
@@ -226,11 +226,12 @@ static void step(struct fz *f, u8 op, u8 arg, u8 arg2)
 		break;
 	case 4:		/* I/O starts or ends on a block */
 		cb = arg2 % f->nr;
-		if (f->where[cb] == W_POLICY || f->where[cb] == W_DIRTY)
-			if (arg & 0x80)
-				f->t.b[cb].pins = 0;
-			else
-				vwc_block_pin(&f->t.b[cb], VWC_PINS_MAX);
+		if (f->where[cb] != W_POLICY && f->where[cb] != W_DIRTY)
+			break;
+		if (arg & 0x80)
+			vwc_block(&f->t, cb)->pins = 0;
+		else
+			vwc_block_pin(vwc_block(&f->t, cb), VWC_PINS_MAX);
 		break;
 	case 5:
 		wb_issue(f, vm, arg2 % 16, arg2 >> 4);

@@ -11,44 +11,77 @@
 #include "dm-vwcache-policy.h"
 #include "unit.h"
 
+/*
+ * What vwc_blocks_init(nr) allocates, counted independently: whole pages
+ * for each chunk of blocks, the buckets, the two arrays of chunk pointers.
+ */
+static size_t expect_bytes(u32 nr, u32 nb)
+{
+	u64 full = nr / VWC_CHUNK_BLOCKS, rest = nr % VWC_CHUNK_BLOCKS;
+	u64 chunks = full + !!rest;
+	u64 bucket_chunks = nb > VWC_BUCKET_CHUNK ? nb / VWC_BUCKET_CHUNK : 1;
+
+	return full * (VWC_CHUNK_BLOCKS * 28) + round_up(rest * 28, 4096) +
+	       chunks * sizeof(void *) + (u64)nb * 4 +
+	       bucket_chunks * sizeof(void *);
+}
+
 static void test_sizes(void)
 {
-	static const u32 nrs[] = { 64, 1000, 1 << 20 };
+	static const u32 nrs[] = { 64, 1000, 1 << 20, 3 * (1 << 20) + 17 };
 	u32 i, nr, bad = 0;
 	struct vwc_blocks t;
+	u64 n;
 
 	CHECK(sizeof(struct vwc_block) == 28);
-	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
-		CHECK(vwc_blocks_ram_per_block(nrs[i]) <= 32);
+	CHECK(VWC_BLOCKS_MAX == U32_MAX);
+	for (i = 0; i < ARRAY_SIZE(nrs); i++)
 		printf("test_blocks: %u blocks: %zu bytes of RAM per block\n",
 		       nrs[i], vwc_blocks_ram_per_block(nrs[i]));
-	}
-	/* Every size from the smallest pool up, and the worst cases. */
-	for (nr = VWC_MIN_BLOCKS; nr < 70000; nr++)
-		if (vwc_blocks_ram_per_block(nr) > 32)
+	/*
+	 * At most 32 bytes a block, and a fixed cost under 4 KiB beside
+	 * (the last chunk of blocks rounded up to a whole page), which is
+	 * within the 32 bytes from a full chunk (64 Ki blocks) up.
+	 */
+	for (nr = VWC_MIN_BLOCKS; nr < 140000; nr++)
+		if ((nr >= VWC_CHUNK_BLOCKS &&
+		     vwc_blocks_ram_per_block(nr) > 32) ||
+		    vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
+		    (size_t)nr * 32 + 4096)
 			bad++;
-	for (i = 6; i < 31; i++) {
-		nr = 1U << i;
-		if (vwc_blocks_ram_per_block(nr) > 32 ||
-		    vwc_blocks_ram_per_block(nr / 3 * 4) > 32 ||
-		    vwc_blocks_ram_per_block(nr - 1) > 32 ||
-		    vwc_blocks_ram_per_block(nr + 1) > 32)
+	/* The worst cases, up to the most blocks a table holds. */
+	for (i = 16; i <= 32; i++) {
+		n = 1ULL << i;
+		if (vwc_blocks_ram_per_block(n - 1) > 32 ||
+		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 32) ||
+		    vwc_blocks_ram_per_block(n / 3 * 4 > U32_MAX ?
+					     U32_MAX : n / 3 * 4) > 32 ||
+		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 32))
 			bad++;
 	}
 	CHECK(bad == 0);
+	printf("test_blocks: %u blocks (the most): %zu bytes of RAM per block, %zu MiB\n",
+	       U32_MAX, vwc_blocks_ram_per_block(U32_MAX),
+	       (vwc_blocks_bytes(U32_MAX) + vwc_filter_bytes(U32_MAX)) >> 20);
+	/* Every allocation within kvmalloc()'s INT_MAX, at the most blocks. */
+	CHECK(vwc_filter_bytes(U32_MAX) <= 0x7fffffff);
+	CHECK((size_t)VWC_CHUNK_BLOCKS * sizeof(struct vwc_block) <= 4 << 20);
+	CHECK(vwc_blocks_bytes(U32_MAX) ==
+	      expect_bytes(U32_MAX, 1U << 31));
 
 	/* The sizes are those init allocates. */
 	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
 		CHECK(vwc_blocks_init(&t, nrs[i]) == 0);
 		CHECK(vwc_blocks_bytes(nrs[i]) ==
-		      (size_t)nrs[i] * 28 + ((size_t)t.hash_mask + 1) * 4);
+		      expect_bytes(nrs[i], t.hash_mask + 1));
+		CHECK(t.nr_chunks == DIV_ROUND_UP(nrs[i], VWC_CHUNK_BLOCKS));
 		CHECK(is_power_of_2(t.hash_mask + 1));
 		CHECK(t.hash_mask + 1 <= nrs[i]);
 		CHECK(t.free.count == nrs[i]);
+		CHECK(vwc_list_valid(&t, &t.free));
 		vwc_blocks_exit(&t);
 	}
 	CHECK(vwc_blocks_init(&t, 0) == -EINVAL);
-	CHECK(vwc_blocks_init(&t, (u32)VWC_BLOCKS_MAX + 1) == -EFBIG);
 }
 
 static void test_keys(void)
@@ -100,7 +133,7 @@ static bool same(const struct vwc_blocks *t, const struct vwc_list *l,
 
 	if (!vwc_list_valid(t, l) || l->count != d->n)
 		return false;
-	for (; cb != VWC_NIL; cb = t->b[cb].next, i++)
+	for (; cb != VWC_NIL; cb = vwc_block(t, cb)->next, i++)
 		if (i >= d->n || d->v[i] != cb)
 			return false;
 	return i == d->n;
@@ -179,8 +212,8 @@ static void test_lists(void)
 	CHECK(bad_pop == 0);
 	/* A broken link is noticed. */
 	if (l[0].count >= 2) {
-		cb = t.b[l[0].head].next;
-		t.b[cb].prev = VWC_NIL;
+		cb = vwc_block(&t, l[0].head)->next;
+		vwc_block(&t, cb)->prev = VWC_NIL;
 		CHECK(!vwc_list_valid(&t, &l[0]));
 	}
 	vwc_blocks_exit(&t);
@@ -221,18 +254,18 @@ static void check_model(const struct vwc_blocks *t, const struct model *m,
 	    !vwc_list_valid(t, &t->free_pending) ||
 	    !vwc_list_valid(t, &t->committing))
 		(*bad)++;
-	for (cb = t->free.head; cb != VWC_NIL; cb = t->b[cb].next)
+	for (cb = t->free.head; cb != VWC_NIL; cb = vwc_block(t, cb)->next)
 		n[0] += m->state[cb] == S_FREE;
-	for (cb = t->free_pending.head; cb != VWC_NIL; cb = t->b[cb].next)
+	for (cb = t->free_pending.head; cb != VWC_NIL; cb = vwc_block(t, cb)->next)
 		n[2] += m->state[cb] == S_PENDING;
-	for (cb = t->committing.head; cb != VWC_NIL; cb = t->b[cb].next)
+	for (cb = t->committing.head; cb != VWC_NIL; cb = vwc_block(t, cb)->next)
 		n[3] += m->state[cb] == S_COMMITTING;
 	if (n[0] != t->free.count || n[0] != m->nr_free ||
 	    n[2] != t->free_pending.count || n[3] != t->committing.count)
 		(*bad)++;
 	/* Every mapped block is found under its own key. */
 	for (cb = 0; cb < INR; cb++) {
-		const struct vwc_block *b = &t->b[cb];
+		const struct vwc_block *b = vwc_block(t, cb);
 
 		if (m->state[cb] == S_USED && m->key[cb] != U32_MAX) {
 			if (vwc_lookup(t, vwc_block_vm(b),
@@ -341,7 +374,7 @@ static void test_index_random(void)
 		}
 		/* Blocks released mid-commit are not freed by it. */
 		for (cb = t.free.head; cb != VWC_NIL && ops % 97 == 0;
-		     cb = t.b[cb].next)
+		     cb = vwc_block(&t, cb)->next)
 			pending_freed += m.state[cb] != S_FREE;
 		if (ops % 997 == 0)
 			check_model(&t, &m, &bad);
@@ -387,7 +420,7 @@ static void test_commit(void)
 	CHECK(!reused);
 	vwc_commit_end(&t);
 	CHECK(t.free.count == 2);
-	CHECK(t.free.head == a && t.b[a].next == b);
+	CHECK(t.free.head == a && vwc_block(&t, a)->next == b);
 	CHECK(t.free_pending.count == 1 && t.free_pending.head == c);
 	cb = vwc_alloc(&t);
 	CHECK(cb == a);
@@ -411,7 +444,7 @@ static void test_commit(void)
 	vwc_commit_end(&t);
 	CHECK(vwc_list_valid(&t, &t.free));
 	for (cb = 0, i = 0; i < 64; i++)
-		cb += !!(t.b[i].flags & VWC_B_VALID);
+		cb += !!(vwc_block(&t, i)->flags & VWC_B_VALID);
 	CHECK(cb == 0);		/* nothing was left mapped */
 	vwc_blocks_exit(&t);
 }
@@ -425,18 +458,18 @@ static void test_caller_flags(void)
 	CHECK(vwc_blocks_init(&t, 64) == 0);
 	cb = vwc_alloc(&t);
 	vwc_map(&t, cb, 3, 33);
-	t.b[cb].flags |= VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_WB | 0x0500;
+	vwc_block(&t, cb)->flags |= VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_WB | 0x0500;
 	vwc_unmap(&t, cb);
-	CHECK(t.b[cb].flags == (VWC_B_WB | 0x0500));
+	CHECK(vwc_block(&t, cb)->flags == (VWC_B_WB | 0x0500));
 	vwc_release(&t, cb);
-	CHECK(t.b[cb].flags == 0x0500);
+	CHECK(vwc_block(&t, cb)->flags == 0x0500);
 	CHECK(vwc_lookup(&t, 3, 33) == VWC_NIL);
 	CHECK(vwc_commit_begin(&t) == 1);
 	vwc_commit_end(&t);
 	while (t.free.head != cb)
 		vwc_alloc(&t);
 	CHECK(vwc_alloc(&t) == cb);
-	CHECK(t.b[cb].flags == 0);	/* alloc resets everything */
+	CHECK(vwc_block(&t, cb)->flags == 0);	/* alloc resets everything */
 	vwc_blocks_exit(&t);
 }
 
@@ -496,6 +529,152 @@ static void test_claim(void)
 	vwc_blocks_exit(&t);
 }
 
+/*
+ * The chunked table: blocks, lists and hash chains across chunk
+ * boundaries, on a table of 11 chunks of blocks (the last one short) and
+ * 2 chunks of buckets.
+ */
+#define CNR (10 * VWC_CHUNK_BLOCKS + 44000)
+
+static u32 chunk_of(u32 cb)
+{
+	return cb >> VWC_CHUNK_SHIFT;
+}
+
+static void test_chunks(void)
+{
+	static const u32 edge[] = {
+		0, VWC_CHUNK_BLOCKS - 1, VWC_CHUNK_BLOCKS,
+		2 * VWC_CHUNK_BLOCKS - 1, 2 * VWC_CHUNK_BLOCKS,
+		10 * VWC_CHUNK_BLOCKS - 1, 10 * VWC_CHUNK_BLOCKS, CNR - 1,
+	};
+	struct vwc_list l, m;
+	struct vwc_blocks t;
+	u32 cb, i, n, bad = 0, crossing = 0, chains = 0;
+
+	CHECK(vwc_blocks_init(&t, CNR) == 0);
+	CHECK(t.nr_chunks == 11);
+	CHECK(t.hash_mask + 1 == 1U << 19);
+	CHECK(t.nr_bucket_chunks == 2);
+	/* Each block its own, in its chunk, contiguous within a chunk. */
+	for (cb = 1; cb < CNR; cb++) {
+		const struct vwc_block *a = vwc_block(&t, cb - 1);
+		const struct vwc_block *b = vwc_block(&t, cb);
+
+		if (chunk_of(cb) == chunk_of(cb - 1) ? b != a + 1 :
+		    b != t.chunks[chunk_of(cb)])
+			bad++;
+	}
+	CHECK(bad == 0);
+	/* The free list runs 0..nr-1 through every chunk. */
+	CHECK(vwc_list_valid(&t, &t.free));
+	CHECK(t.free.head == 0 && t.free.tail == CNR - 1);
+	for (cb = t.free.head, n = 0; cb != VWC_NIL; cb = vwc_block(&t, cb)->next)
+		bad += cb != n++;
+	CHECK(bad == 0 && n == CNR);
+	CHECK(vwc_claim(&t, VWC_CHUNK_BLOCKS) == 0);
+	CHECK(vwc_claim(&t, VWC_CHUNK_BLOCKS) == -EINVAL);
+	CHECK(vwc_block(&t, VWC_CHUNK_BLOCKS - 1)->next ==
+	      VWC_CHUNK_BLOCKS + 1);
+	CHECK(vwc_block(&t, VWC_CHUNK_BLOCKS + 1)->prev ==
+	      VWC_CHUNK_BLOCKS - 1);
+	CHECK(vwc_list_valid(&t, &t.free) && t.free.count == CNR - 1);
+	vwc_blocks_exit(&t);
+
+	/* Lists made of blocks at the chunk edges, in a mixed order. */
+	CHECK(vwc_blocks_init(&t, CNR) == 0);
+	vwc_list_init(&l);
+	vwc_list_init(&m);
+	for (i = 0; i < ARRAY_SIZE(edge); i++) {
+		vwc_list_del(&t, &t.free, edge[i]);
+		if (i % 2)
+			vwc_list_push_head(&t, &l, edge[i]);
+		else
+			vwc_list_push_tail(&t, &l, edge[i]);
+	}
+	CHECK(vwc_list_valid(&t, &l) && l.count == ARRAY_SIZE(edge));
+	CHECK(vwc_list_valid(&t, &t.free) &&
+	      t.free.count == CNR - ARRAY_SIZE(edge));
+	/* Head: the odd ones, last first; then the even ones, in order. */
+	CHECK(l.head == edge[7] && l.tail == edge[6]);
+	CHECK(vwc_block(&t, edge[1])->next == edge[0]);
+	CHECK(vwc_block(&t, edge[0])->prev == edge[1]);
+	CHECK(vwc_block(&t, edge[0])->next == edge[2]);
+	vwc_list_del(&t, &l, edge[0]);
+	CHECK(vwc_block(&t, edge[1])->next == edge[2]);
+	CHECK(vwc_block(&t, edge[2])->prev == edge[1]);
+	CHECK(vwc_list_pop_head(&t, &l) == edge[7]);
+	vwc_list_push_tail(&t, &m, edge[0]);
+	vwc_list_push_tail(&t, &m, edge[7]);
+	vwc_list_splice_tail(&t, &m, &l);
+	CHECK(vwc_list_empty(&l) && vwc_list_valid(&t, &m));
+	CHECK(m.count == ARRAY_SIZE(edge) && m.head == edge[0] &&
+	      m.tail == edge[6]);
+	CHECK(vwc_block(&t, edge[7])->next == edge[5]);
+	CHECK(vwc_block(&t, edge[5])->prev == edge[7]);
+	vwc_blocks_exit(&t);
+
+	/*
+	 * Hash chains: every block mapped (about 1.5 blocks a chain, from
+	 * any chunks), all found, half unmapped, the rest still found.
+	 */
+	CHECK(vwc_blocks_init(&t, CNR) == 0);
+	for (cb = 0; cb < CNR; cb++) {
+		bad += vwc_alloc(&t) != cb;
+		vwc_map(&t, cb, cb % 4096, key_oblock(cb));
+	}
+	for (i = 0; i <= t.hash_mask; i++) {
+		u32 c = t.buckets[i >> VWC_BUCKET_CHUNK_SHIFT]
+				 [i & VWC_BUCKET_CHUNK_MASK];
+		u32 next;
+
+		for (; c != VWC_NIL; c = next) {
+			next = vwc_block(&t, c)->hnext;
+			chains += next == VWC_NIL;
+			crossing += next != VWC_NIL &&
+				    chunk_of(next) != chunk_of(c);
+		}
+	}
+	CHECK(chains > (1U << 19) / 2 && crossing > 1000);
+	for (cb = 0; cb < CNR; cb++)
+		bad += vwc_lookup(&t, cb % 4096, key_oblock(cb)) != cb;
+	for (cb = 0; cb < CNR; cb += 2)
+		vwc_unmap(&t, cb);
+	for (cb = 0; cb < CNR; cb++)
+		bad += vwc_lookup(&t, cb % 4096, key_oblock(cb)) !=
+		       (cb % 2 ? cb : VWC_NIL);
+	CHECK(bad == 0);
+	printf("test_blocks: %u blocks in %u chunks: %u chains, %u links across chunks\n",
+	       CNR, t.nr_chunks, chains, crossing);
+	vwc_blocks_exit(&t);
+}
+
+/*
+ * Every allocation of vwc_blocks_init() failing in turn: -ENOMEM, the
+ * table zeroed, nothing leaked (LeakSanitizer checks at exit).
+ */
+static void test_init_unwind(void)
+{
+	struct vwc_blocks t, zero;
+	u32 k, bad = 0;
+	int r;
+
+	memset(&zero, 0, sizeof(zero));
+	for (k = 1; k < 100; k++) {
+		vwc_alloc_fail_in = k;
+		r = vwc_blocks_init(&t, CNR);
+		if (!r)
+			break;
+		bad += r != -ENOMEM || memcmp(&t, &zero, sizeof(t));
+	}
+	vwc_alloc_fail_in = 0;
+	/* 2 pointer arrays, 11 chunks of blocks, 2 of buckets. */
+	CHECK(!r && k == 16 && bad == 0);
+	CHECK(vwc_list_valid(&t, &t.free) && t.free.count == CNR);
+	vwc_blocks_exit(&t);
+	vwc_blocks_exit(&t);	/* on an exited table: nothing */
+}
+
 int main(void)
 {
 	unit_seed(0x9e3779b97f4a7c15ULL);
@@ -507,5 +686,7 @@ int main(void)
 	test_caller_flags();
 	test_claim();
 	test_pins();
+	test_chunks();
+	test_init_unwind();
 	return unit_report("test_blocks");
 }

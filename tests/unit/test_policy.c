@@ -86,8 +86,8 @@ static void test_order(void)
 	vwc_policy_hit(&p, 3);
 	vwc_policy_hit(&p, 3);
 	vwc_policy_hit(&p, 5);
-	CHECK(vwc_block_level(&t.b[3]) == 2);
-	CHECK(vwc_block_level(&t.b[5]) == 1);
+	CHECK(vwc_block_level(vwc_block(&t, 3)) == 2);
+	CHECK(vwc_block_level(vwc_block(&t, 5)) == 1);
 	CHECK(vwc_policy_valid(&p));
 	/* Level 0 first, oldest first; then level 1, then 2. */
 	CHECK(vwc_policy_victim(&p) == 0);
@@ -100,13 +100,13 @@ static void test_order(void)
 	CHECK(vwc_policy_victim(&p) == 3);
 	CHECK(vwc_policy_victim(&p) == VWC_NIL);
 	CHECK(p.count == 0);
-	CHECK(!(t.b[3].flags & VWC_B_POLICY));
+	CHECK(!(vwc_block(&t, 3)->flags & VWC_B_POLICY));
 	/* The top level holds; a removed block keeps its level. */
 	vwc_policy_add(&p, 3);
-	CHECK(vwc_block_level(&t.b[3]) == 2);
+	CHECK(vwc_block_level(vwc_block(&t, 3)) == 2);
 	for (i = 0; i < 10; i++)
 		vwc_policy_hit(&p, 3);
-	CHECK(vwc_block_level(&t.b[3]) == 3);
+	CHECK(vwc_block_level(vwc_block(&t, 3)) == 3);
 	vwc_policy_remove(&p, 3);
 	vwc_policy_remove(&p, 3);	/* no-op */
 	vwc_policy_hit(&p, 3);		/* no-op */
@@ -251,10 +251,10 @@ static void test_never_evicted(void)
 		cb = rnd_below(256);
 		switch (rnd_below(8)) {
 		case 0:
-			t.b[cb].pins ^= 1;
+			vwc_block(&t, cb)->pins ^= 1;
 			break;
 		case 1:
-			t.b[cb].flags ^= rnd_below(2) ? VWC_B_DIRTY :
+			vwc_block(&t, cb)->flags ^= rnd_below(2) ? VWC_B_DIRTY :
 					 VWC_B_WB;
 			break;
 		case 2:
@@ -274,7 +274,7 @@ static void test_never_evicted(void)
 				break;
 			}
 			victims++;
-			if (t.b[v].pins || (t.b[v].flags &
+			if (vwc_block(&t, v)->pins || (vwc_block(&t, v)->flags &
 			    (VWC_B_DIRTY | VWC_B_WB | VWC_B_POLICY)))
 				bad++;
 			vwc_policy_add(&p, v);
@@ -289,22 +289,22 @@ static void test_never_evicted(void)
 	/* Nothing evictable: NIL, and nothing lost. */
 	for (cb = 0; cb < 256; cb++) {
 		vwc_policy_add(&p, cb);
-		t.b[cb].flags &= ~(VWC_B_DIRTY | VWC_B_WB);
-		t.b[cb].pins = cb % 2;
-		if (!t.b[cb].pins)
-			t.b[cb].flags |= VWC_B_DIRTY;
+		vwc_block(&t, cb)->flags &= ~(VWC_B_DIRTY | VWC_B_WB);
+		vwc_block(&t, cb)->pins = cb % 2;
+		if (!vwc_block(&t, cb)->pins)
+			vwc_block(&t, cb)->flags |= VWC_B_DIRTY;
 	}
 	CHECK(vwc_policy_victim(&p) == VWC_NIL);
 	CHECK(p.count == 256);
 	CHECK(vwc_policy_valid(&p));
-	t.b[77].flags &= ~VWC_B_DIRTY;
+	vwc_block(&t, 77)->flags &= ~VWC_B_DIRTY;
 	CHECK(vwc_policy_victim(&p) == VWC_NIL);	/* 77 is pinned */
-	t.b[77].pins = 0;
+	vwc_block(&t, 77)->pins = 0;
 	CHECK(vwc_policy_victim(&p) == 77);
 	vwc_policy_exit(&p);
 	CHECK(p.count == 0);
 	for (cb = 0, bad = 0; cb < 256; cb++)
-		bad += !!(t.b[cb].flags & VWC_B_POLICY);
+		bad += !!(vwc_block(&t, cb)->flags & VWC_B_POLICY);
 	CHECK(bad == 0);
 	vwc_blocks_exit(&t);
 }
@@ -392,12 +392,12 @@ static void test_victim_of(void)
 		vwc_map(&t, cb, i % 4 == 3, i);
 		vwc_policy_add(&p, cb);
 	}
-	t.b[3].pins = 1;	/* in flight: not evictable */
+	vwc_block(&t, 3)->pins = 1;	/* in flight: not evictable */
 	CHECK(vwc_policy_victim_of(&p, 2, 64) == VWC_NIL);
 	CHECK(vwc_policy_victim_of(&p, 1, 3) == VWC_NIL);
 	CHECK(vwc_policy_victim_of(&p, 1, 64) == 7);
 	while ((cb = vwc_policy_victim_of(&p, 1, 64)) != VWC_NIL) {
-		CHECK(vwc_block_vm(&t.b[cb]) == 1);
+		CHECK(vwc_block_vm(vwc_block(&t, cb)) == 1);
 		n++;
 	}
 	CHECK(n == 8);

@@ -14,7 +14,7 @@
 
 static u64 id_of(const struct vwc_blocks *t, u32 cb)
 {
-	return (u64)vwc_block_vm(&t->b[cb]) << 48 | vwc_block_oblock(&t->b[cb]);
+	return (u64)vwc_block_vm(vwc_block(t, cb)) << 48 | vwc_block_oblock(vwc_block(t, cb));
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -39,8 +39,8 @@ static unsigned int check_plan(const struct vwc_blocks *t,
 
 	/* The oldest eligible blocks, max_blocks of them at most. */
 	for (cb = dirty->head; cb != VWC_NIL && w < max_blocks;
-	     cb = t->b[cb].next)
-		if ((t->b[cb].flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY)
+	     cb = vwc_block(t, cb)->next)
+		if ((vwc_block(t, cb)->flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY)
 			want[w++] = cb;
 	if (n != w)
 		return 1;
@@ -59,18 +59,18 @@ static unsigned int check_plan(const struct vwc_blocks *t,
 
 		if (run->first != covered || !run->count ||
 		    (max_run && run->count > max_run) ||
-		    run->oblock != vwc_block_oblock(&t->b[cbs[run->first]]))
+		    run->oblock != vwc_block_oblock(vwc_block(t, cbs[run->first])))
 			bad++;
 		for (i = run->first + 1; i < run->first + run->count; i++)
 			if (id_of(t, cbs[i]) != id_of(t, cbs[i - 1]) + 1 ||
-			    vwc_block_vm(&t->b[cbs[i]]) !=
-			    vwc_block_vm(&t->b[cbs[i - 1]]))
+			    vwc_block_vm(vwc_block(t, cbs[i])) !=
+			    vwc_block_vm(vwc_block(t, cbs[i - 1])))
 				bad++;
 		if (r > 0 && runs[r - 1].count != max_run &&
 		    id_of(t, cbs[run->first]) ==
 		    id_of(t, cbs[run->first - 1]) + 1 &&
-		    vwc_block_vm(&t->b[cbs[run->first]]) ==
-		    vwc_block_vm(&t->b[cbs[run->first - 1]]))
+		    vwc_block_vm(vwc_block(t, cbs[run->first])) ==
+		    vwc_block_vm(vwc_block(t, cbs[run->first - 1])))
 			bad++;
 		covered += run->count;
 	}
@@ -99,9 +99,9 @@ static void make_dirty(struct vwc_blocks *t, struct vwc_list *dirty, u32 nr,
 		cb = vwc_alloc(t);
 		ob += rnd_below(4) ? 1 : 1 + rnd_below(50);
 		vwc_map(t, cb, rnd_below(nr_vms), ob);
-		t->b[cb].flags |= VWC_B_DIRTY;
+		vwc_block(t, cb)->flags |= VWC_B_DIRTY;
 		if (!rnd_below(6))
-			t->b[cb].flags |= VWC_B_WB;
+			vwc_block(t, cb)->flags |= VWC_B_WB;
 	}
 	for (i = 0; i < nr; i++)
 		vwc_list_push_tail(t, dirty, order[i]);
@@ -123,14 +123,14 @@ static void test_random(void)
 		max_blocks = rnd_below(3) ? 1 + rnd_below(nr + 10) : nr;
 		max_run = rnd_below(4) ? 1 + rnd_below(64) : 0;
 		for (i = 0; i < nr; i++)
-			flags[i] = t.b[i].flags;
+			flags[i] = vwc_block(&t, i)->flags;
 		n = vwc_wb_plan(&t, &dirty, max_blocks, max_run, cbs, runs,
 				&nr_runs);
 		bad += check_plan(&t, &dirty, max_blocks, max_run, cbs, n,
 				  runs, nr_runs);
 		total_runs += nr_runs;
 		for (i = 0; i < nr; i++)
-			changed += flags[i] != t.b[i].flags;
+			changed += flags[i] != vwc_block(&t, i)->flags;
 		if (!vwc_list_valid(&t, &dirty) || dirty.count != nr)
 			changed++;
 		vwc_blocks_exit(&t);
@@ -155,7 +155,7 @@ static void test_cases(void)
 	for (i = 0; i < ARRAY_SIZE(obs); i++) {
 		cb = vwc_alloc(&t);
 		vwc_map(&t, cb, 7, obs[i]);
-		t.b[cb].flags |= VWC_B_DIRTY;
+		vwc_block(&t, cb)->flags |= VWC_B_DIRTY;
 		vwc_list_push_tail(&t, &dirty, cb);
 	}
 	/* 5 | 10 11 12 | 13 14 | 20 21 with max_run 3. */
@@ -174,7 +174,7 @@ static void test_cases(void)
 	CHECK(n == 3 && nr_runs == 1 && runs[0].oblock == 10 &&
 	      runs[0].count == 3);
 	/* 11 in writeback: the oldest 3 others are 10 12 13. */
-	t.b[2].flags |= VWC_B_WB;
+	vwc_block(&t, 2)->flags |= VWC_B_WB;
 	n = vwc_wb_plan(&t, &dirty, 3, 8, cbs, runs, &nr_runs);
 	CHECK(n == 3 && nr_runs == 2 && cbs[0] == 0 && cbs[1] == 1 &&
 	      cbs[2] == 3 && runs[1].oblock == 12 && runs[1].count == 2);
@@ -188,7 +188,7 @@ static void test_cases(void)
 	vwc_map(&t, vwc_alloc(&t), 1, VWC_KEY_OBLOCK_MASK);
 	vwc_map(&t, vwc_alloc(&t), 2, 0);
 	for (cb = 0; cb < 2; cb++) {
-		t.b[cb].flags |= VWC_B_DIRTY;
+		vwc_block(&t, cb)->flags |= VWC_B_DIRTY;
 		vwc_list_push_tail(&t, &dirty, cb);
 	}
 	n = vwc_wb_plan(&t, &dirty, 8, 8, cbs, runs, &nr_runs);

@@ -3,7 +3,8 @@
  * A very small unit test harness: CHECK() records a failure with its line
  * and goes on; each test file ends with unit_report(), which prints
  * "<file>: N passed, N failed" and returns the exit status.  rnd() is a
- * repeatable random stream (unit_seed() picks it).
+ * repeatable random stream (unit_seed() picks it).  One test file per
+ * program: this header defines vwc_alloc_fail_in.
  */
 #ifndef VWC_UNIT_H
 #define VWC_UNIT_H
@@ -12,6 +13,12 @@
 #include <stdio.h>
 
 static unsigned int unit_passed, unit_failed;
+
+/*
+ * Allocation failure injection (dm-vwcache-core.h, built with
+ * -DVWC_ALLOC_FAIL): set to N, the Nth allocation from now fails.
+ */
+unsigned long vwc_alloc_fail_in;
 
 /* xorshift64*: a repeatable random stream for randomized tests. */
 static uint64_t unit_rng = 0x9e3779b97f4a7c15ULL;
