@@ -33,6 +33,14 @@
 #   wait_clean VM [SECONDS]    wait until VM has no dirty block and is not
 #                              flushing (fails after SECONDS, default 120,
 #                              times VW_TIMEOUT_SCALE)
+#   big_pool_create TAG DEV    create pool "pool" of 64 KiB blocks on DEV
+#                              (a huge sparse device), measuring the kernel
+#                              memory it takes: RESULT lines TAG_create_s,
+#                              TAG_blocks, TAG_ram_kib; fails above 1 GiB
+#                              per TiB of DEV; sets $blocks, $used (KiB)
+#   big_pool_gone              remove it; fails unless that memory is back
+#   timed_pool_create DEV      create pool "pool" of 64 KiB blocks, its
+#                              seconds in $secs
 
 zero_head() {
 	dd if=/dev/zero of="$1" bs=4096 count=1 conv=fsync 2>/dev/null ||
@@ -236,3 +244,39 @@ run() {
 has() { grep -qF -- "$2" "/tmp/$1" || fail "$1 lacks '$2'"; }
 lacks() { ! grep -qF -- "$2" "/tmp/$1" || fail "$1 has '$2'"; }
 nr_dm() { dmsetup ls 2>/dev/null | grep -vc 'No devices found'; }
+
+_kib() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+_settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+
+timed_pool_create() {
+	_t0=$(date +%s)
+	pool_create pool "$1" 65536
+	secs=$(($(date +%s) - _t0))
+}
+
+big_pool_create() {
+	_tag=$1 _dev=$2
+	_settle
+	_m0=$(_kib MemAvailable) _v0=$(_kib VmallocUsed) _s0=$(_kib Slab)
+	timed_pool_create "$_dev"
+	echo "RESULT ${_tag}_create_s $secs"
+	_settle
+	_m1=$(_kib MemAvailable)
+	blocks=$(field 3 pool)
+	used=$((_m0 - _m1))
+	echo "RESULT ${_tag}_blocks $blocks"
+	echo "RESULT ${_tag}_ram_kib $used vmalloc_kib $(($(_kib VmallocUsed) - _v0)) slab_kib $(($(_kib Slab) - _s0)) bytes_per_block $((used * 1024 / blocks))"
+	# 1 GiB per TiB: the cache device's KiB / 1024.
+	_dev_kib=$(($(sectors "$_dev") / 2))
+	[ "$used" -le $((_dev_kib / 1024)) ] ||
+		fail "the pool takes $used KiB of RAM, more than 1 GiB per TiB ($((_dev_kib / 1024)) KiB)"
+}
+
+big_pool_gone() {
+	dmsetup remove pool || fail "remove pool"
+	_settle
+	_m2=$(_kib MemAvailable)
+	# What the pool took is back, but for a page cache's worth of slack.
+	[ $((_m0 - _m2)) -le $((used / 8 + 8192)) ] ||
+		fail "removing the pool gave back only $((_m2 - _m1)) of $used KiB"
+}

@@ -8,7 +8,7 @@
 # blocks on the same device then does the same from a watermark of zero.
 # vwtest-disks: 1x256M 1x64M
 # vwtest-timeout: 240
-# shellcheck disable=SC1091
+# shellcheck disable=SC1091,SC2046 # guest paths; set -- $(pages) splits on purpose
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
 
