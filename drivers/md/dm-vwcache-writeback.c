@@ -191,25 +191,12 @@ static void vwc_wb_reserve_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
 	pool->slots[slot].wb_jobs++;
 }
 
-/*
- * The runs of @s written wait for the others in flight: one flush for all
- * (I3), due once every run of the slot in flight is written.  Runs that
- * start meanwhile join the wait, which the cap on runs in flight
- * (VWC_WB_MAX_JOBS, VWC_WB_MAX_BYTES) bounds: none starts past it.
- */
-static void vwc_wb_flush_due_locked(struct vwc_slot *s)
-{
-	if (s->wb_written && s->wb_written == s->wb_jobs)
-		queue_work(s->pool->wq, &s->wb_flush_work);
-}
-
 static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot,
 				    u64 bytes)
 {
 	pool->wb_inflight--;
 	pool->wb_inflight_bytes -= bytes;
 	pool->slots[slot].wb_jobs--;
-	vwc_wb_flush_due_locked(&pool->slots[slot]);
 	wake_up_all(&pool->wb_wait);
 }
 
@@ -306,7 +293,10 @@ static void vwc_wb_take(struct vwc_pool *pool, struct list_head *list,
 /*
  * I3: the runs of a slot written so far are made durable on their origin by
  * one flush (one per origin: a VM device reloaded onto another origin may
- * have runs on both), then finished.  A failed flush fails the runs it
+ * have runs on both), then finished.  Runs written while a flush is under
+ * way wait for the next: the work runs again for them, so the flushes
+ * follow one another while the other runs go on (no run waits for all
+ * those in flight).  A failed flush fails the runs it
  * covered: their blocks stay dirty.  The slot's wb_flush_work; a job
  * finished may be the pool's last use (vwc_pool_stop()): nothing of the
  * slot is touched after the last.
@@ -319,12 +309,7 @@ static void vwc_wb_flush_work(struct work_struct *ws)
 	LIST_HEAD(jobs);
 	int r = 0;
 
-	spin_lock_irq(&s->pool->cache_lock);
-	if (s->wb_written == s->wb_jobs) {
-		list_splice_init(&s->wb_to_flush, &jobs);
-		s->wb_written = 0;
-	}
-	spin_unlock_irq(&s->pool->cache_lock);
+	vwc_wb_take(s->pool, &s->wb_to_flush, &jobs);
 	list_for_each_entry(job, &jobs, list) {
 		if (job->error)
 			continue;
@@ -339,20 +324,13 @@ static void vwc_wb_flush_work(struct work_struct *ws)
 		vwc_wb_finish(job);
 }
 
-/* Under cache_lock, as vwc_wb_pass_on() says; may run in any context. */
 static void vwc_wb_write_done(unsigned long error, void *context)
 {
 	struct vwc_wb_job *job = context;
-	struct vwc_pool *pool = job->pool;
-	struct vwc_slot *s = &pool->slots[job->slot];
-	unsigned long flags;
+	struct vwc_slot *s = &job->pool->slots[job->slot];
 
 	job->error |= error;
-	spin_lock_irqsave(&pool->cache_lock, flags);
-	list_add_tail(&job->list, &s->wb_to_flush);
-	s->wb_written++;
-	vwc_wb_flush_due_locked(s);
-	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
 }
 
 static void vwc_wb_write(struct vwc_wb_job *job)

@@ -126,7 +126,6 @@ struct vwc_slot {
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
 	struct list_head wb_to_flush;	/* ... written, to flush and finish */
-	u32 wb_written;			/* ... how many */
 	struct work_struct wb_flush_work; /* does: vwc_wb_flush_work */
 	struct vwc_pool *pool;		/* of the work items */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
