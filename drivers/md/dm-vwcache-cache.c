@@ -27,6 +27,18 @@ u32 vwc_now_s(void)
 }
 
 /*
+ * Kernel RAM that grows with the @nr blocks of a pool: the block table
+ * and its hash buckets, the promotion filter and the commit's two
+ * generations of entry page marks.
+ */
+static u64 vwc_cache_block_bytes(u32 nr)
+{
+	return (u64)vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) +
+	       2 * BITS_TO_LONGS(DIV_ROUND_UP(nr, VWC_ENTRIES_PER_PAGE)) *
+	       sizeof(unsigned long);
+}
+
+/*
  * The pool's cache state, from its layout (loaded, or laid out and not
  * written yet).  A device with more blocks than a table holds, or whose
  * table would take more than all the machine's RAM, is refused before
@@ -43,8 +55,7 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 		*error = VWC_TOO_MANY_BLOCKS;
 		return -EFBIG;
 	}
-	if ((u64)vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
-	    (u64)totalram_pages() << PAGE_SHIFT) {
+	if (vwc_cache_block_bytes(nr) > (u64)totalram_pages() << PAGE_SHIFT) {
 		*error = "Cache device needs more RAM for its block table than the machine has: use a larger block_size";
 		return -ENOMEM;
 	}
@@ -129,9 +140,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 	u64 bytes;
 
 	if (per_block)
-		return vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) +
-		       2 * BITS_TO_LONGS(pool->nr_meta_pages) *
-		       sizeof(unsigned long);
+		return vwc_cache_block_bytes(nr);
 	spin_lock_irq(&pool->cache_lock);
 	for (i = 0; i < pool->sb.layout.max_vms; i++)
 		attached += !!pool->slots[i].attach;

@@ -114,17 +114,24 @@ static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
 }
 
 /* Hold page @index of @region as the next page of the batch. */
+/*
+ * Hold page @index of @region as the next page of the batch: as it is on
+ * disk, or, @fresh, zeroed without being read (and to be written).
+ */
 static int vwc_hold(struct vwc_pool *pool, struct vwc_commit *c,
-		    sector_t region, u32 index)
+		    sector_t region, u32 index, bool fresh)
 {
 	struct vwc_held *h = &c->held[c->nr_held];
-	void *data = vwc_md_get_page(pool, region, index, &h->b);
+	void *data = fresh ? vwc_md_new_page(pool, region, index, &h->b) :
+		     vwc_md_get_page(pool, region, index, &h->b);
 
 	if (IS_ERR(data))
 		return PTR_ERR(data);
+	if (fresh)
+		memset(data, 0, VWC_MD_BLOCK_SIZE);
 	h->index = index;
 	h->data = data;
-	h->changed = false;
+	h->changed = fresh;
 	c->nr_held++;
 	return 0;
 }
@@ -245,28 +252,20 @@ static int vwc_hold_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
 			       u32 index)
 {
 	sector_t start = pool->sb.layout.entries_start;
-	struct vwc_held *h = &c->held[c->nr_held];
-	void *data;
 	int r;
 
 	if (index < c->entries_init)
-		return vwc_hold(pool, c, start, index);
+		return vwc_hold(pool, c, start, index, false);
 	for (; c->entries_init < index; c->entries_init++) {
 		r = vwc_md_write_page(pool, start, c->entries_init, c->zero);
 		if (r)
 			return r;
 		cond_resched();
 	}
-	data = vwc_md_new_page(pool, start, index, &h->b);
-	if (IS_ERR(data))
-		return PTR_ERR(data);
-	memset(data, 0, VWC_MD_BLOCK_SIZE);
-	h->index = index;
-	h->data = data;
-	h->changed = true;
-	c->nr_held++;
-	c->entries_init = index + 1;
-	return 0;
+	r = vwc_hold(pool, c, start, index, true);
+	if (!r)
+		c->entries_init = index + 1;
+	return r;
 }
 
 /* The entry pages marked in the frozen generation, a batch at a time. */
@@ -307,7 +306,7 @@ static int vwc_commit_slot_pages(struct vwc_pool *pool, struct vwc_commit *c,
 	bitmap_zero(marks, nr_pages);
 	spin_unlock_irq(&pool->cache_lock);
 	for_each_set_bit(page, taken, nr_pages) {
-		r = vwc_hold(pool, c, start, page);
+		r = vwc_hold(pool, c, start, page, false);
 		if (r)
 			return r;
 		if (c->nr_held == VWC_COMMIT_BATCH)
