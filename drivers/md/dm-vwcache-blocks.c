@@ -53,6 +53,12 @@ size_t vwc_blocks_bytes(u32 nr)
 	       (size_t)(nb / vwc_bucket_chunk(nb)) * sizeof(u32 *);
 }
 
+/* The RAM vwc_blocks_init() allocates whatever nr: the VMs' list heads. */
+size_t vwc_blocks_fixed_bytes(void)
+{
+	return VWC_VMS * sizeof(struct vwc_list);
+}
+
 /*
  * Kernel RAM per cache block, rounded up: the block table (blocks, hash
  * buckets, chunk pointers) and the promotion filter, over nr_blocks.
@@ -90,6 +96,8 @@ static void vwc_block_reset(struct vwc_block *b)
 	b->hnext = VWC_NIL;
 	b->prev = VWC_NIL;
 	b->next = VWC_NIL;
+	b->vprev = VWC_NIL;
+	b->vnext = VWC_NIL;
 }
 
 static u32 *vwc_bucket(const struct vwc_blocks *t, u32 h)
@@ -115,6 +123,8 @@ static int vwc_chunk_init(struct vwc_blocks *t, u32 i)
 		c[j].hnext = VWC_NIL;
 		c[j].prev = cb ? cb - 1 : VWC_NIL;
 		c[j].next = cb + 1 < t->nr ? cb + 1 : VWC_NIL;
+		c[j].vprev = VWC_NIL;
+		c[j].vnext = VWC_NIL;
 	}
 	t->chunks[i] = c;
 	return 0;
@@ -126,7 +136,7 @@ static int vwc_chunk_init(struct vwc_blocks *t, u32 i)
  */
 int vwc_blocks_init(struct vwc_blocks *t, u32 nr)
 {
-	u32 nb, per;
+	u32 nb, per, vm;
 
 	memset(t, 0, sizeof(*t));
 	if (!nr)
@@ -138,8 +148,11 @@ int vwc_blocks_init(struct vwc_blocks *t, u32 nr)
 	t->hash_mask = nb - 1;
 	t->chunks = vwc_kvcalloc(vwc_nr_chunks(nr), sizeof(*t->chunks));
 	t->buckets = vwc_kvcalloc(nb / per, sizeof(*t->buckets));
-	if (!t->chunks || !t->buckets)
+	t->vms = vwc_kvcalloc(VWC_VMS, sizeof(*t->vms));
+	if (!t->chunks || !t->buckets || !t->vms)
 		goto nomem;
+	for (vm = 0; vm < VWC_VMS; vm++)
+		vwc_list_init(&t->vms[vm]);
 	for (; t->nr_chunks < vwc_nr_chunks(nr); t->nr_chunks++) {
 		if (vwc_chunk_init(t, t->nr_chunks))
 			goto nomem;
@@ -177,6 +190,7 @@ void vwc_blocks_exit(struct vwc_blocks *t)
 		vwc_kvfree(t->buckets[i]);
 	vwc_kvfree(t->chunks);
 	vwc_kvfree(t->buckets);
+	vwc_kvfree(t->vms);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -197,9 +211,92 @@ u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock)
 	return VWC_NIL;
 }
 
+/* Block @cb to the tail of its VM's list (vprev/vnext). */
+static void vwc_vm_push_tail(struct vwc_blocks *t, u32 cb)
+{
+	struct vwc_block *b = vwc_block(t, cb);
+	struct vwc_list *l = &t->vms[vwc_block_vm(b)];
+
+	b->vnext = VWC_NIL;
+	b->vprev = l->tail;
+	if (l->tail != VWC_NIL)
+		vwc_block(t, l->tail)->vnext = cb;
+	else
+		l->head = cb;
+	l->tail = cb;
+	l->count++;
+}
+
+/* Block @cb off its VM's list. */
+static void vwc_vm_del(struct vwc_blocks *t, u32 cb)
+{
+	struct vwc_block *b = vwc_block(t, cb);
+	struct vwc_list *l = &t->vms[vwc_block_vm(b)];
+
+	if (b->vprev != VWC_NIL)
+		vwc_block(t, b->vprev)->vnext = b->vnext;
+	else
+		l->head = b->vnext;
+	if (b->vnext != VWC_NIL)
+		vwc_block(t, b->vnext)->vprev = b->vprev;
+	else
+		l->tail = b->vprev;
+	b->vprev = VWC_NIL;
+	b->vnext = VWC_NIL;
+	l->count--;
+}
+
+/*
+ * The block at the head of VM @vm's list, moved to its tail; VWC_NIL if
+ * the VM has none.  The walk of a VM's blocks: called vwc_vm_count() times
+ * (the count when the walk starts), it returns every block mapped then and
+ * still mapped, each before any block it returns a second time, whatever
+ * blocks are mapped or unmapped between calls (the caller may drop its
+ * lock): the blocks not returned yet stay at the head, in order, while the
+ * ones returned and the ones mapped since go to the tail.  Blocks mapped
+ * since may be returned too, and blocks returned may be again once those
+ * not returned yet were unmapped meanwhile.
+ */
+u32 vwc_vm_rotate(struct vwc_blocks *t, u32 vm)
+{
+	u32 cb = t->vms[vm & VWC_KEY_VM_MASK].head;
+
+	if (cb != VWC_NIL) {
+		vwc_vm_del(t, cb);
+		vwc_vm_push_tail(t, cb);
+	}
+	return cb;
+}
+
+/*
+ * VM @vm's list: links both ways, ends and count agree, no cycle, and
+ * every block on it is mapped, to @vm.  O(count).
+ */
+bool vwc_vm_list_valid(const struct vwc_blocks *t, u32 vm)
+{
+	const struct vwc_list *l = &t->vms[vm & VWC_KEY_VM_MASK];
+	u32 cb = l->head, prev = VWC_NIL, n = 0;
+
+	while (cb != VWC_NIL) {
+		const struct vwc_block *b;
+
+		if (cb >= t->nr || n >= t->nr)
+			return false;
+		b = vwc_block(t, cb);
+		if (b->vprev != prev || !(b->flags & VWC_B_VALID) ||
+		    vwc_block_vm(b) != (vm & VWC_KEY_VM_MASK))
+			return false;
+		prev = cb;
+		cb = b->vnext;
+		n++;
+	}
+	return l->tail == prev && l->count == n;
+}
+
 /*
  * Map an unmapped block to (vm, oblock), which nothing maps: insert it in
- * the hash table and set VWC_B_VALID.  Its policy level starts at 0.
+ * the hash table and its VM's list, and set VWC_B_VALID.  Its policy level
+ * starts at 0.
  */
 void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
 {
@@ -211,10 +308,12 @@ void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
 	b->hnext = *vwc_bucket(t, h);
 	*vwc_bucket(t, h) = cb;
 	b->flags |= VWC_B_VALID;
+	vwc_vm_push_tail(t, cb);
 }
 
 /*
- * Take a mapped block out of the hash table.  Its contents are gone:
+ * Take a mapped block out of the hash table and its VM's list.  Its
+ * contents are gone:
  * VWC_B_VALID, VWC_B_DIRTY and VWC_B_REDIRTY are cleared; lists and the
  * VWC_B_WB state are the caller's (take it off the policy first).
  */
@@ -230,6 +329,7 @@ void vwc_unmap(struct vwc_blocks *t, u32 cb)
 	if (*pp == cb)
 		*pp = b->hnext;
 	b->hnext = VWC_NIL;
+	vwc_vm_del(t, cb);
 	b->flags &= ~(VWC_B_VALID | VWC_B_DIRTY | VWC_B_REDIRTY);
 }
 

@@ -18,14 +18,27 @@
  * table holds up to VWC_BLOCKS_MAX = 2^32 - 1 blocks, the most a u32
  * cblock can number with VWC_NIL (U32_MAX) left free to end lists and
  * chains: 16 TiB at 4 KiB blocks, 256 TiB at 64 KiB.  RAM is the limit
- * well before that (vwc_blocks_ram_per_block(), about 30 bytes a block).
+ * well before that (vwc_blocks_ram_per_block(), about 39 bytes a block).
  *
- * Every block is on at most one list at a time, linked by cblock index
- * through its prev/next fields: a struct vwc_list is a head, a tail and a
+ * Every block is on at most one of these lists at a time, linked by
+ * cblock index through its prev/next fields: a struct vwc_list is a head, a tail and a
  * count, nothing else, so lists cost no RAM per block either.  The lists
  * are: the free list; the blocks released since the last commit started
  * (free_pending); the blocks a commit in flight will free (committing);
  * the caller's per-VM dirty FIFOs; the policy's levels of clean blocks.
+ *
+ * Besides, every mapped block is on its VM's list of blocks, t->vms[vm],
+ * through a second pair of links (vprev/vnext, 8 bytes a block): vwc_map()
+ * adds it, vwc_unmap() takes it off.  So an operation on one VM's blocks
+ * (drop its clean blocks at attach or detach, invalidate them, drop all of
+ * them) visits that VM's blocks only, never the whole table, and nothing
+ * else pays for it: the list changes only when a block is mapped or
+ * unmapped, not on a hit, a policy move or a clean/dirty change, and the
+ * policy's levels stay pool-wide (its behaviour is unchanged).  The
+ * lists' heads are one fixed array of VWC_KEY_VM_MASK + 1 lists (48 KiB,
+ * vwc_blocks_fixed_bytes()).  A walk that drops the caller's lock on the
+ * way uses vwc_vm_rotate() (see there), which stays correct whatever is
+ * mapped or unmapped meanwhile.
  * Kernel RAM per block, filter included: see vwc_blocks_ram_per_block().
  *
  * Rules and invariants:
@@ -42,6 +55,8 @@
  *   released while the commit was in flight waits for the next one.
  *   vwc_commit_abort() if the write failed.  vwc_alloc() takes only from
  *   the free list.  Commits are serialised: one begin, then end or abort.
+ * - A block is on t->vms[vm] if and only if VWC_B_VALID is set, vm being
+ *   the VM in its key; the list's count is the VM's mapped blocks.
  * - At load, every block starts on the free list; vwc_claim() takes off
  *   it each block the metadata maps, before any alloc or release.
  * - List operations trust their caller: a block pushed must be on no
@@ -82,7 +97,7 @@
 #define VWC_KEY_ID_MASK		((1ULL << VWC_KEY_LEVEL_SHIFT) - 1)
 
 /*
- * 28 bytes.  The 64-bit key is kept as two u32 halves so that the struct
+ * 36 bytes.  The 64-bit key is kept as two u32 halves so that the struct
  * is 4-byte aligned (a u64 member would pad it to 32 bytes); use the
  * accessors below.
  */
@@ -92,6 +107,8 @@ struct vwc_block {
 	u32 hnext;	/* next cblock in the hash chain, VWC_NIL ends */
 	u32 prev;	/* links of the one list the block is on */
 	u32 next;
+	u32 vprev;	/* links of its VM's list of mapped blocks */
+	u32 vnext;
 	u32 stamp;	/* dirty: time first dirtied (caller's unit); */
 			/* clean: the policy's */
 	u16 pins;	/* in-flight I/O using the block's data: not evictable */
@@ -105,7 +122,7 @@ struct vwc_list {
 	u32 count;
 };
 
-/* Blocks per chunk of the block array: 1.75 MiB of 28-byte blocks. */
+/* Blocks per chunk of the block array: 2.25 MiB of 36-byte blocks. */
 #define VWC_CHUNK_SHIFT		16
 #define VWC_CHUNK_BLOCKS	(1U << VWC_CHUNK_SHIFT)
 #define VWC_CHUNK_MASK		(VWC_CHUNK_BLOCKS - 1)
@@ -124,8 +141,12 @@ struct vwc_blocks {
 	struct vwc_list free;
 	struct vwc_list free_pending;
 	struct vwc_list committing;
+	struct vwc_list *vms;		/* mapped blocks by VM, vprev/vnext */
 	bool in_commit;
 };
+
+/* The VMs a key can name: one list of mapped blocks each. */
+#define VWC_VMS			(VWC_KEY_VM_MASK + 1)
 
 /*
  * The most blocks one table holds: cblocks are u32 and VWC_NIL is none of
@@ -148,6 +169,7 @@ int vwc_blocks_init(struct vwc_blocks *t, u32 nr);
 void vwc_blocks_exit(struct vwc_blocks *t);
 size_t vwc_blocks_bytes(u32 nr);
 size_t vwc_blocks_ram_per_block(u32 nr_blocks);
+size_t vwc_blocks_fixed_bytes(void);
 
 /* Block @cb (< t->nr): its chunk, then its place in the chunk. */
 static inline struct vwc_block *vwc_block(const struct vwc_blocks *t, u32 cb)
@@ -238,6 +260,15 @@ u32 vwc_list_pop_head(struct vwc_blocks *t, struct vwc_list *l);
 void vwc_list_splice_tail(struct vwc_blocks *t, struct vwc_list *to,
 			  struct vwc_list *from);
 bool vwc_list_valid(const struct vwc_blocks *t, const struct vwc_list *l);
+
+/* How many blocks VM @vm has mapped. */
+static inline u32 vwc_vm_count(const struct vwc_blocks *t, u32 vm)
+{
+	return t->vms[vm & VWC_KEY_VM_MASK].count;
+}
+
+u32 vwc_vm_rotate(struct vwc_blocks *t, u32 vm);
+bool vwc_vm_list_valid(const struct vwc_blocks *t, u32 vm);
 
 u32 vwc_alloc(struct vwc_blocks *t);
 int vwc_claim(struct vwc_blocks *t, u32 cb);

@@ -130,9 +130,9 @@ bad_policy:
  * the admin guide): with @per_block, what grows with the number of blocks
  * (the block table and its hash buckets, the promotion filter, the commit's
  * page marks); else the rest, the same for any pool: the pool and its VM
- * slots, their attachment records, the write guards, writeback scratch,
- * per-CPU counters, the commit's state and the metadata pages dm-bufio
- * reserves for it.  VM devices' own state is theirs, not the pool's.
+ * slots, the heads of the VMs' lists of blocks, their attachment records,
+ * the write guards, writeback scratch, per-CPU counters, the commit's
+ * state and the metadata pages dm-bufio reserves for it.  VM devices' own state is theirs, not the pool's.
  */
 u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 {
@@ -148,6 +148,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 	bytes = sizeof(*pool) +
 		(u64)pool->sb.layout.max_vms * sizeof(*pool->slots) +
 		(u64)attached * sizeof(*pool->slots[0].attach) +
+		vwc_blocks_fixed_bytes() +
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_VMS_PER_PAGE) *
 		sizeof(unsigned long) +
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
@@ -474,33 +475,61 @@ u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr)
 	return done;
 }
 
+/* Blocks visited per hold of cache_lock by vwc_walk_slot(). */
+#define VWC_WALK_CHUNK		4096
+
+typedef u32 (*vwc_walk_fn)(struct vwc_pool *pool, u32 cb);
+
 /*
- * Drop every clean block of @slot (on a fresh attach the origin may have
- * changed behind them; on detach they are not needed), promotions still
- * being copied in included.  Only while no VM device of the slot does
- * I/O (a first write in flight is PENDING and not yet dirty).  O(blocks),
- * but only at attach, detach, load and an origin change; takes
- * cache_lock in chunks.
+ * Call @fn on every block of @slot mapped when the walk starts (and maybe
+ * on some mapped since, or twice on one: @fn must not mind), under
+ * cache_lock, taken in chunks of VWC_WALK_CHUNK blocks (a few microseconds
+ * each, interrupts off).  O(the slot's blocks), not O(the pool's): the
+ * slot's list of mapped blocks (vwc_vm_rotate() keeps the walk correct
+ * across the lock drops).  Returns the sum of what @fn returned.
  */
-void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
+static u32 vwc_walk_slot(struct vwc_pool *pool, u32 slot, vwc_walk_fn fn)
 {
 	struct vwc_blocks *t = &pool->blocks;
-	u32 cb;
+	u32 n, i, cb, sum = 0;
 
 	spin_lock_irq(&pool->cache_lock);
-	for (cb = 0; cb < t->nr; cb++) {
-		struct vwc_block *b = vwc_block(t, cb);
-
-		if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY)) == VWC_B_VALID &&
-		    vwc_block_vm(b) == slot)
-			vwc_drop_block_locked(pool, cb);
-		if (cb % 4096 == 4095) {
+	n = vwc_vm_count(t, slot);
+	for (i = 0; i < n; i++) {
+		cb = vwc_vm_rotate(t, slot);
+		if (cb == VWC_NIL)
+			break;
+		sum += fn(pool, cb);
+		if (i % VWC_WALK_CHUNK == VWC_WALK_CHUNK - 1) {
 			spin_unlock_irq(&pool->cache_lock);
 			cond_resched();
 			spin_lock_irq(&pool->cache_lock);
 		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
+	return sum;
+}
+
+static u32 vwc_drop_clean_block_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	if ((b->flags & (VWC_B_VALID | VWC_B_DIRTY)) == VWC_B_VALID)
+		vwc_drop_block_locked(pool, cb);
+	return 0;
+}
+
+/*
+ * Drop every clean block of @slot (on a fresh attach the origin may have
+ * changed behind them; on detach they are not needed), promotions still
+ * being copied in included.  Only while no VM device of the slot does
+ * I/O (a first write in flight is PENDING and not yet dirty).  At attach,
+ * detach, load and an origin change; O(the slot's blocks), cache_lock
+ * taken in chunks (vwc_walk_slot()).
+ */
+void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
+{
+	vwc_walk_slot(pool, slot, vwc_drop_clean_block_locked);
 }
 
 /*
@@ -522,16 +551,17 @@ void vwc_drop_clean(struct vwc_pool *pool, u32 slot)
  * and the last unpin drops it unless it is dirty by then.  Dirty blocks,
  * and blocks under writeback (dirty), are left alone.
  */
-static void vwc_invalidate_block_locked(struct vwc_pool *pool, u32 cb)
+static u32 vwc_invalidate_block_locked(struct vwc_pool *pool, u32 cb)
 {
 	struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
 	if (b->flags & VWC_B_DIRTY)
-		return;
+		return 0;
 	if (b->pins)
 		b->flags |= VWC_B_STALE;
 	else
 		vwc_drop_block_locked(pool, cb);
+	return 0;
 }
 
 /*
@@ -541,29 +571,19 @@ static void vwc_invalidate_block_locked(struct vwc_pool *pool, u32 cb)
  * (a promotion checks its guard before it takes a block; other VMs lose
  * at most the promotions in flight, which the filter redoes).  Blocks
  * cached after a chunk was walked were read from the origin after the
- * invalidate began, so they are current.  O(blocks), cache_lock taken in
- * chunks of 4096 blocks (a few microseconds each, interrupts off).
+ * invalidate began, so they are current (the walk may invalidate some
+ * of them too, which costs a block, not correctness).  O(the slot's
+ * blocks), cache_lock taken in chunks (vwc_walk_slot()).
  */
 void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot)
 {
-	struct vwc_blocks *t = &pool->blocks;
-	u32 cb, i;
+	u32 i;
 
 	spin_lock_irq(&pool->cache_lock);
 	for (i = 0; i < VWC_WRITE_EPOCHS; i++)
 		pool->write_epoch[i]++;
-	for (cb = 0; cb < t->nr; cb++) {
-		struct vwc_block *b = vwc_block(t, cb);
-
-		if ((b->flags & VWC_B_VALID) && vwc_block_vm(b) == slot)
-			vwc_invalidate_block_locked(pool, cb);
-		if (cb % 4096 == 4095) {
-			spin_unlock_irq(&pool->cache_lock);
-			cond_resched();
-			spin_lock_irq(&pool->cache_lock);
-		}
-	}
 	spin_unlock_irq(&pool->cache_lock);
+	vwc_walk_slot(pool, slot, vwc_invalidate_block_locked);
 }
 
 /* The next commit rewrites the VM record of @slot. */
@@ -624,6 +644,15 @@ int vwc_slot_find_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
 	return 0;
 }
 
+/* Drop @cb, dirty or not; 1 if it was dirty. */
+static u32 vwc_drop_any_block_locked(struct vwc_pool *pool, u32 cb)
+{
+	u32 dirty = !!(vwc_block(&pool->blocks, cb)->flags & VWC_B_DIRTY);
+
+	vwc_drop_block_locked(pool, cb);
+	return dirty;
+}
+
 /*
  * The pool message drop_dirty: every block of @slot goes, dirty ones too
  * (the operator discards that data on purpose), and the slot after them
@@ -634,24 +663,9 @@ int vwc_slot_find_locked(struct vwc_pool *pool, const char *vm_id, u32 *out)
  */
 u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot)
 {
-	struct vwc_blocks *t = &pool->blocks;
-	u32 cb, dirty = 0;
+	u32 dirty = vwc_walk_slot(pool, slot, vwc_drop_any_block_locked);
 
 	spin_lock_irq(&pool->cache_lock);
-	for (cb = 0; cb < t->nr; cb++) {
-		struct vwc_block *b = vwc_block(t, cb);
-
-		if ((b->flags & VWC_B_VALID) && vwc_block_vm(b) == slot) {
-			if (b->flags & VWC_B_DIRTY)
-				dirty++;
-			vwc_drop_block_locked(pool, cb);
-		}
-		if (cb % 4096 == 4095) {
-			spin_unlock_irq(&pool->cache_lock);
-			cond_resched();
-			spin_lock_irq(&pool->cache_lock);
-		}
-	}
 	memset(&pool->slots[slot].origin_id, 0,
 	       sizeof(pool->slots[slot].origin_id));
 	vwc_slot_mark_locked(pool, slot);

@@ -20,6 +20,15 @@
  * no longer used falls to level 0 within 8 * (nr_levels - 1) * age
  * insertions and is evicted.
  *
+ * The levels are the pool's, shared by every VM, so that eviction sees
+ * every clean block in one order (scan resistance, and a quota evicting a
+ * VM's own blocks, work across VMs).  What is done to all of one VM's
+ * blocks (drop its clean ones at attach or detach, invalidate, drop_dirty)
+ * does not search the levels: it walks the VM's own list of mapped blocks
+ * in the block table (dm-vwcache-blocks.h; 8 bytes a block, changed only
+ * when a block is mapped or unmapped, so a hit costs what it did) and
+ * takes each clean block off its level with vwc_policy_remove(), O(1).
+ *
  * Rules and invariants:
  * - Only clean blocks are on the policy: valid, not dirty, not in
  *   writeback.  A block on it has VWC_B_POLICY set, sits on the list of

@@ -21,7 +21,7 @@ static size_t expect_bytes(u32 nr, u32 nb)
 	u64 chunks = full + !!rest;
 	u64 bucket_chunks = nb > VWC_BUCKET_CHUNK ? nb / VWC_BUCKET_CHUNK : 1;
 
-	return full * (VWC_CHUNK_BLOCKS * 28) + round_up(rest * 28, 4096) +
+	return full * (VWC_CHUNK_BLOCKS * 36) + round_up(rest * 36, 4096) +
 	       chunks * sizeof(void *) + (u64)nb * 4 +
 	       bucket_chunks * sizeof(void *);
 }
@@ -33,30 +33,32 @@ static void test_sizes(void)
 	struct vwc_blocks t;
 	u64 n;
 
-	CHECK(sizeof(struct vwc_block) == 28);
+	CHECK(sizeof(struct vwc_block) == 36);
+	CHECK(vwc_blocks_fixed_bytes() == 4096 * 12);
 	CHECK(VWC_BLOCKS_MAX == U32_MAX);
 	for (i = 0; i < ARRAY_SIZE(nrs); i++)
 		printf("test_blocks: %u blocks: %zu bytes of RAM per block\n",
 		       nrs[i], vwc_blocks_ram_per_block(nrs[i]));
 	/*
-	 * At most 32 bytes a block, and a fixed cost under 4 KiB beside
+	 * At most 40 bytes a block, and a fixed cost under 4 KiB beside
 	 * (the last chunk of blocks rounded up to a whole page), which is
-	 * within the 32 bytes from a full chunk (64 Ki blocks) up.
+	 * within the 40 bytes from a full chunk (64 Ki blocks) up; the VMs'
+	 * list heads (vwc_blocks_fixed_bytes()) are apart.
 	 */
 	for (nr = VWC_MIN_BLOCKS; nr < 140000; nr++)
 		if ((nr >= VWC_CHUNK_BLOCKS &&
-		     vwc_blocks_ram_per_block(nr) > 32) ||
+		     vwc_blocks_ram_per_block(nr) > 40) ||
 		    vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
-		    (size_t)nr * 32 + 4096)
+		    (size_t)nr * 40 + 4096)
 			bad++;
 	/* The worst cases, up to the most blocks a table holds. */
 	for (i = 16; i <= 32; i++) {
 		n = 1ULL << i;
-		if (vwc_blocks_ram_per_block(n - 1) > 32 ||
-		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 32) ||
+		if (vwc_blocks_ram_per_block(n - 1) > 40 ||
+		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 40) ||
 		    vwc_blocks_ram_per_block(n / 3 * 4 > U32_MAX ?
-					     U32_MAX : n / 3 * 4) > 32 ||
-		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 32))
+					     U32_MAX : n / 3 * 4) > 40 ||
+		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 40))
 			bad++;
 	}
 	CHECK(bad == 0);
@@ -248,8 +250,16 @@ struct model {
 static void check_model(const struct vwc_blocks *t, const struct model *m,
 			unsigned int *bad)
 {
-	u32 cb, n[4] = { 0 };
+	u32 cb, v, mapped = 0, n[4] = { 0 };
 
+	/* Each VM's list holds its mapped blocks, all of them. */
+	for (v = 0; v < VMS; v++) {
+		if (!vwc_vm_list_valid(t, vm_ids[v]))
+			(*bad)++;
+		mapped += vwc_vm_count(t, vm_ids[v]);
+	}
+	if (mapped != m->nr_mapped || vwc_vm_count(t, 2))
+		(*bad)++;
 	if (!vwc_list_valid(t, &t->free) ||
 	    !vwc_list_valid(t, &t->free_pending) ||
 	    !vwc_list_valid(t, &t->committing))
@@ -503,7 +513,7 @@ static void test_pins(void)
 	b->pins--;
 	CHECK(vwc_block_pin(b, VWC_PINS_MAX));
 	CHECK(b->pins == VWC_PINS_MAX);
-	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 28);
+	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 36);
 	vwc_blocks_exit(&t);
 }
 
@@ -668,11 +678,138 @@ static void test_init_unwind(void)
 		bad += r != -ENOMEM || memcmp(&t, &zero, sizeof(t));
 	}
 	vwc_alloc_fail_in = 0;
-	/* 2 pointer arrays, 11 chunks of blocks, 2 of buckets. */
-	CHECK(!r && k == 16 && bad == 0);
+	/*
+	 * 2 pointer arrays, the VMs' list heads, 11 chunks of blocks, 2 of
+	 * buckets.
+	 */
+	CHECK(!r && k == 17 && bad == 0);
 	CHECK(vwc_list_valid(&t, &t.free) && t.free.count == CNR);
 	vwc_blocks_exit(&t);
 	vwc_blocks_exit(&t);	/* on an exited table: nothing */
+}
+
+/*
+ * The walk of a VM's blocks with vwc_vm_rotate(), blocks mapped and
+ * unmapped between its steps (the caller drops its lock): every block
+ * mapped when it starts and still mapped is returned, each before any
+ * block is returned twice; only the VM's own blocks are; the lists stay
+ * sound.  As vwc_drop_clean() does, the walk unmaps some of the blocks it
+ * is given (clean ones) and leaves the rest (dirty ones).
+ */
+#define WNR 3000
+
+struct walk_state {
+	struct vwc_blocks t;
+	u64 next_oblock;
+	u8 start[WNR];		/* mapped to the VM when the walk started */
+	u8 seen[WNR];		/* returned by this walk */
+};
+
+static void walk_map(struct walk_state *w, u32 vm)
+{
+	u32 cb = vwc_alloc(&w->t);
+
+	if (cb == VWC_NIL) {
+		vwc_commit_begin(&w->t);
+		vwc_commit_end(&w->t);
+		cb = vwc_alloc(&w->t);
+	}
+	if (cb != VWC_NIL)
+		vwc_map(&w->t, cb, vm, w->next_oblock++);
+}
+
+static void walk_unmap_any(struct walk_state *w)
+{
+	u32 cb = rnd_below(WNR);
+
+	if (vwc_block(&w->t, cb)->flags & VWC_B_VALID)
+		vwc_release(&w->t, cb);
+}
+
+static void test_vm_walk(void)
+{
+	static struct walk_state w;
+	u32 vm = 7, other = 4095, round, i, n, cb, left, mutations = 0;
+	u32 bad = 0, missed = 0, early_repeat = 0, foreign = 0, repeats = 0;
+
+	memset(&w, 0, sizeof(w));
+	CHECK(vwc_blocks_init(&w.t, WNR) == 0);
+	for (i = 0; i < 1200; i++)
+		walk_map(&w, vm);
+	for (i = 0; i < 800; i++)
+		walk_map(&w, other);
+	CHECK(vwc_vm_count(&w.t, vm) == 1200 && vwc_vm_count(&w.t, other) == 800);
+	CHECK(vwc_vm_list_valid(&w.t, vm) && vwc_vm_list_valid(&w.t, other));
+
+	for (round = 0; round < 200; round++) {
+		left = 0;
+		for (cb = 0; cb < WNR; cb++) {
+			const struct vwc_block *b = vwc_block(&w.t, cb);
+
+			w.start[cb] = (b->flags & VWC_B_VALID) &&
+				      vwc_block_vm(b) == vm;
+			w.seen[cb] = 0;
+			left += w.start[cb];
+		}
+		n = vwc_vm_count(&w.t, vm);
+		if (n != left)
+			bad++;
+		for (i = 0; i < n; i++) {
+			cb = vwc_vm_rotate(&w.t, vm);
+			if (cb == VWC_NIL)
+				break;
+			if (vwc_block_vm(vwc_block(&w.t, cb)) != vm ||
+			    !(vwc_block(&w.t, cb)->flags & VWC_B_VALID))
+				foreign++;
+			if (w.seen[cb]) {
+				repeats++;
+				/* No repeat while a starting block is due. */
+				for (left = 0; left < WNR; left++)
+					if (w.start[left] && !w.seen[left] &&
+					    (vwc_block(&w.t, left)->flags & VWC_B_VALID) &&
+					    vwc_block_vm(vwc_block(&w.t, left)) == vm)
+						early_repeat++;
+			}
+			w.seen[cb] = 1;
+			if (rnd_below(2))	/* a clean block: dropped */
+				vwc_release(&w.t, cb);
+			if (rnd_below(8))
+				continue;
+			/* The lock is dropped: the table changes. */
+			mutations++;
+			switch (rnd_below(4)) {
+			case 0:
+				walk_map(&w, vm);
+				break;
+			case 1:
+				walk_map(&w, other);
+				break;
+			default:
+				walk_unmap_any(&w);
+				break;
+			}
+		}
+		for (cb = 0; cb < WNR; cb++)
+			if (w.start[cb] && !w.seen[cb] &&
+			    (vwc_block(&w.t, cb)->flags & VWC_B_VALID) &&
+			    vwc_block_vm(vwc_block(&w.t, cb)) == vm)
+				missed++;
+		if (!vwc_vm_list_valid(&w.t, vm) ||
+		    !vwc_vm_list_valid(&w.t, other))
+			bad++;
+		/* Refill, so every round has blocks to walk. */
+		while (vwc_vm_count(&w.t, vm) < 1000)
+			walk_map(&w, vm);
+	}
+	CHECK(bad == 0);
+	CHECK(missed == 0);
+	CHECK(early_repeat == 0);
+	CHECK(foreign == 0);
+	CHECK(mutations > 1000);
+	CHECK(repeats > 0);	/* the case that needs the rule did occur */
+	printf("test_blocks: VM walk: 200 walks, %u changes meanwhile, %u blocks returned twice\n",
+	       mutations, repeats);
+	vwc_blocks_exit(&w.t);
 }
 
 int main(void)
@@ -688,5 +825,6 @@ int main(void)
 	test_pins();
 	test_chunks();
 	test_init_unwind();
+	test_vm_walk();
 	return unit_report("test_blocks");
 }
