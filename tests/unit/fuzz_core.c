@@ -154,7 +154,7 @@ static void discard(struct fz *f, u32 vm, u32 k)
 
 static void check_all(struct fz *f)
 {
-	u32 cb, vm, n[W_NONE] = { 0 };
+	u32 cb, vm, n[W_NONE] = { 0 }, of_vm[VMS] = { 0 };
 
 	ASSERT(vwc_policy_valid(&f->p));
 	ASSERT(vwc_list_valid(&f->t, &f->t.free));
@@ -183,10 +183,16 @@ static void check_all(struct fz *f)
 		ASSERT(!!(b->flags & VWC_B_POLICY) ==
 		       (f->where[cb] == W_POLICY));
 		ASSERT(!!(b->flags & VWC_B_DIRTY) == (f->where[cb] == W_DIRTY));
-		if (mapped)
+		if (mapped) {
 			ASSERT(vwc_lookup(&f->t, vwc_block_vm(b),
 					  vwc_block_oblock(b)) == cb);
+			of_vm[vwc_block_vm(b)]++;
+		}
 	}
+	/* Each VM's list of blocks holds exactly its mapped blocks. */
+	for (vm = 0; vm < VMS; vm++)
+		ASSERT(vwc_vm_list_valid(&f->t, vm) &&
+		       vwc_vm_count(&f->t, vm) == of_vm[vm]);
 	ASSERT(n[W_FREE] == f->t.free.count);
 	ASSERT(n[W_PENDING] == f->t.free_pending.count);
 	ASSERT(n[W_COMMITTING] == f->t.committing.count);
