@@ -170,6 +170,9 @@ struct vwc_pool {
 	/* Geometry, fixed once loaded. */
 	sector_t data_start;
 	unsigned int block_shift;	/* log2 of sectors per block */
+	unsigned int sub_shift;		/* log2 of sectors per sub-block */
+	u16 sub_full;			/* every sub-block of a block */
+	u32 entries_per_page;		/* per 4 KiB entry page */
 	u32 seed;			/* checksum seed of records */
 
 	/* The cache state, under cache_lock (a spinlock, irq safe). */

@@ -21,7 +21,7 @@ static size_t expect_bytes(u32 nr, u32 nb)
 	u64 chunks = full + !!rest;
 	u64 bucket_chunks = nb > VWC_BUCKET_CHUNK ? nb / VWC_BUCKET_CHUNK : 1;
 
-	return full * (VWC_CHUNK_BLOCKS * 28) + round_up(rest * 28, 4096) +
+	return full * (VWC_CHUNK_BLOCKS * 32) + round_up(rest * 32, 4096) +
 	       chunks * sizeof(void *) + (u64)nb * 4 +
 	       bucket_chunks * sizeof(void *);
 }
@@ -33,30 +33,30 @@ static void test_sizes(void)
 	struct vwc_blocks t;
 	u64 n;
 
-	CHECK(sizeof(struct vwc_block) == 28);
+	CHECK(sizeof(struct vwc_block) == 32);
 	CHECK(VWC_BLOCKS_MAX == U32_MAX);
 	for (i = 0; i < ARRAY_SIZE(nrs); i++)
 		printf("test_blocks: %u blocks: %zu bytes of RAM per block\n",
 		       nrs[i], vwc_blocks_ram_per_block(nrs[i]));
 	/*
-	 * At most 32 bytes a block, and a fixed cost under 4 KiB beside
+	 * At most 36 bytes a block, and a fixed cost under 4 KiB beside
 	 * (the last chunk of blocks rounded up to a whole page), which is
-	 * within the 32 bytes from a full chunk (64 Ki blocks) up.
+	 * within the 36 bytes from a full chunk (64 Ki blocks) up.
 	 */
 	for (nr = VWC_MIN_BLOCKS; nr < 140000; nr++)
 		if ((nr >= VWC_CHUNK_BLOCKS &&
-		     vwc_blocks_ram_per_block(nr) > 32) ||
+		     vwc_blocks_ram_per_block(nr) > 36) ||
 		    vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
-		    (size_t)nr * 32 + 4096)
+		    (size_t)nr * 36 + 4096)
 			bad++;
 	/* The worst cases, up to the most blocks a table holds. */
 	for (i = 16; i <= 32; i++) {
 		n = 1ULL << i;
-		if (vwc_blocks_ram_per_block(n - 1) > 32 ||
-		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 32) ||
+		if (vwc_blocks_ram_per_block(n - 1) > 36 ||
+		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 36) ||
 		    vwc_blocks_ram_per_block(n / 3 * 4 > U32_MAX ?
-					     U32_MAX : n / 3 * 4) > 32 ||
-		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 32))
+					     U32_MAX : n / 3 * 4) > 36 ||
+		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 36))
 			bad++;
 	}
 	CHECK(bad == 0);
@@ -503,7 +503,7 @@ static void test_pins(void)
 	b->pins--;
 	CHECK(vwc_block_pin(b, VWC_PINS_MAX));
 	CHECK(b->pins == VWC_PINS_MAX);
-	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 28);
+	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 32);
 	vwc_blocks_exit(&t);
 }
 

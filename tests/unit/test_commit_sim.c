@@ -62,7 +62,7 @@
 #define MAXHIST		128
 #define NIL		0xffffffffu
 #define ANYV		0xffffffffu	/* discarded: any content is right */
-#define EPP		((u32)VWC_ENTRIES_PER_PAGE)
+#define EPP		vwc_entries_per_page(&L)
 #ifndef SEEDS_NEW		/* -D to run longer by hand */
 #define SEEDS_NEW	4
 #endif
@@ -258,9 +258,9 @@ struct rec {
 	u8 ent[MAXP][PAGE];
 };
 
-static struct vwc_disk_entry *entry(u8 (*pg)[PAGE], u32 cb)
+static void *entry(u8 (*pg)[PAGE], u32 cb)
 {
-	return (struct vwc_disk_entry *)pg[cb / EPP] + cb % EPP;
+	return vwc_entry_ptr(&L, pg[cb / EPP], cb % EPP);
 }
 
 static bool recover(const struct image *img, bool scrub, struct rec *r)
@@ -289,7 +289,7 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 	/* vwc_load_entries: only the pages below the watermark. */
 	if (scrub)
 		for (cb = 0; cb < nblk && cb / EPP < r->einit; cb++)
-			r->scrubbed += vwc_entry_scrub(entry(r->ent, cb), cb,
+			r->scrubbed += vwc_entry_scrub(&L, entry(r->ent, cb), cb,
 						       s.seq, useed);
 	for (k = 0; k < NKEYS; k++)
 		kmap[k] = NIL;
@@ -300,8 +300,8 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 		r->dirty[cb] = false;
 		if (cb / EPP >= r->einit)
 			continue;
-		switch (vwc_entry_decode(entry(r->ent, cb), cb, s.seq, useed,
-					 &L, &e)) {
+		switch (vwc_entry_decode(&L, entry(r->ent, cb), cb, s.seq,
+					 useed, &e)) {
 		case VWC_REC_CORRUPT:
 			violation("entry %u is damaged", cb, 0, 0);
 			continue;
@@ -729,7 +729,7 @@ static bool commit(bool interleave, int adopt)
 		}
 		for (i = 0; i < EPP && p * EPP + i < nblk; i++) {
 			struct vwc_entry e = { 0 };
-			struct vwc_disk_entry *d = entry(cur_pg, p * EPP + i);
+			void *d = entry(cur_pg, p * EPP + i);
 			struct blk *b;
 
 			cb = p * EPP + i;
@@ -744,9 +744,9 @@ static bool commit(bool interleave, int adopt)
 				e.oblock = b->key % NOB;
 			}
 			if (mode == M_LEGACY) {
-				vwc_entry_encode(d, cb, &e, seq + 1, useed);
+				vwc_entry_encode(&L, d, cb, &e, seq + 1, useed);
 				changed = true;
-			} else if (vwc_entry_update(d, cb, &e, seq + 1,
+			} else if (vwc_entry_update(&L, d, cb, &e, seq + 1,
 						    useed)) {
 				changed = true;
 			} else {
@@ -815,7 +815,7 @@ static void format(void)
 				.vm = rnd_below(NVM), .oblock = rnd_below(NOB),
 			};
 
-			vwc_entry_encode(entry(durable.ent, cb), cb, &e,
+			vwc_entry_encode(&L, entry(durable.ent, cb), cb, &e,
 					 3 + rnd_below(60), useed);
 		}
 		vwc_sb_set_lazy(&s);
@@ -895,16 +895,16 @@ static void test_redirty_direct(void)
 	struct vwc_entry e = { .valid = true, .dirty = true, .vm = 1,
 			       .oblock = 7 }, out;
 
-	vwc_entry_encode(&d, 5, &e, 10, useed);
-	CHECK(!vwc_entry_update(&d, 5, &e, 11, useed));
-	CHECK(vwc_entry_decode(&d, 5, 10, useed, &L, &out) == VWC_REC_OK);
+	vwc_entry_encode(&L, &d, 5, &e, 10, useed);
+	CHECK(!vwc_entry_update(&L, &d, 5, &e, 11, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 10, useed, &out) == VWC_REC_OK);
 	CHECK(out.valid && out.dirty && out.oblock == 7 && out.vm == 1);
 	e.dirty = false;
-	CHECK(vwc_entry_update(&d, 5, &e, 11, useed));
-	CHECK(vwc_entry_decode(&d, 5, 10, useed, &L, &out) ==
+	CHECK(vwc_entry_update(&L, &d, 5, &e, 11, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 10, useed, &out) ==
 	      VWC_REC_UNCOMMITTED);
-	CHECK(vwc_entry_scrub(&d, 5, 10, useed));
-	CHECK(vwc_entry_decode(&d, 5, 11, useed, &L, &out) == VWC_REC_OK);
+	CHECK(vwc_entry_scrub(&L, &d, 5, 10, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 11, useed, &out) == VWC_REC_OK);
 	CHECK(!out.valid);
 }
 
