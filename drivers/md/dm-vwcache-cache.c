@@ -98,11 +98,13 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 		goto bad_meta;
 	pool->write_epoch = kcalloc(VWC_WRITE_EPOCHS, sizeof(u32), GFP_KERNEL);
 	pool->wb_cbs = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
+	pool->wb_subs = kcalloc(VWC_WB_BATCH, sizeof(u16), GFP_KERNEL);
 	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
 				GFP_KERNEL);
 	pool->stats = alloc_percpu(struct vwc_stats);
 	if (!pool->stats || !pool->write_epoch || !pool->wb_cbs ||
-	    !pool->wb_runs)
+	    !pool->wb_subs || !pool->wb_runs ||
+	    bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_stats;
 	init_waitqueue_head(&pool->wb_wait);
 	vwc_slots_init(pool);
@@ -112,6 +114,7 @@ bad_stats:
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
+	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
 bad_meta:
 	bitmap_free(pool->vm_pages);
@@ -156,7 +159,9 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
 		sizeof(unsigned long) +
 		VWC_WRITE_EPOCHS * sizeof(u32) +
-		VWC_WB_BATCH * (sizeof(u32) + sizeof(*pool->wb_runs)) +
+		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
+				sizeof(*pool->wb_runs)) +
+		BIO_POOL_SIZE * sizeof(struct bio) +
 		(u64)num_possible_cpus() * sizeof(struct vwc_stats) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
 	return bytes;
@@ -173,7 +178,9 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
+	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
+	bioset_exit(&pool->split_bs);
 	kvfree(pool->meta_pages[0]);
 	kvfree(pool->meta_pages[1]);
 	kvfree(pool->slots);
@@ -309,6 +316,7 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 
 	if (b->flags & VWC_B_DIRTY) {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		slot->dirty_subs -= hweight16(b->sub);
 		pool->nr_dirty--;
 		vwc_mark_undirtied_locked(pool, slot);
 		vwc_wb_slot_cleaned_locked(pool, slot);
@@ -382,6 +390,7 @@ void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb)
 
 	if (b->flags & VWC_B_DIRTY) {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		slot->dirty_subs -= hweight16(b->sub);
 		pool->nr_dirty--;
 		b->flags &= ~VWC_B_DIRTY;
 		vwc_mark_undirtied_locked(pool, slot);
@@ -401,6 +410,7 @@ void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb)
 		vwc_policy_remove(&pool->policy, cb);
 	if (!(b->flags & VWC_B_DIRTY)) {
 		b->flags |= VWC_B_DIRTY;
+		slot->dirty_subs += hweight16(b->sub);
 		pool->nr_dirty++;
 	} else {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
@@ -422,6 +432,7 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 	b = vwc_block(&pool->blocks, cb);
 	b->flags = 0;
 	b->pins = 0;
+	b->sub = pool->sub_full;
 	vwc_map(&pool->blocks, cb, slot, oblock);
 	pool->nr_valid++;
 	pool->slots[slot].nr_cached++;
@@ -854,6 +865,7 @@ static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
 	s->nr_cached++;
 	if (e->dirty) {
 		b->flags |= VWC_B_DIRTY;
+		s->dirty_subs += hweight16(b->sub);
 		b->stamp = vwc_now_s();
 		vwc_list_push_tail(&pool->blocks, &s->dirty, cb);
 		pool->nr_dirty++;

@@ -165,7 +165,7 @@ static uint64_t attach_off(u32 slot)
 
 static uint64_t entry_off(uint64_t idx)
 {
-	return sb.layout.entries_start * 512 + idx * sizeof(struct vwc_disk_entry);
+	return sb.layout.entries_start * 512 + idx * sb.layout.entry_size;
 }
 
 /* Read-modify-write of the page holding bytes [off, off + len). */
@@ -200,23 +200,24 @@ static enum vwc_decode_result get_vm(u32 slot, struct vwc_vm_record *r)
 
 static enum vwc_decode_result get_entry(uint64_t idx, struct vwc_entry *e)
 {
-	struct vwc_disk_entry d;
+	struct vwc_disk_entry_sub d;
 
 	/* Pages above the watermark (LAZY_ENTRIES) are never read: free. */
-	if (idx / VWC_ENTRIES_PER_PAGE >= vwc_sb_entry_pages_read(&sb)) {
+	if (idx / vwc_entries_per_page(&sb.layout) >=
+	    vwc_sb_entry_pages_read(&sb)) {
 		memset(e, 0, sizeof(*e));
 		return VWC_REC_EMPTY;
 	}
-	get(entry_off(idx), &d, sizeof(d));
-	return vwc_entry_decode(&d, idx, sb.seq, seed, &sb.layout, e);
+	get(entry_off(idx), &d, sb.layout.entry_size);
+	return vwc_entry_decode(&sb.layout, &d, idx, sb.seq, seed, e);
 }
 
 static void put_entry(uint64_t idx, const struct vwc_entry *e)
 {
-	struct vwc_disk_entry d;
+	struct vwc_disk_entry_sub d;
 
-	vwc_entry_encode(&d, idx, e, sb.seq, seed);
-	rmw(entry_off(idx), &d, sizeof(d));
+	vwc_entry_encode(&sb.layout, &d, idx, e, sb.seq, seed);
+	rmw(entry_off(idx), &d, sb.layout.entry_size);
 }
 
 static void put_vm(u32 slot, const char *id, u64 generation)
@@ -614,6 +615,7 @@ int main(int argc, char **argv)
 		struct vwc_entry e = {
 			.oblock = num(argv[5]), .vm = (u32)num(argv[4]),
 			.valid = true, .dirty = num(argv[6]) != 0,
+			.map = vwc_sub_full(&sb.layout),
 		};
 
 		put_entry(num(argv[3]), &e);
