@@ -25,6 +25,8 @@
  *   entry-set DEV IDX SLOT OBLOCK DIRTY   a valid entry at the committed seq
  *   entry-dup DEV SRC DST        entry DST claims the block of entry SRC
  *   entry-flip DEV IDX BIT       flip one bit of an entry
+ *   entry-sub DEV IDX VALID BASE  a valid entry's sub-block maps set
+ *                                (SUBBLOCKS; valid checksum)
  *   vm-set DEV SLOT VM_ID        an in-use VM record (valid checksum)
  *   vm-copy DEV SRC DST          record DST names the vm_id of record SRC
  *   vm-flip DEV SLOT BIT         flip one bit of a VM record
@@ -627,6 +629,18 @@ int main(int argc, char **argv)
 		if (get_entry(num(argv[3]), &e) != VWC_REC_OK || !e.valid)
 			die("source entry is not valid");
 		put_entry(num(argv[4]), &e);
+		return 0;
+	}
+	if (!strcmp(cmd, "entry-sub") && argc == 6) {
+		struct vwc_entry e;
+
+		if (!vwc_has_sub(&sb.layout))
+			die("the pool has no sub-block maps");
+		if (get_entry(num(argv[3]), &e) != VWC_REC_OK || !e.valid)
+			die("entry is not valid");
+		e.map = (u16)num(argv[4]);
+		e.base = (u16)num(argv[5]);
+		put_entry(num(argv[3]), &e);
 		return 0;
 	}
 	if (!strcmp(cmd, "entry-flip") && argc == 5) {

@@ -151,7 +151,7 @@ restore; $D sb-flip "$ssd" 0 3 1 && $D sb-flip "$ssd" 1 4 1 &&
 restore; $D sb-set "$ssd" 0 magic 0 &&
 	try_load "copy 0: foreign magic" "zero the first 4 KiB to format"
 for f in "version 2:Unsupported pool metadata version" \
-	"incompat 4:unsupported feature flags" \
+	"incompat 8:unsupported feature flags" \
 	"incompat 0:layout is inconsistent" \
 	"entries_init 4294967296:entries watermark is out of range" \
 	"attach_start 0:layout is inconsistent" \
@@ -197,6 +197,15 @@ restore; $D entry-flip "$ssd" "$first_a" 70 &&
 	try_load "an entry: bit flip in its check" "Pool metadata entry is damaged"
 restore; $D entry-flip "$ssd" "$free_idx" 9 &&
 	try_load "a free entry: one bit set" "Pool metadata entry is damaged"
+# Sub-block maps (SUBBLOCKS) out of range, checksummed: damage.
+restore; $D entry-flip "$ssd" "$first_a" 130 &&
+	try_load "an entry: bit flip in its sub-block map" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 0 0 &&
+	try_load "an entry holding no sub-block" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 2 0 &&
+	try_load "an entry's sub-block past its block" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 1 3 &&
+	try_load "an entry's base outside its sub-blocks" "Pool metadata entry is damaged"
 # Above the watermark, nothing is read: damage there is not seen.
 if [ "$read_blocks" -lt "$nr_blocks" ]; then
 	restore; $D entry-flip "$ssd" $((nr_blocks - 1)) 9 &&
