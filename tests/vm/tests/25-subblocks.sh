@@ -8,6 +8,8 @@
 #  - reads a block holds in part are served from both devices: fio
 #    verifies the 4 KiB writes through 64 KiB reads (split between SSD and
 #    origin) before and after the pool is loaded again;
+#  - a pool formatted before the feature (16-byte entries) loads and
+#    caches whole blocks only, as before;
 #  - vwc-model checks random reads, writes, flushes and discards at every
 #    512-byte alignment (half of them 4 KiB aligned, so that blocks are
 #    held in part) at 16 and 64 KiB blocks, across a reload of the pool,
@@ -80,6 +82,28 @@ fio --name=sub --filename="$origin" --direct=1 --ioengine=psync --eta=never \
 	--rw=randwrite --bs=4k --size=32m --number_ios=1024 --randseed=25 \
 	--verify=crc32c --verify_only=1 --verify_fatal=1 --output=/tmp/fio.out ||
 	{ cat /tmp/fio.out; fail "the origin lacks what was written back"; }
+dmsetup remove pool || fail "remove pool"
+
+# --- a pool formatted before sub-blocks: 16-byte entries, whole blocks ----
+zero_head "$ssd"
+vwc-damage format-noattach "$ssd" 65536 >/dev/null || fail "format an old pool"
+pool_create pool "$ssd" 65536 high_watermark 95 max_age 600000
+vm_create vm1 pool "$origin" old-vm
+rfio --rw=randwrite --bs=4k --size=32m --number_ios=256 --randseed=26 \
+	--do_verify=0 --verify=crc32c
+assert_eq "$(field 8 vm1)" 0 "4 KiB writes cached by a pool without sub-blocks"
+rfio --rw=randwrite --bs=64k --size=32m --number_ios=64 --randseed=27 \
+	--do_verify=0 --verify=crc32c
+assert_eq "$(field 4 vm1)" 64 "64 KiB writes cached by a pool without sub-blocks"
+dmsetup remove vm1 || fail "remove vm1"
+dmsetup remove pool || fail "remove pool"
+vwc-damage info "$ssd" | grep -q "^entries: 64 valid, 64 dirty" ||
+	{ vwc-damage info "$ssd"; fail "the old pool's entries"; }
+pool_create pool "$ssd" 65536 high_watermark 95 max_age 600000
+vm_create vm1 pool "$origin" old-vm
+rfio --rw=randwrite --bs=64k --size=32m --number_ios=64 --randseed=27 \
+	--verify=crc32c --verify_only=1 --verify_fatal=1
+dmsetup remove vm1 || fail "remove vm1"
 dmsetup remove pool || fail "remove pool"
 
 # --- the model at every alignment, 16 and 64 KiB blocks -------------------

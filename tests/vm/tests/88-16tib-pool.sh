@@ -5,13 +5,14 @@
 # pool is created, its table reloaded, and loaded again from the device;
 # create and load times and the kernel memory it takes (MemAvailable
 # before and after, vmalloc and slab beside) are RESULT lines.  About 268
-# million blocks at 30 bytes: some 7.7 GiB of the guest's 10 GiB.  The
+# million blocks at 34 bytes (32-byte blocks since sub-blocks): some
+# 8.5 GiB of the guest's 11 GiB.  The
 # host holds the disk as a qcow2 image (ext4 cannot hold a 16 TiB sparse
 # file).  make check-full only: its guest is large and it takes minutes
 # (220 s on 6.1); alone, as it times things and two such guests (make
 # check-full runs it on each kernel) would not fit a 23 GiB host.
 # vwtest-disks: 1x16T
-# vwtest-mem: 10240
+# vwtest-mem: 11264
 # vwtest-timeout: 1800
 # vwtest-full: yes
 # vwtest-exclusive: yes
