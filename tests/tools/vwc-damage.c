@@ -293,6 +293,8 @@ static int cmd_info(void)
 	printf("entry pages read: %" PRIu64 " of %" PRIu64 "%s\n",
 	       vwc_sb_entry_pages_read(&sb), vwc_entry_pages(l),
 	       sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES ? " (lazy)" : "");
+	printf("entry format: %u bytes, %u a page, %u sub-blocks a block\n",
+	       l->entry_size, vwc_entries_per_page(l), l->subblocks);
 	for (i = 0; i < l->max_vms; i++) {
 		enum vwc_decode_result res = get_vm((u32)i, &r);
 

@@ -56,7 +56,8 @@ first_a=$($D entry-list "$ssd" | awk '$3 == "vm-a" { print $1; exit }')
 nr_blocks=$($D info "$ssd" | sed -n 's/.* nr_blocks \([0-9]*\) .*/\1/p')
 # Entry pages a load reads (lazy pools: those initialised so far).
 pages=$($D info "$ssd" | sed -n 's/^entry pages read: \([0-9]*\) of .*/\1/p')
-read_blocks=$((pages * 256 < nr_blocks ? pages * 256 : nr_blocks))
+epp=$($D info "$ssd" | sed -n 's/^entry format: [0-9]* bytes, \([0-9]*\) a page.*/\1/p')
+read_blocks=$((pages * epp < nr_blocks ? pages * epp : nr_blocks))
 # The highest entry index a load reads that no block uses.
 free_idx=$($D entry-list "$ssd" | awk -v n="$read_blocks" '{ used[$1] = 1 }
 	END { for (i = n - 1; i >= 0; i--) if (!used[i] && !used[i - 1]) { print i; exit } }')
