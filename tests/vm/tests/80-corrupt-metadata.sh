@@ -20,7 +20,7 @@ oa=$(disk 1)
 ob=$(disk 2)
 ox=$(disk 3)
 S=$(sectors "$ssd")
-N=64 # dirty blocks per VM
+N=60 # dirty blocks per VM: 120, so the first entry page (128) has free ones
 RANDOM_CASES=10
 ONE_COPY=3 # field cases also tried on one copy only (that one must load)
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
