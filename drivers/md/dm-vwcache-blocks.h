@@ -97,7 +97,7 @@
 #define VWC_KEY_ID_MASK		((1ULL << VWC_KEY_LEVEL_SHIFT) - 1)
 
 /*
- * 36 bytes.  The 64-bit key is kept as two u32 halves so that the struct
+ * 40 bytes.  The 64-bit key is kept as two u32 halves so that the struct
  * is 4-byte aligned (a u64 member would pad it to 32 bytes); use the
  * accessors below.
  */
@@ -113,6 +113,8 @@ struct vwc_block {
 			/* clean: the policy's */
 	u16 pins;	/* in-flight I/O using the block's data: not evictable */
 	u16 flags;	/* VWC_B_* */
+	u16 sub;	/* the caller's: which sub-blocks hold data */
+	u16 spare;
 };
 
 /* An intrusive doubly linked list over the block array, by cblock. */

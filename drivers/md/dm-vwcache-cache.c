@@ -31,10 +31,10 @@ u32 vwc_now_s(void)
  * and its hash buckets, the promotion filter and the commit's two
  * generations of entry page marks.
  */
-static u64 vwc_cache_block_bytes(u32 nr)
+static u64 vwc_cache_block_bytes(const struct vwc_layout *l, u32 nr)
 {
 	return (u64)vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) +
-	       2 * BITS_TO_LONGS(DIV_ROUND_UP(nr, VWC_ENTRIES_PER_PAGE)) *
+	       2 * BITS_TO_LONGS(DIV_ROUND_UP(nr, vwc_entries_per_page(l))) *
 	       sizeof(unsigned long);
 }
 
@@ -55,7 +55,7 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 		*error = VWC_TOO_MANY_BLOCKS;
 		return -EFBIG;
 	}
-	if (vwc_cache_block_bytes(nr) > (u64)totalram_pages() << PAGE_SHIFT) {
+	if (vwc_cache_block_bytes(l, nr) > (u64)totalram_pages() << PAGE_SHIFT) {
 		*error = "Cache device needs more RAM for its block table than the machine has: use a larger block_size";
 		return -ENOMEM;
 	}
@@ -81,7 +81,10 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 	pool->slots = kvcalloc(l->max_vms, sizeof(*pool->slots), GFP_KERNEL);
 	if (!pool->slots)
 		goto bad_slots;
-	pool->nr_meta_pages = DIV_ROUND_UP(nr, VWC_ENTRIES_PER_PAGE);
+	pool->entries_per_page = vwc_entries_per_page(l);
+	pool->sub_full = vwc_sub_full(l);
+	pool->sub_shift = ilog2(l->block_size / l->subblocks) - SECTOR_SHIFT;
+	pool->nr_meta_pages = DIV_ROUND_UP(nr, pool->entries_per_page);
 	pool->meta_pages[0] = kvcalloc(BITS_TO_LONGS(pool->nr_meta_pages),
 				       sizeof(unsigned long), GFP_KERNEL);
 	pool->meta_pages[1] = kvcalloc(BITS_TO_LONGS(pool->nr_meta_pages),
@@ -95,11 +98,13 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 		goto bad_meta;
 	pool->write_epoch = kcalloc(VWC_WRITE_EPOCHS, sizeof(u32), GFP_KERNEL);
 	pool->wb_cbs = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
+	pool->wb_subs = kcalloc(VWC_WB_BATCH, sizeof(u16), GFP_KERNEL);
 	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
 				GFP_KERNEL);
 	pool->stats = alloc_percpu(struct vwc_stats);
 	if (!pool->stats || !pool->write_epoch || !pool->wb_cbs ||
-	    !pool->wb_runs)
+	    !pool->wb_subs || !pool->wb_runs ||
+	    bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_stats;
 	init_waitqueue_head(&pool->wb_wait);
 	vwc_slots_init(pool);
@@ -109,6 +114,7 @@ bad_stats:
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
+	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
 bad_meta:
 	bitmap_free(pool->vm_pages);
@@ -140,7 +146,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 	u64 bytes;
 
 	if (per_block)
-		return vwc_cache_block_bytes(nr);
+		return vwc_cache_block_bytes(&pool->sb.layout, nr);
 	spin_lock_irq(&pool->cache_lock);
 	for (i = 0; i < pool->sb.layout.max_vms; i++)
 		attached += !!pool->slots[i].attach;
@@ -154,7 +160,9 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
 		sizeof(unsigned long) +
 		VWC_WRITE_EPOCHS * sizeof(u32) +
-		VWC_WB_BATCH * (sizeof(u32) + sizeof(*pool->wb_runs)) +
+		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
+				sizeof(*pool->wb_runs)) +
+		BIO_POOL_SIZE * sizeof(struct bio) +
 		(u64)num_possible_cpus() * sizeof(struct vwc_stats) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
 	return bytes;
@@ -171,7 +179,9 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
+	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
+	bioset_exit(&pool->split_bs);
 	kvfree(pool->meta_pages[0]);
 	kvfree(pool->meta_pages[1]);
 	kvfree(pool->slots);
@@ -264,7 +274,8 @@ void vwc_mark_meta_locked(struct vwc_pool *pool, u32 cb)
 
 	b->flags |= VWC_B_META(pool->meta_gen);
 	pool->meta_marked[pool->meta_gen] = true;
-	__set_bit(cb / VWC_ENTRIES_PER_PAGE, pool->meta_pages[pool->meta_gen]);
+	__set_bit(cb / pool->entries_per_page,
+		  pool->meta_pages[pool->meta_gen]);
 }
 
 /*
@@ -306,6 +317,7 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 
 	if (b->flags & VWC_B_DIRTY) {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		slot->dirty_subs -= hweight16(b->sub);
 		pool->nr_dirty--;
 		vwc_mark_undirtied_locked(pool, slot);
 		vwc_wb_slot_cleaned_locked(pool, slot);
@@ -379,6 +391,7 @@ void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb)
 
 	if (b->flags & VWC_B_DIRTY) {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
+		slot->dirty_subs -= hweight16(b->sub);
 		pool->nr_dirty--;
 		b->flags &= ~VWC_B_DIRTY;
 		vwc_mark_undirtied_locked(pool, slot);
@@ -398,6 +411,7 @@ void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb)
 		vwc_policy_remove(&pool->policy, cb);
 	if (!(b->flags & VWC_B_DIRTY)) {
 		b->flags |= VWC_B_DIRTY;
+		slot->dirty_subs += hweight16(b->sub);
 		pool->nr_dirty++;
 	} else {
 		vwc_list_del(&pool->blocks, &slot->dirty, cb);
@@ -419,6 +433,7 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 	b = vwc_block(&pool->blocks, cb);
 	b->flags = 0;
 	b->pins = 0;
+	b->sub = pool->sub_full;
 	vwc_map(&pool->blocks, cb, slot, oblock);
 	pool->nr_valid++;
 	pool->slots[slot].nr_cached++;
@@ -858,11 +873,13 @@ static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
 	b = vwc_block(&pool->blocks, cb);
 	b->flags = 0;
 	b->pins = 0;
+	b->sub = e->map;
 	vwc_map(&pool->blocks, cb, e->vm, e->oblock);
 	pool->nr_valid++;
 	s->nr_cached++;
 	if (e->dirty) {
 		b->flags |= VWC_B_DIRTY;
+		s->dirty_subs += hweight16(b->sub);
 		b->stamp = vwc_now_s();
 		vwc_list_push_tail(&pool->blocks, &s->dirty, cb);
 		pool->nr_dirty++;
@@ -881,13 +898,12 @@ static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
 static int vwc_scrub_entry_page(struct vwc_pool *pool, u32 index, void *page)
 {
 	const struct vwc_layout *l = &pool->sb.layout;
-	struct vwc_disk_entry *d = page;
-	u32 first = index * VWC_ENTRIES_PER_PAGE;
+	u32 first = index * pool->entries_per_page;
 	int i, n = 0;
 
-	for (i = 0; i < VWC_ENTRIES_PER_PAGE && first + i < l->nr_blocks; i++)
-		n += vwc_entry_scrub(&d[i], first + i, pool->sb.seq,
-				     pool->seed);
+	for (i = 0; i < pool->entries_per_page && first + i < l->nr_blocks; i++)
+		n += vwc_entry_scrub(l, vwc_entry_ptr(l, page, i), first + i,
+				     pool->sb.seq, pool->seed);
 	if (n) {
 		int r = vwc_md_write_page(pool, l->entries_start, index, page);
 
@@ -901,18 +917,19 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 			    const char **error)
 {
 	const struct vwc_layout *l = &pool->sb.layout;
-	u64 end = min_t(u64, l->nr_blocks, vwc_sb_entry_pages_read(&pool->sb) *
-			VWC_ENTRIES_PER_PAGE);
+	u32 epp = pool->entries_per_page;
+	u64 end = min_t(u64, l->nr_blocks,
+			vwc_sb_entry_pages_read(&pool->sb) * epp);
 	struct vwc_entry e;
 	u32 cb, scrubbed = 0;
 	int r;
 
 	/* The blocks on entry pages never initialised are free. */
 	for (cb = 0; cb < end; cb++) {
-		const struct vwc_disk_entry *d;
+		const void *d;
 
-		if (cb % VWC_ENTRIES_PER_PAGE == 0) {
-			u32 index = cb / VWC_ENTRIES_PER_PAGE;
+		if (cb % epp == 0) {
+			u32 index = cb / epp;
 
 			r = vwc_md_read_page(pool, l->entries_start, index,
 					     page);
@@ -925,8 +942,8 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 			scrubbed += r;
 			cond_resched();
 		}
-		d = (const struct vwc_disk_entry *)page + cb % VWC_ENTRIES_PER_PAGE;
-		switch (vwc_entry_decode(d, cb, pool->sb.seq, pool->seed, l, &e)) {
+		d = vwc_entry_ptr(l, page, cb % epp);
+		switch (vwc_entry_decode(l, d, cb, pool->sb.seq, pool->seed, &e)) {
 		case VWC_REC_CORRUPT:
 			*error = "Pool metadata entry is damaged";
 			return -EINVAL;
@@ -949,7 +966,7 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 		*error = "Cannot write the pool's metadata entries";
 		return r;
 	}
-	DMINFO("%s: %u entries of an unfinished commit recorded free",
+	DMINFO("%s: %u entries of an unfinished commit recorded free or as their last commit left them",
 	       dm_device_name(pool->md), scrubbed);
 	return 0;
 }

@@ -149,11 +149,12 @@ static void vwc_release_held(struct vwc_commit *c, bool write)
 static void vwc_encode_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
 				  struct vwc_held *h)
 {
-	struct vwc_disk_entry *d = h->data;
-	u32 first = h->index * VWC_ENTRIES_PER_PAGE;
+	const struct vwc_layout *l = &pool->sb.layout;
+	u32 epp = pool->entries_per_page;
+	u32 first = h->index * epp;
 	u32 i;
 
-	for (i = 0; i < VWC_ENTRIES_PER_PAGE && first + i < pool->blocks.nr; i++) {
+	for (i = 0; i < epp && first + i < pool->blocks.nr; i++) {
 		struct vwc_block *b = vwc_block(&pool->blocks, first + i);
 		struct vwc_entry e = { 0 };
 
@@ -166,8 +167,10 @@ static void vwc_encode_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
 			e.dirty = !!(b->flags & VWC_B_DIRTY);
 			e.oblock = vwc_block_oblock(b);
 			e.vm = vwc_block_vm(b);
+			e.map = b->sub;
 		}
-		h->changed |= vwc_entry_update(&d[i], first + i, &e, c->seq,
+		h->changed |= vwc_entry_update(l, vwc_entry_ptr(l, h->data, i),
+					       first + i, &e, c->seq,
 					       pool->seed);
 	}
 }

@@ -44,9 +44,20 @@ static u64 vwc_attach_table_sectors(void)
 	       VWC_SECTOR_SHIFT;
 }
 
-static u64 vwc_entries_sectors_for(u64 nr_blocks)
+/* The sizes that follow from the features: entries and sub-blocks. */
+static void vwc_layout_derive(struct vwc_layout *l, u32 block_size,
+			      u64 incompat)
 {
-	u64 bytes = nr_blocks * sizeof(struct vwc_disk_entry);
+	bool sub = incompat & VWC_FEATURE_INCOMPAT_SUBBLOCKS;
+
+	l->entry_size = sub ? sizeof(struct vwc_disk_entry_sub) :
+			      sizeof(struct vwc_disk_entry);
+	l->subblocks = sub ? block_size / VWC_SUBBLOCK_SIZE : 1;
+}
+
+static u64 vwc_entries_sectors_for(u64 nr_blocks, u32 entry_size)
+{
+	u64 bytes = nr_blocks * entry_size;
 
 	return round_up(DIV_ROUND_UP(bytes, 1ULL << VWC_SECTOR_SHIFT),
 			(u64)VWC_META_ALIGN_SECTORS);
@@ -54,13 +65,13 @@ static u64 vwc_entries_sectors_for(u64 nr_blocks)
 
 u64 vwc_entries_sectors(const struct vwc_layout *l)
 {
-	return vwc_entries_sectors_for(l->nr_blocks);
+	return vwc_entries_sectors_for(l->nr_blocks, l->entry_size);
 }
 
 /* The 4 KiB pages that hold the entries of @l's blocks. */
 u64 vwc_entry_pages(const struct vwc_layout *l)
 {
-	return DIV_ROUND_UP(l->nr_blocks, (u64)VWC_ENTRIES_PER_PAGE);
+	return DIV_ROUND_UP(l->nr_blocks, (u64)vwc_entries_per_page(l));
 }
 
 /*
@@ -89,6 +100,7 @@ int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 	u64 attach_start = VWC_VM_TABLE_SECTOR + vwc_vm_table_sectors();
 	u64 entries_start = attach_start;
 	u64 n, data_start = 0;
+	struct vwc_layout d;
 
 	if (incompat & VWC_FEATURE_INCOMPAT_ATTACH)
 		entries_start += vwc_attach_table_sectors();
@@ -103,10 +115,12 @@ int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 	if (dev_sectors <= entries_start)
 		return -ENOSPC;
 
+	vwc_layout_derive(&d, block_size, incompat);
 	n = ((dev_sectors - entries_start) << VWC_SECTOR_SHIFT) /
-	    (block_size + sizeof(struct vwc_disk_entry));
+	    (block_size + d.entry_size);
 	for (; n > 0; n--) {
-		data_start = round_up(entries_start + vwc_entries_sectors_for(n),
+		data_start = round_up(entries_start +
+				      vwc_entries_sectors_for(n, d.entry_size),
 				      bs_sectors);
 		if (data_start + n * bs_sectors <= dev_sectors)
 			break;
@@ -122,6 +136,7 @@ int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 	l->nr_blocks = n;
 	l->data_start = data_start;
 	l->attach_start = attach_start;
+	vwc_layout_derive(l, block_size, incompat);
 	return 0;
 }
 
@@ -134,6 +149,8 @@ void vwc_sb_init(struct vwc_sb *sb, const struct vwc_layout *l,
 	sb->compat = VWC_FEATURE_COMPAT_ORIGIN_ID;
 	if (l->attach_start)
 		sb->incompat = VWC_FEATURE_INCOMPAT_ATTACH;
+	if (vwc_has_sub(l))
+		sb->incompat |= VWC_FEATURE_INCOMPAT_SUBBLOCKS;
 	memcpy(sb->uuid, uuid, sizeof(sb->uuid));
 }
 
@@ -190,6 +207,7 @@ static int vwc_sb_check_layout(const struct vwc_disk_sb *d, u64 incompat,
 	l->nr_blocks = le64_to_cpu(d->nr_blocks);
 	l->data_start = le64_to_cpu(d->data_start);
 	l->attach_start = le64_to_cpu(d->attach_start);
+	vwc_layout_derive(l, l->block_size, incompat);
 
 	if (vwc_layout_compute(l->dev_sectors, l->block_size, incompat,
 			       &want) ||
@@ -287,14 +305,21 @@ int vwc_sb_choose(const void *copy0, const void *copy1, struct vwc_sb *sb,
 	return -EINVAL;
 }
 
-static u32 vwc_entry_crc(u64 map, u64 seq, u64 index, u32 seed)
+/*
+ * The checksum of an entry: over map, sequence and index; with
+ * SUBBLOCKS also over the valid and base sub-block maps (@sub).
+ */
+static u32 vwc_entry_crc(const struct vwc_layout *l, u64 map, u64 seq,
+			 u64 index, u32 sub, u32 seed)
 {
-	__le64 buf[3];
+	__le64 buf[4];
+	size_t len = vwc_has_sub(l) ? sizeof(buf) : 3 * sizeof(buf[0]);
 
 	buf[0] = cpu_to_le64(map);
 	buf[1] = cpu_to_le64(seq);
 	buf[2] = cpu_to_le64(index);
-	return crc32c(seed, buf, sizeof(buf)) & VWC_CRC24_MASK;
+	buf[3] = cpu_to_le64(sub);
+	return crc32c(seed, buf, len) & VWC_CRC24_MASK;
 }
 
 static u64 vwc_entry_map(const struct vwc_entry *e)
@@ -311,42 +336,116 @@ static u64 vwc_entry_map(const struct vwc_entry *e)
 	return map;
 }
 
-void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
-		      const struct vwc_entry *e, u64 seq, u32 seed)
+/* The sub-block maps of @e as stored: valid in bits 0-15, base 16-31. */
+static u32 vwc_entry_sub(const struct vwc_layout *l, const struct vwc_entry *e)
 {
-	u64 map = vwc_entry_map(e);
-
-	seq &= VWC_SEQ_MASK;
-	d->map = cpu_to_le64(map);
-	d->check = cpu_to_le64(seq |
-			       ((u64)vwc_entry_crc(map, seq, index, seed)
-				<< VWC_ENTRY_SEQ_BITS));
+	if (!vwc_has_sub(l) || !e->valid)
+		return 0;
+	return (u32)e->map | (u32)e->base << 16;
 }
 
-enum vwc_decode_result vwc_entry_decode(const struct vwc_disk_entry *d,
-					u64 index, u64 sb_seq, u32 seed,
-					const struct vwc_layout *l,
-					struct vwc_entry *e)
-{
-	u64 map = le64_to_cpu(d->map);
-	u64 check = le64_to_cpu(d->check);
-	u64 seq = check & VWC_SEQ_MASK;
+/* The raw fields of the entry at @d, whatever its size. */
+struct vwc_raw_entry {
+	u64 map;
+	u64 check;
+	u32 sub;
+	bool reserved_zero;
+};
 
+static void vwc_entry_read(const struct vwc_layout *l, const void *d,
+			   struct vwc_raw_entry *r)
+{
+	const struct vwc_disk_entry_sub *ds = d;
+
+	r->map = le64_to_cpu(ds->map);
+	r->check = le64_to_cpu(ds->check);
+	r->sub = 0;
+	r->reserved_zero = true;
+	if (vwc_has_sub(l)) {
+		r->sub = le16_to_cpu(ds->valid) |
+			 (u32)le16_to_cpu(ds->base) << 16;
+		r->reserved_zero = vwc_is_zero(ds->reserved,
+					       sizeof(ds->reserved));
+	}
+}
+
+static bool vwc_raw_empty(const struct vwc_raw_entry *r)
+{
+	return !r->map && !r->check && !r->sub && r->reserved_zero;
+}
+
+static bool vwc_raw_intact(const struct vwc_layout *l,
+			   const struct vwc_raw_entry *r, u64 index, u32 seed)
+{
+	u64 seq = r->check & VWC_SEQ_MASK;
+
+	return r->reserved_zero &&
+	       (r->check >> VWC_ENTRY_SEQ_BITS) ==
+	       vwc_entry_crc(l, r->map, seq, index, r->sub, seed);
+}
+
+void vwc_entry_encode(const struct vwc_layout *l, void *d, u64 index,
+		      const struct vwc_entry *e, u64 seq, u32 seed)
+{
+	struct vwc_disk_entry_sub *ds = d;
+	u64 map = vwc_entry_map(e);
+	u32 sub = vwc_entry_sub(l, e);
+
+	seq &= VWC_SEQ_MASK;
+	memset(d, 0, l->entry_size);
+	ds->map = cpu_to_le64(map);
+	ds->check = cpu_to_le64(seq |
+				((u64)vwc_entry_crc(l, map, seq, index, sub,
+						    seed)
+				 << VWC_ENTRY_SEQ_BITS));
+	if (vwc_has_sub(l)) {
+		ds->valid = cpu_to_le16((u16)sub);
+		ds->base = cpu_to_le16((u16)(sub >> 16));
+	}
+}
+
+/*
+ * The sub-block maps of an intact entry @r: within the block, a valid
+ * entry's non-empty, base within valid; a free entry's zero.
+ */
+static bool vwc_raw_sub_ok(const struct vwc_layout *l,
+			   const struct vwc_raw_entry *r)
+{
+	u16 valid = (u16)r->sub, base = (u16)(r->sub >> 16);
+
+	if (!vwc_has_sub(l))
+		return true;
+	if (!(r->map & VWC_ENTRY_VALID))
+		return !r->sub;
+	return valid && !(valid & ~vwc_sub_full(l)) && !(base & ~valid);
+}
+
+enum vwc_decode_result vwc_entry_decode(const struct vwc_layout *l,
+					const void *d, u64 index, u64 sb_seq,
+					u32 seed, struct vwc_entry *e)
+{
+	struct vwc_raw_entry r;
+	u64 seq;
+
+	vwc_entry_read(l, d, &r);
+	seq = r.check & VWC_SEQ_MASK;
 	memset(e, 0, sizeof(*e));
-	if (!map && !check)
+	if (vwc_raw_empty(&r))
 		return VWC_REC_EMPTY;
-	if ((check >> VWC_ENTRY_SEQ_BITS) != vwc_entry_crc(map, seq, index, seed))
+	if (!vwc_raw_intact(l, &r, index, seed))
 		return VWC_REC_CORRUPT;
-	if (map & ~VWC_ENTRY_KNOWN)
+	if ((r.map & ~VWC_ENTRY_KNOWN) || !vwc_raw_sub_ok(l, &r))
 		return VWC_REC_CORRUPT;
 	if (seq > sb_seq)
 		return VWC_REC_UNCOMMITTED;
-	if (!(map & VWC_ENTRY_VALID))
-		return map ? VWC_REC_CORRUPT : VWC_REC_OK;
+	if (!(r.map & VWC_ENTRY_VALID))
+		return r.map ? VWC_REC_CORRUPT : VWC_REC_OK;
 	e->valid = true;
-	e->dirty = !!(map & VWC_ENTRY_DIRTY);
-	e->oblock = map & VWC_OBLOCK_MASK;
-	e->vm = (map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+	e->dirty = !!(r.map & VWC_ENTRY_DIRTY);
+	e->oblock = r.map & VWC_OBLOCK_MASK;
+	e->vm = (r.map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+	e->map = vwc_has_sub(l) ? (u16)r.sub : 1;
+	e->base = (u16)(r.sub >> 16);
 	if (e->vm >= l->max_vms)
 		return VWC_REC_CORRUPT;
 	return VWC_REC_OK;
@@ -633,50 +732,68 @@ enum vwc_decode_result vwc_vm_decode(const struct vwc_disk_vm *d, u32 index,
 /*
  * The commit rule (dm-vwcache-commit.c): an entry's bytes change only when
  * its meaning does.  Rewrite @d as @e with sequence @seq unless it already
- * says the same (valid, dirty, VM and block; an empty or free entry says
- * "free"), intact, under whatever committed sequence: then it is left as
- * it is and stays committed whatever becomes of this commit.  Returns
- * true when @d was rewritten.  The caller guarantees that @d holds the
- * entry's committed image (commits are serialised and the load has
- * scrubbed every uncommitted entry).
+ * says the same (valid, dirty, VM, block and valid sub-blocks; an empty
+ * or free entry says "free"), intact, under whatever committed sequence:
+ * then it is left as it is and stays committed whatever becomes of this
+ * commit.  Returns true when @d was rewritten.  The caller guarantees that
+ * @d holds the entry's committed image (commits are serialised and the
+ * load has scrubbed every uncommitted entry).  With SUBBLOCKS, the base
+ * of the new entry is the committed one's valid sub-blocks when that was
+ * dirty and of the same VM and block (@e->base is ignored).
  */
-bool vwc_entry_update(struct vwc_disk_entry *d, u64 index,
+bool vwc_entry_update(const struct vwc_layout *l, void *d, u64 index,
 		      const struct vwc_entry *e, u64 seq, u32 seed)
 {
-	u64 map = le64_to_cpu(d->map);
-	u64 check = le64_to_cpu(d->check);
-	u64 old_seq = check & VWC_SEQ_MASK;
-	bool intact = (!map && !check) ||
-		      (check >> VWC_ENTRY_SEQ_BITS) ==
-		      vwc_entry_crc(map, old_seq, index, seed);
+	struct vwc_raw_entry r;
+	struct vwc_entry n = *e;
+	u64 id_mask = VWC_OBLOCK_MASK | VWC_VM_MASK << VWC_ENTRY_VM_SHIFT;
+	bool intact;
 
-	if (intact && map == vwc_entry_map(e))
+	vwc_entry_read(l, d, &r);
+	intact = vwc_raw_empty(&r) || vwc_raw_intact(l, &r, index, seed);
+	n.base = 0;
+	if (!n.valid)
+		n.map = 0;
+	if (intact && r.map == vwc_entry_map(&n) &&
+	    (!vwc_has_sub(l) || (u16)r.sub == n.map))
 		return false;
-	vwc_entry_encode(d, index, e, seq, seed);
+	if (intact && n.valid && n.map && (r.map & VWC_ENTRY_DIRTY) &&
+	    (r.map & id_mask) == (vwc_entry_map(&n) & id_mask))
+		n.base = (u16)r.sub & n.map;
+	vwc_entry_encode(l, d, index, &n, seq, seed);
 	return true;
 }
 
 /*
  * Load: an intact entry written by a commit whose superblock never became
- * durable (sequence above @sb_seq) is rewritten as free under @sb_seq, so
- * that no later superblock can make it committed (the next commit reuses
- * sb_seq + 1).  What it replaced was, by the commit rule, safe to lose.
- * Returns true when @d was rewritten; anything else (committed, empty,
- * damaged) is left for the decoder to judge.
+ * durable (sequence above @sb_seq) is rewritten under @sb_seq as what the
+ * durable state said: its base, dirty, when it has one (SUBBLOCKS), else
+ * free; so no later superblock can make it committed (the next commit
+ * reuses sb_seq + 1).  What it replaced beyond that was, by the commit
+ * rule, safe to lose.  Returns true when @d was rewritten; anything else
+ * (committed, empty, damaged) is left for the decoder to judge.
  */
-bool vwc_entry_scrub(struct vwc_disk_entry *d, u64 index, u64 sb_seq,
-		     u32 seed)
+bool vwc_entry_scrub(const struct vwc_layout *l, void *d, u64 index,
+		     u64 sb_seq, u32 seed)
 {
-	u64 map = le64_to_cpu(d->map);
-	u64 check = le64_to_cpu(d->check);
-	u64 seq = check & VWC_SEQ_MASK;
-	struct vwc_entry free_entry = { 0 };
+	struct vwc_raw_entry r;
+	struct vwc_entry e = { 0 };
+	u16 base;
 
-	if ((!map && !check) || seq <= sb_seq ||
-	    (check >> VWC_ENTRY_SEQ_BITS) != vwc_entry_crc(map, seq, index, seed) ||
-	    (map & ~VWC_ENTRY_KNOWN))
+	vwc_entry_read(l, d, &r);
+	if (vwc_raw_empty(&r) || (r.check & VWC_SEQ_MASK) <= sb_seq ||
+	    !vwc_raw_intact(l, &r, index, seed) ||
+	    (r.map & ~VWC_ENTRY_KNOWN) || !vwc_raw_sub_ok(l, &r))
 		return false;
-	vwc_entry_encode(d, index, &free_entry, sb_seq, seed);
+	base = (u16)(r.sub >> 16);
+	if (base) {
+		e.valid = true;
+		e.dirty = true;
+		e.oblock = r.map & VWC_OBLOCK_MASK;
+		e.vm = (r.map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+		e.map = base;
+	}
+	vwc_entry_encode(l, d, index, &e, sb_seq, seed);
 	return true;
 }
 

@@ -17,7 +17,8 @@
 
 /* The incompat features of a pool formatted now. */
 #define VWC_FORMAT_INCOMPAT	(VWC_FEATURE_INCOMPAT_ATTACH | \
-				 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
+				 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES | \
+				 VWC_FEATURE_INCOMPAT_SUBBLOCKS)
 
 struct vwc_layout {
 	u32 block_size;		/* bytes */
@@ -28,6 +29,9 @@ struct vwc_layout {
 	u64 nr_blocks;
 	u64 data_start;		/* sectors */
 	u64 attach_start;	/* sectors; 0: no attachment table */
+	/* Derived from the features, not stored: */
+	u32 entry_size;		/* bytes: 16, or 32 with SUBBLOCKS */
+	u32 subblocks;		/* per block: 1, or block_size / 4 KiB */
 };
 
 struct vwc_sb {
@@ -41,12 +45,18 @@ struct vwc_sb {
 	u32 copy;
 };
 
-/* A decoded cache block entry. */
+/*
+ * A decoded cache block entry.  map: its valid sub-blocks (bit 0 alone
+ * when the pool has one sub-block per block); base: see
+ * VWC_FEATURE_INCOMPAT_SUBBLOCKS, set by vwc_entry_update() only.
+ */
 struct vwc_entry {
 	u64 oblock;
 	u32 vm;
 	bool valid;
 	bool dirty;
+	u16 map;
+	u16 base;
 };
 
 enum vwc_decode_result {
@@ -84,9 +94,33 @@ enum vwc_origin_match {
 	VWC_ORIGIN_RESIZED,	/* the same identity, another size */
 };
 
-#define VWC_ENTRIES_PER_PAGE	(4096 / sizeof(struct vwc_disk_entry))
 #define VWC_VMS_PER_PAGE	(4096 / sizeof(struct vwc_disk_vm))
 #define VWC_ATTACH_PER_PAGE	(4096 / sizeof(struct vwc_disk_attach))
+
+/* Entries per 4 KiB entry page. */
+static inline u32 vwc_entries_per_page(const struct vwc_layout *l)
+{
+	return 4096 / l->entry_size;
+}
+
+/* Entry @i of the entry page @page. */
+static inline void *vwc_entry_ptr(const struct vwc_layout *l, void *page,
+				  u32 i)
+{
+	return (u8 *)page + (size_t)i * l->entry_size;
+}
+
+/* Entries of 32 bytes, with sub-block maps (SUBBLOCKS)? */
+static inline bool vwc_has_sub(const struct vwc_layout *l)
+{
+	return l->entry_size > sizeof(struct vwc_disk_entry);
+}
+
+/* Every sub-block of a block. */
+static inline u16 vwc_sub_full(const struct vwc_layout *l)
+{
+	return (u16)((1U << l->subblocks) - 1);
+}
 
 int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 		       struct vwc_layout *l);
@@ -106,16 +140,15 @@ int vwc_sb_decode(const void *buf, u32 copy, struct vwc_sb *sb,
 int vwc_sb_choose(const void *copy0, const void *copy1, struct vwc_sb *sb,
 		  const char **error);
 
-void vwc_entry_encode(struct vwc_disk_entry *d, u64 index,
+void vwc_entry_encode(const struct vwc_layout *l, void *d, u64 index,
 		      const struct vwc_entry *e, u64 seq, u32 seed);
-enum vwc_decode_result vwc_entry_decode(const struct vwc_disk_entry *d,
-					u64 index, u64 sb_seq, u32 seed,
-					const struct vwc_layout *l,
-					struct vwc_entry *e);
-bool vwc_entry_update(struct vwc_disk_entry *d, u64 index,
+enum vwc_decode_result vwc_entry_decode(const struct vwc_layout *l,
+					const void *d, u64 index, u64 sb_seq,
+					u32 seed, struct vwc_entry *e);
+bool vwc_entry_update(const struct vwc_layout *l, void *d, u64 index,
 		      const struct vwc_entry *e, u64 seq, u32 seed);
-bool vwc_entry_scrub(struct vwc_disk_entry *d, u64 index, u64 sb_seq,
-		     u32 seed);
+bool vwc_entry_scrub(const struct vwc_layout *l, void *d, u64 index,
+		     u64 sb_seq, u32 seed);
 bool vwc_seq_exhausted(u64 seq);
 
 void vwc_vm_encode(struct vwc_disk_vm *d, u32 index,

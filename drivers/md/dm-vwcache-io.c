@@ -67,6 +67,22 @@ static bool vwc_bio_whole_block(struct vwc_vm *vm, struct bio *bio)
 	       bio_sectors(bio) == (1U << vm->pool->block_shift);
 }
 
+/*
+ * The sub-blocks of its block that @bio touches; in *@whole those it
+ * covers whole.  A pool without sub-blocks has one, the whole block.
+ */
+static u16 vwc_bio_subs(struct vwc_vm *vm, struct bio *bio, u16 *whole)
+{
+	unsigned int shift = vm->pool->sub_shift;
+	sector_t off = vwc_bio_offset(vm, bio);
+	sector_t end = off + bio_sectors(bio);
+	u32 first = off >> shift, last = (end - 1) >> shift;
+	u32 wfirst = (off + (1U << shift) - 1) >> shift, wend = end >> shift;
+
+	*whole = wend > wfirst ? (u16)GENMASK(wend - 1, wfirst) : 0;
+	return (u16)GENMASK(last, first);
+}
+
 static void vwc_remap_origin(struct vwc_vm *vm, struct bio *bio)
 {
 	bio_set_dev(bio, vm->origin_dev->bdev);
@@ -155,23 +171,71 @@ static int vwc_defer_locked(struct vwc_pool *pool, struct bio *bio)
 	return DM_MAPIO_SUBMITTED;
 }
 
+/*
+ * A read of a dirty block that holds only some of the sub-blocks it
+ * touches (@have): each run of sub-blocks goes to the device that holds
+ * it, the SSD or the origin.  The runs but the last are split off and
+ * chained to @bio, which completes (and unpins the block) after them
+ * all; the last is @bio itself, remapped.
+ */
+static int vwc_map_read_split(struct vwc_vm *vm, struct bio *bio, u32 cb,
+			      u16 have)
+{
+	struct vwc_pool *pool = vm->pool;
+	unsigned int shift = pool->sub_shift;
+
+	for (;;) {
+		sector_t off = vwc_bio_offset(vm, bio);
+		u32 i = off >> shift;
+		bool cached = have & BIT(i);
+		sector_t end;
+		struct bio *split;
+
+		while (i < VWC_SUBBLOCKS_MAX && !!(have & BIT(i)) == cached)
+			i++;
+		end = (sector_t)i << shift;
+		if (end >= off + bio_sectors(bio))
+			break;
+		split = bio_split(bio, end - off, GFP_NOIO, &pool->split_bs);
+		bio_chain(split, bio);
+		if (cached)
+			vwc_remap_cache(vm, split, cb);
+		else
+			vwc_remap_origin(vm, split);
+		submit_bio_noacct(split);
+	}
+	if (have & BIT(vwc_bio_offset(vm, bio) >> shift))
+		vwc_remap_cache(vm, bio, cb);
+	else
+		vwc_remap_origin(vm, bio);
+	return DM_MAPIO_REMAPPED;
+}
+
 static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 {
 	struct vwc_pool *pool = vm->pool;
 	u64 oblock = vwc_bio_oblock(vm, bio);
+	u16 touched, whole, have = 0;
 	unsigned long flags;
 	u32 cb;
 
+	touched = vwc_bio_subs(vm, bio, &whole);
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
+		have = touched & b->sub;
 		/*
 		 * I4: a PENDING block's data is not written yet.  A clean
-		 * STALE one was invalidated: the origin may be newer.
+		 * STALE one was invalidated: the origin may be newer.  The
+		 * sub-blocks a block does not hold are the origin's, and a
+		 * clean block's others equal the origin's: a read a clean
+		 * block holds in part goes to the origin, one a dirty block
+		 * holds in part to both (vwc_map_read_split()).
 		 */
-		if (!(b->flags & VWC_B_PENDING) &&
+		if (!(b->flags & VWC_B_PENDING) && have &&
+		    (have == touched || (b->flags & VWC_B_DIRTY)) &&
 		    ((b->flags & VWC_B_DIRTY) ||
 		     (vwc_pool_ok(pool) && !(b->flags & VWC_B_STALE)))) {
 			/*
@@ -192,6 +256,8 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 			io->kind = VWC_IO_HIT;
 			io->cb = cb;
 			vwc_count_hit(vm, false, false);
+			if (have != touched)
+				return vwc_map_read_split(vm, bio, cb, have);
 			vwc_remap_cache(vm, bio, cb);
 			return DM_MAPIO_REMAPPED;
 		}
@@ -255,8 +321,18 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
+		u16 whole, touched = vwc_bio_subs(vm, bio, &whole);
+
 		if (b->flags & VWC_B_PENDING)
 			return vwc_defer_locked(pool, bio);
+		/*
+		 * Sub-blocks the block does not hold are the origin's, and
+		 * its writeback writes only those it holds.
+		 */
+		if (!(touched & b->sub)) {
+			io->kind = VWC_IO_ORIGIN;
+			return DM_MAPIO_REMAPPED;
+		}
 		if (b->flags & VWC_B_DIRTY) {
 			if (!vwc_bio_whole_block(vm, bio))
 				return vwc_drain_wait_locked(vm, bio, io);
@@ -293,6 +369,7 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 				struct vwc_io *io, u64 oblock)
 {
 	struct vwc_pool *pool = vm->pool;
+	u16 whole, touched = vwc_bio_subs(vm, bio, &whole);
 
 	io->oblock = oblock;
 	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
@@ -304,18 +381,32 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		return vwc_defer_locked(pool, bio);
 	if (b && (b->flags & VWC_B_DIRTY) && vwc_pool_ok(pool) &&
 	    READ_ONCE(vm->settings.mode) == VWC_MODE_WRITEBACK) {
+		u16 grow = touched & ~b->sub;
+
+		/*
+		 * A sub-block the block does not hold, written in part:
+		 * around if the write touches nothing the block holds,
+		 * else it waits for the block's writeback.
+		 */
+		if (grow & ~whole)
+			return vwc_map_write_around_locked(vm, bio, io, cb);
 		/* At the pin cap: wait for an unpin. */
 		if (!vwc_pin_locked(pool, cb))
 			return vwc_defer_locked(pool, bio);
-		/* Absorbed in place; writeback in flight must run again. */
+		/*
+		 * Absorbed in place; writeback in flight must run again.
+		 * The sub-blocks it adds are the block's once written
+		 * (vwc_write_hit_done_locked()): I4.
+		 */
 		if (b->flags & VWC_B_WB)
 			b->flags |= VWC_B_REDIRTY;
 		io->kind = VWC_IO_HIT;
 		io->cb = cb;
+		io->sub_new = grow;
 		io->coalesced = true;
 		return DM_MAPIO_REMAPPED;
 	}
-	if (!vwc_may_dirty(vm) || !vwc_bio_whole_block(vm, bio))
+	if (!vwc_may_dirty(vm) || !whole || whole != touched)
 		return vwc_map_write_around_locked(vm, bio, io, cb);
 
 	if (b)
@@ -329,6 +420,7 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		return vwc_wait_space_locked(pool, bio, io);
 	b = vwc_block(&pool->blocks, cb);
 	b->flags |= VWC_B_PENDING;
+	b->sub = whole;
 	vwc_pin_new_locked(pool, cb);
 	io->kind = VWC_IO_FILL;
 	io->cb = cb;
@@ -747,16 +839,25 @@ static void vwc_ssd_error(struct vwc_pool *pool, bool write)
  * An in-place write completed.  A writeback that read the block before
  * this write landed must not leave it clean: if one is in flight the block
  * stays dirty after it (REDIRTY), and if one already finished it becomes
- * dirty again.  (The pin kept it from being evicted meanwhile.)
+ * dirty again.  (The pin kept it from being evicted meanwhile.)  The
+ * sub-blocks it wrote that the block did not hold are the block's now,
+ * if written: all dirty, as every sub-block of a dirty block.
  */
 static void vwc_write_hit_done_locked(struct vwc_pool *pool,
-				      struct vwc_io *io, u32 slot)
+				      struct vwc_io *io, u32 slot, bool ok)
 {
 	struct vwc_block *b = vwc_block(&pool->blocks, io->cb);
 
 	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
 	    vwc_block_oblock(b) != io->oblock)
 		return;
+	if (ok && (io->sub_new & ~b->sub)) {
+		if (b->flags & VWC_B_DIRTY)
+			pool->slots[slot].dirty_subs +=
+				hweight16(io->sub_new & ~b->sub);
+		b->sub |= io->sub_new;
+		vwc_mark_meta_locked(pool, io->cb);
+	}
 	if (b->flags & VWC_B_WB)
 		b->flags |= VWC_B_REDIRTY;
 	else if (!(b->flags & VWC_B_DIRTY))
@@ -813,7 +914,8 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			vwc_ssd_error(pool, io->write);
 		spin_lock_irqsave(&pool->cache_lock, flags);
 		if (io->write)
-			vwc_write_hit_done_locked(pool, io, vm->slot);
+			vwc_write_hit_done_locked(pool, io, vm->slot,
+						  !*error);
 		if (*error && io->clean_hit)
 			vwc_drop_if_clean_locked(pool, io->cb, vm->slot,
 						 io->oblock);

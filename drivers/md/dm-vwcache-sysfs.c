@@ -109,7 +109,7 @@ struct vwc_vm_attr {
 struct vwc_vm_snap {
 	struct vwc_stats st;
 	u64 rates[VWC_NR_RATES];
-	u64 cached, dirty, wb_blocks, wb_errors;
+	u64 cached, dirty, dirty_subs, wb_blocks, wb_errors;
 	enum vwc_vm_state state;
 };
 
@@ -121,6 +121,7 @@ static void vwc_vm_snap(struct vwc_vm *vm, struct vwc_vm_snap *sn)
 	spin_lock_irq(&pool->cache_lock);
 	sn->cached = s->nr_cached;
 	sn->dirty = s->dirty.count;
+	sn->dirty_subs = s->dirty_subs;
 	sn->wb_blocks = s->writeback_blocks;
 	sn->wb_errors = s->wb_errors;
 	spin_unlock_irq(&pool->cache_lock);
@@ -171,7 +172,7 @@ static ssize_t vwc_show_latency(const struct vwc_stats *st, bool write,
 static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 				 const char *name, char *buf)
 {
-	unsigned int shift = vm->pool->block_shift + SECTOR_SHIFT;
+	unsigned int shift = vm->pool->sub_shift + SECTOR_SHIFT;
 	struct vwc_vm_snap sn;
 	const struct vwc_key *key;
 	u64 v;
@@ -213,7 +214,7 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 		const u64 num[] = {
 			[VWC_F_CACHED] = sn.cached,
 			[VWC_F_DIRTY] = sn.dirty,
-			[VWC_F_DIRTY_BYTES] = sn.dirty << shift,
+			[VWC_F_DIRTY_BYTES] = sn.dirty_subs << shift,
 			[VWC_F_READS] = sn.st.reads,
 			[VWC_F_WRITES] = sn.st.writes,
 			[VWC_F_READ_BYTES] = sn.st.read_bytes,

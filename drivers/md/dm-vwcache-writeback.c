@@ -58,7 +58,9 @@ struct vwc_wb_job {
 	u32 count;
 	void *buf;
 	atomic_t reads;
+	atomic_t writes;
 	unsigned long error;
+	u16 *subs;			/* sub-blocks of each block, as planned */
 	struct list_head list;		/* in its slot's wb_to_write, or in
 					 * its wb_to_flush
 					 */
@@ -329,38 +331,67 @@ static void vwc_wb_write_done(unsigned long error, void *context)
 	struct vwc_wb_job *job = context;
 	struct vwc_slot *s = &job->pool->slots[job->slot];
 
-	job->error |= error;
-	vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
+	if (error)
+		set_bit(0, &job->error);
+	if (atomic_dec_and_test(&job->writes))
+		vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
 }
 
+/* Is sub-block @i of the run (its blocks' sub-blocks in a row) planned? */
+static bool vwc_wb_sub_planned(const struct vwc_wb_job *job, u32 per, u32 i)
+{
+	return job->subs[i / per] & BIT(i % per);
+}
+
+/*
+ * Write the run's planned sub-blocks to the origin: one write for each
+ * stretch of them in a row, across its blocks (a run of whole blocks is
+ * one write).
+ */
 static void vwc_wb_write(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
+	unsigned int shift = pool->sub_shift;
+	u32 per = 1U << (pool->block_shift - shift), n = job->count * per;
 	sector_t start = job->oblock << pool->block_shift;
 	sector_t size = bdev_nr_sectors(job->origin);
-	struct dm_io_region where = {
-		.bdev = job->origin,
-		.sector = start,
-		.count = (sector_t)job->count << pool->block_shift,
-	};
-	struct dm_io_request req = {
-		.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
-		.mem.type = DM_IO_VMA,
-		.mem.ptr.vma = job->buf,
-		.notify.fn = vwc_wb_write_done,
-		.notify.context = job,
-		.client = pool->io_client,
-	};
+	u32 i = 0, j;
 
 	if (job->error || start >= size) {
 		job->error |= 1;
 		vwc_wb_finish(job);
 		return;
 	}
-	/* The origin may end inside the last block. */
-	where.count = min(where.count, size - start);
-	if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
-		vwc_wb_write_done(1, job);
+	atomic_set(&job->writes, 1);
+	while (i < n) {
+		struct dm_io_region where = { .bdev = job->origin };
+		struct dm_io_request req = {
+			.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
+			.mem.type = DM_IO_VMA,
+			.notify.fn = vwc_wb_write_done,
+			.notify.context = job,
+			.client = pool->io_client,
+		};
+
+		if (!vwc_wb_sub_planned(job, per, i)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && vwc_wb_sub_planned(job, per, j); j++)
+			;
+		where.sector = start + ((sector_t)i << shift);
+		where.count = (sector_t)(j - i) << shift;
+		req.mem.ptr.vma = job->buf + ((size_t)i << (shift + SECTOR_SHIFT));
+		i = j;
+		/* The origin may end inside the last block. */
+		if (where.sector >= size)
+			break;
+		where.count = min(where.count, size - where.sector);
+		atomic_inc(&job->writes);
+		if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+			vwc_wb_write_done(1, job);
+	}
+	vwc_wb_write_done(0, job);
 }
 
 /* Write every run of a slot read, under one plug; its wb_write_work. */
@@ -394,30 +425,43 @@ static void vwc_wb_read_done(unsigned long error, void *context)
 	}
 }
 
+/* Read the run's planned sub-blocks from the SSD: a read per stretch. */
 static void vwc_wb_submit(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
-	size_t bytes = (size_t)1 << (pool->block_shift + SECTOR_SHIFT);
-	u32 i;
+	unsigned int shift = pool->sub_shift;
+	u32 per = 1U << (pool->block_shift - shift), i, j, k;
 
-	atomic_set(&job->reads, job->count + 1);
+	atomic_set(&job->reads, 1);
 	for (i = 0; i < job->count; i++) {
-		struct dm_io_region where = {
-			.bdev = pool->cache.bdev,
-			.sector = vwc_cblock_sector(pool, job->cbs[i]),
-			.count = 1U << pool->block_shift,
-		};
-		struct dm_io_request req = {
-			.bi_opf = REQ_OP_READ,
-			.mem.type = DM_IO_VMA,
-			.mem.ptr.vma = job->buf + i * bytes,
-			.notify.fn = vwc_wb_read_done,
-			.notify.context = job,
-			.client = pool->io_client,
-		};
+		for (j = 0; j < per; j = k) {
+			struct dm_io_region where = {
+				.bdev = pool->cache.bdev,
+				.sector = vwc_cblock_sector(pool, job->cbs[i]) +
+					  ((sector_t)j << shift),
+			};
+			struct dm_io_request req = {
+				.bi_opf = REQ_OP_READ,
+				.mem.type = DM_IO_VMA,
+				.mem.ptr.vma = job->buf +
+					       ((size_t)(i * per + j) <<
+						(shift + SECTOR_SHIFT)),
+				.notify.fn = vwc_wb_read_done,
+				.notify.context = job,
+				.client = pool->io_client,
+			};
 
-		if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
-			vwc_wb_read_done(1, job);
+			for (k = j; k < per && (job->subs[i] & BIT(k)); k++)
+				;
+			if (k == j) {
+				k++;
+				continue;
+			}
+			where.count = (sector_t)(k - j) << shift;
+			atomic_inc(&job->reads);
+			if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+				vwc_wb_read_done(1, job);
+		}
 	}
 	vwc_wb_read_done(0, job);
 }
@@ -488,9 +532,11 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 {
 	struct vwc_wb_job *job;
 
-	job = kzalloc(struct_size(job, cbs, run->count), GFP_NOIO);
+	job = kzalloc(struct_size(job, cbs, run->count) +
+		      run->count * sizeof(u16), GFP_NOIO);
 	if (!job)
 		return NULL;
+	job->subs = (u16 *)(job->cbs + run->count);
 	job->buf = __vmalloc((size_t)run->count <<
 			     (pool->block_shift + SECTOR_SHIFT), GFP_NOIO);
 	if (!job->buf) {
@@ -503,6 +549,8 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 	job->oblock = run->oblock;
 	job->count = run->count;
 	memcpy(job->cbs, cbs + run->first, run->count * sizeof(u32));
+	memcpy(job->subs, pool->wb_subs + run->first,
+	       run->count * sizeof(u16));
 	INIT_LIST_HEAD(&job->list);
 	return job;
 }
@@ -528,7 +576,10 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 	if (!planned)
 		return 0;
 	for (i = 0; i < planned; i++) {
-		vwc_block(&pool->blocks, pool->wb_cbs[i])->flags |= VWC_B_WB;
+		struct vwc_block *b = vwc_block(&pool->blocks, pool->wb_cbs[i]);
+
+		b->flags |= VWC_B_WB;
+		pool->wb_subs[i] = b->sub;
 		vwc_pin_wb_locked(pool, pool->wb_cbs[i]);
 	}
 	for (i = 0; i < nr_runs; i++) {

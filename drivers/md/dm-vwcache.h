@@ -111,6 +111,7 @@ struct vwc_slot {
 	struct vwc_vm *vm;		/* the resumed VM table, or NULL */
 	unsigned int nr_attached;	/* >1 during a table reload */
 	struct vwc_list dirty;		/* dirty blocks, oldest first */
+	u64 dirty_subs;			/* ... their sub-blocks */
 	u32 nr_cached;
 	u32 flush_before;		/* flush: blocks dirtied before this */
 	bool flushing;
@@ -170,6 +171,9 @@ struct vwc_pool {
 	/* Geometry, fixed once loaded. */
 	sector_t data_start;
 	unsigned int block_shift;	/* log2 of sectors per block */
+	unsigned int sub_shift;		/* log2 of sectors per sub-block */
+	u16 sub_full;			/* every sub-block of a block */
+	u32 entries_per_page;		/* per 4 KiB entry page */
 	u32 seed;			/* checksum seed of records */
 
 	/* The cache state, under cache_lock (a spinlock, irq safe). */
@@ -177,6 +181,7 @@ struct vwc_pool {
 	struct vwc_blocks blocks;
 	struct vwc_policy policy;
 	struct vwc_filter filter;
+	struct bio_set split_bs;	/* reads of partly cached blocks */
 	struct vwc_slot *slots;
 	u16 slot_hash[VWC_SLOT_BUCKETS];	/* in-use slots by vm_id */
 	DECLARE_BITMAP(slots_used, VWC_MAX_VMS);	/* ... and by index */
@@ -199,6 +204,7 @@ struct vwc_pool {
 	bool wb_high;			/* above high watermark: until low */
 	bool meta_marked[2];		/* any META in that generation */
 	u32 *wb_cbs;			/* writeback planning scratch */
+	u16 *wb_subs;			/* ... their sub-blocks as planned */
 	struct vwc_wb_run *wb_runs;
 	struct vwc_tbucket wb_tb;	/* writeback_iops */
 	wait_queue_head_t wb_wait;
@@ -278,6 +284,7 @@ struct vwc_io {
 	u64 oblock;
 	u32 cb;
 	u32 epoch;		/* promotion guard */
+	u16 sub_new;		/* sub-blocks a hit write adds to its block */
 	u8 kind;
 	bool write;
 	bool fua;

@@ -25,6 +25,8 @@
  *   entry-set DEV IDX SLOT OBLOCK DIRTY   a valid entry at the committed seq
  *   entry-dup DEV SRC DST        entry DST claims the block of entry SRC
  *   entry-flip DEV IDX BIT       flip one bit of an entry
+ *   entry-sub DEV IDX VALID BASE  a valid entry's sub-block maps set
+ *                                (SUBBLOCKS; valid checksum)
  *   vm-set DEV SLOT VM_ID        an in-use VM record (valid checksum)
  *   vm-copy DEV SRC DST          record DST names the vm_id of record SRC
  *   vm-flip DEV SLOT BIT         flip one bit of a VM record
@@ -165,7 +167,7 @@ static uint64_t attach_off(u32 slot)
 
 static uint64_t entry_off(uint64_t idx)
 {
-	return sb.layout.entries_start * 512 + idx * sizeof(struct vwc_disk_entry);
+	return sb.layout.entries_start * 512 + idx * sb.layout.entry_size;
 }
 
 /* Read-modify-write of the page holding bytes [off, off + len). */
@@ -200,23 +202,24 @@ static enum vwc_decode_result get_vm(u32 slot, struct vwc_vm_record *r)
 
 static enum vwc_decode_result get_entry(uint64_t idx, struct vwc_entry *e)
 {
-	struct vwc_disk_entry d;
+	struct vwc_disk_entry_sub d;
 
 	/* Pages above the watermark (LAZY_ENTRIES) are never read: free. */
-	if (idx / VWC_ENTRIES_PER_PAGE >= vwc_sb_entry_pages_read(&sb)) {
+	if (idx / vwc_entries_per_page(&sb.layout) >=
+	    vwc_sb_entry_pages_read(&sb)) {
 		memset(e, 0, sizeof(*e));
 		return VWC_REC_EMPTY;
 	}
-	get(entry_off(idx), &d, sizeof(d));
-	return vwc_entry_decode(&d, idx, sb.seq, seed, &sb.layout, e);
+	get(entry_off(idx), &d, sb.layout.entry_size);
+	return vwc_entry_decode(&sb.layout, &d, idx, sb.seq, seed, e);
 }
 
 static void put_entry(uint64_t idx, const struct vwc_entry *e)
 {
-	struct vwc_disk_entry d;
+	struct vwc_disk_entry_sub d;
 
-	vwc_entry_encode(&d, idx, e, sb.seq, seed);
-	rmw(entry_off(idx), &d, sizeof(d));
+	vwc_entry_encode(&sb.layout, &d, idx, e, sb.seq, seed);
+	rmw(entry_off(idx), &d, sb.layout.entry_size);
 }
 
 static void put_vm(u32 slot, const char *id, u64 generation)
@@ -290,6 +293,8 @@ static int cmd_info(void)
 	printf("entry pages read: %" PRIu64 " of %" PRIu64 "%s\n",
 	       vwc_sb_entry_pages_read(&sb), vwc_entry_pages(l),
 	       sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES ? " (lazy)" : "");
+	printf("entry format: %u bytes, %u a page, %u sub-blocks a block\n",
+	       l->entry_size, vwc_entries_per_page(l), l->subblocks);
 	for (i = 0; i < l->max_vms; i++) {
 		enum vwc_decode_result res = get_vm((u32)i, &r);
 
@@ -614,6 +619,7 @@ int main(int argc, char **argv)
 		struct vwc_entry e = {
 			.oblock = num(argv[5]), .vm = (u32)num(argv[4]),
 			.valid = true, .dirty = num(argv[6]) != 0,
+			.map = vwc_sub_full(&sb.layout),
 		};
 
 		put_entry(num(argv[3]), &e);
@@ -625,6 +631,18 @@ int main(int argc, char **argv)
 		if (get_entry(num(argv[3]), &e) != VWC_REC_OK || !e.valid)
 			die("source entry is not valid");
 		put_entry(num(argv[4]), &e);
+		return 0;
+	}
+	if (!strcmp(cmd, "entry-sub") && argc == 6) {
+		struct vwc_entry e;
+
+		if (!vwc_has_sub(&sb.layout))
+			die("the pool has no sub-block maps");
+		if (get_entry(num(argv[3]), &e) != VWC_REC_OK || !e.valid)
+			die("entry is not valid");
+		e.map = (u16)num(argv[4]);
+		e.base = (u16)num(argv[5]);
+		put_entry(num(argv[3]), &e);
 		return 0;
 	}
 	if (!strcmp(cmd, "entry-flip") && argc == 5) {

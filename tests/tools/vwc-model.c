@@ -185,6 +185,7 @@ static struct {
 	uint64_t seed;
 	bool seed_set;
 	uint32_t min_io, max_io;
+	unsigned int align_pct;	/* --align4k: I/Os made 4 KiB aligned */
 	unsigned int mix[NR_OPS];
 	unsigned int threads;
 	const char *state, *load, *mark_cmd, *ckpt_dir, *stop_file;
@@ -1308,7 +1309,11 @@ static uint32_t pick_len(struct worker *w, uint64_t limit)
 	return (uint32_t)(a + rnd_below(w, z - a + 1));
 }
 
-/* Any 512-byte multiple: most offsets are not 4 KiB aligned. */
+/*
+ * Any 512-byte multiple: most offsets are not 4 KiB aligned.  With
+ * --align4k PCT, that share of them has start and length rounded to 4 KiB
+ * (a cache's sub-blocks), within the device.
+ */
 static void pick_range(struct worker *w, struct device *d, uint64_t *start,
 		       uint32_t *count)
 {
@@ -1319,6 +1324,15 @@ static void pick_range(struct worker *w, struct device *d, uint64_t *start,
 		*start = d->hot_start + rnd_below(w, d->hot_len - n + 1);
 	else
 		*start = rnd_below(w, d->limit - n + 1);
+	if (opt.align_pct && rnd_below(w, 100) < opt.align_pct &&
+	    d->limit >= 8) {
+		*start &= ~7ULL;
+		*count = (n + 7) & ~7U;
+		if (*count > (d->limit & ~7ULL))
+			*count = (uint32_t)(d->limit & ~7ULL);
+		if (*start + *count > d->limit)
+			*start = (d->limit - *count) & ~7ULL;
+	}
 }
 
 static void op_read(struct worker *w, struct device *d)
@@ -1583,6 +1597,8 @@ static void usage(FILE *f)
 "                     (k, m suffixes accepted; offsets: any 512 multiple)\n"
 "  --mix R,W,F,D      percentages of reads, writes, flushes, discards\n"
 "                     (default 40,50,5,5)\n"
+"  --align4k PCT      that share of I/Os 4 KiB aligned in start and length\n"
+"                     (default 0)\n"
 "  --threads N        worker threads, each owning some devices (default 1,\n"
 "                     at most one per device)\n"
 "  --state FILE       save the model at the end\n"
@@ -1674,7 +1690,8 @@ static void check_io_size(const char *name, uint64_t v, uint32_t *out)
 
 enum { O_OPS = 256, O_SECONDS, O_STOP_FILE, O_SEED, O_MIN_IO, O_MAX_IO,
 	O_MIX, O_THREADS, O_STATE, O_LOAD, O_VERIFY, O_ZERO, O_CRASH, O_MARK,
-	O_CKPT, O_SELF, O_QUIET, O_REPORT, O_EIO, O_FILL, O_LATER, O_HELP };
+	O_CKPT, O_SELF, O_QUIET, O_REPORT, O_EIO, O_FILL, O_LATER, O_ALIGN,
+	O_HELP };
 
 static const struct option long_opts[] = {
 	{ "ops", required_argument, NULL, O_OPS },
@@ -1684,6 +1701,7 @@ static const struct option long_opts[] = {
 	{ "min-io", required_argument, NULL, O_MIN_IO },
 	{ "max-io", required_argument, NULL, O_MAX_IO },
 	{ "mix", required_argument, NULL, O_MIX },
+	{ "align4k", required_argument, NULL, O_ALIGN },
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "state", required_argument, NULL, O_STATE },
 	{ "load", required_argument, NULL, O_LOAD },
@@ -1756,6 +1774,11 @@ static void parse_option(int c, const char *arg)
 			bad_usage("bad I/O size: %s", arg);
 		check_io_size(c == O_MIN_IO ? "--min-io" : "--max-io", v,
 			      c == O_MIN_IO ? &opt.min_io : &opt.max_io);
+		break;
+	case O_ALIGN:
+		if (parse_u64(arg, &v, false) || v > 100)
+			bad_usage("bad --align4k (a percentage): %s", arg);
+		opt.align_pct = (unsigned int)v;
 		break;
 	case O_MIX:
 		if (parse_mix(arg))

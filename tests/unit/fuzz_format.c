@@ -37,14 +37,21 @@ static void fuzz_records(const u8 *data, size_t size)
 	struct vwc_vm_record r;
 	size_t off;
 
-	vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l);
-	for (off = 0; off + sizeof(struct vwc_disk_entry) <= size;
-	     off += sizeof(struct vwc_disk_entry)) {
-		struct vwc_disk_entry d;
+	/* 64 KiB blocks: 32-byte entries with 16 sub-blocks. */
+	vwc_layout_compute(2097152, 65536, VWC_FORMAT_INCOMPAT, &l);
+	for (off = 0; off + l.entry_size <= size; off += l.entry_size) {
+		struct vwc_disk_entry_sub d;
 
-		memcpy(&d, data + off, sizeof(d));
-		if (vwc_entry_decode(&d, off, 1ULL << 39, 0x1234, &l, &e) ==
-		    VWC_REC_OK && e.valid && e.vm >= l.max_vms)
+		memcpy(&d, data + off, l.entry_size);
+		if (vwc_entry_decode(&l, &d, off, 1ULL << 39, 0x1234, &e) ==
+		    VWC_REC_OK && e.valid &&
+		    (e.vm >= l.max_vms || !e.map ||
+		     (e.map & ~vwc_sub_full(&l)) || (e.base & ~e.map)))
+			abort();
+		/* A scrubbed entry decodes, within the same bounds. */
+		if (vwc_entry_scrub(&l, &d, off, 1, 0x1234) &&
+		    (vwc_entry_decode(&l, &d, off, 1, 0x1234, &e) != VWC_REC_OK ||
+		     (e.valid && (!e.dirty || e.base))))
 			abort();
 	}
 	for (off = 0; off + sizeof(struct vwc_disk_vm) <= size;

@@ -21,7 +21,7 @@ static size_t expect_bytes(u32 nr, u32 nb)
 	u64 chunks = full + !!rest;
 	u64 bucket_chunks = nb > VWC_BUCKET_CHUNK ? nb / VWC_BUCKET_CHUNK : 1;
 
-	return full * (VWC_CHUNK_BLOCKS * 36) + round_up(rest * 36, 4096) +
+	return full * (VWC_CHUNK_BLOCKS * 40) + round_up(rest * 40, 4096) +
 	       chunks * sizeof(void *) + (u64)nb * 4 +
 	       bucket_chunks * sizeof(void *);
 }
@@ -33,32 +33,32 @@ static void test_sizes(void)
 	struct vwc_blocks t;
 	u64 n;
 
-	CHECK(sizeof(struct vwc_block) == 36);
+	CHECK(sizeof(struct vwc_block) == 40);
 	CHECK(vwc_blocks_fixed_bytes() == 4096 * 12);
 	CHECK(VWC_BLOCKS_MAX == U32_MAX);
 	for (i = 0; i < ARRAY_SIZE(nrs); i++)
 		printf("test_blocks: %u blocks: %zu bytes of RAM per block\n",
 		       nrs[i], vwc_blocks_ram_per_block(nrs[i]));
 	/*
-	 * At most 40 bytes a block, and a fixed cost under 4 KiB beside
+	 * At most 44 bytes a block, and a fixed cost under 4 KiB beside
 	 * (the last chunk of blocks rounded up to a whole page), which is
-	 * within the 40 bytes from a full chunk (64 Ki blocks) up; the VMs'
+	 * within the 44 bytes from a full chunk (64 Ki blocks) up; the VMs'
 	 * list heads (vwc_blocks_fixed_bytes()) are apart.
 	 */
 	for (nr = VWC_MIN_BLOCKS; nr < 140000; nr++)
 		if ((nr >= VWC_CHUNK_BLOCKS &&
-		     vwc_blocks_ram_per_block(nr) > 40) ||
+		     vwc_blocks_ram_per_block(nr) > 44) ||
 		    vwc_blocks_bytes(nr) + vwc_filter_bytes(nr) >
-		    (size_t)nr * 40 + 4096)
+		    (size_t)nr * 44 + 4096)
 			bad++;
 	/* The worst cases, up to the most blocks a table holds. */
 	for (i = 16; i <= 32; i++) {
 		n = 1ULL << i;
-		if (vwc_blocks_ram_per_block(n - 1) > 40 ||
-		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 40) ||
+		if (vwc_blocks_ram_per_block(n - 1) > 44 ||
+		    (n <= U32_MAX && vwc_blocks_ram_per_block(n) > 44) ||
 		    vwc_blocks_ram_per_block(n / 3 * 4 > U32_MAX ?
-					     U32_MAX : n / 3 * 4) > 40 ||
-		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 40))
+					     U32_MAX : n / 3 * 4) > 44 ||
+		    (n < U32_MAX && vwc_blocks_ram_per_block(n + 1) > 44))
 			bad++;
 	}
 	CHECK(bad == 0);
@@ -513,7 +513,7 @@ static void test_pins(void)
 	b->pins--;
 	CHECK(vwc_block_pin(b, VWC_PINS_MAX));
 	CHECK(b->pins == VWC_PINS_MAX);
-	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 36);
+	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 40);
 	vwc_blocks_exit(&t);
 }
 

@@ -44,6 +44,16 @@
  * load reads.  The same runs must hold no violation; a commit that raises
  * the watermark without writing the pages it passes over whole (negative
  * control) must be caught.
+ *
+ * Sub-blocks (VWC_FEATURE_INCOMPAT_SUBBLOCKS, issue 17 item 1): 8 KiB
+ * blocks of two 4 KiB sub-blocks, 32-byte entries, lazy.  Writes are of
+ * one or both sub-blocks; a dirty block grows in place by the sub-blocks
+ * a write adds (marked), a clean one is replaced by a block holding just
+ * what is written, writeback writes what the block held when it read it,
+ * and reads take a sub-block from the cache only if the block holds it.
+ * Every sub-block is a key of the model.  The same crash states must hold
+ * no violation; a commit that grows a dirty block's entry without a base
+ * (negative control) must be caught.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -54,6 +64,7 @@
 #define NVM		2
 #define NOB		24
 #define NKEYS		(NVM * NOB)
+#define SMAX		2	/* sub-blocks a block, at most */
 #define MAXB		1024
 #define MAXP		4
 #define PAGE		4096
@@ -62,7 +73,7 @@
 #define MAXHIST		128
 #define NIL		0xffffffffu
 #define ANYV		0xffffffffu	/* discarded: any content is right */
-#define EPP		((u32)VWC_ENTRIES_PER_PAGE)
+#define EPP		vwc_entries_per_page(&L)
 #ifndef SEEDS_NEW		/* -D to run longer by hand */
 #define SEEDS_NEW	4
 #endif
@@ -76,21 +87,34 @@
 #define SEED_BASE	0x15c0ffee
 #endif
 
-enum mode { M_NEW, M_LEGACY, M_NOSCRUB, M_LAZY, M_LAZY_NOGAP };
+enum mode { M_NEW, M_LEGACY, M_NOSCRUB, M_LAZY, M_LAZY_NOGAP, M_SUB,
+	    M_SUB_NOBASE };
 static const char *const mode_name[] = { "update+scrub", "legacy encode",
 					  "no scrub", "lazy entries",
-					  "lazy, no gap fill" };
+					  "lazy, no gap fill", "sub-blocks",
+					  "sub-blocks without base" };
 
 static const u8 uuid[16] = { 0x76, 0x77, 0x63, 0x61, 0x63, 0x68, 0x65, 0x2d,
 			     0x73, 0x69, 0x6d, 0x2d, 0x31, 0x35, 0x00, 0x01 };
-static struct vwc_layout L;
-static u32 nblk, npg, useed;
+static struct vwc_layout L, L_whole, L_sub;
+static u32 nblk, npg, useed, nsub;
 static enum mode mode;
 static u64 einit;		/* pool->sb.entries_init (lazy modes) */
 
+static bool sub_mode(void)
+{
+	return mode == M_SUB || mode == M_SUB_NOBASE;
+}
+
 static bool lazy(void)
 {
-	return mode == M_LAZY || mode == M_LAZY_NOGAP;
+	return mode == M_LAZY || mode == M_LAZY_NOGAP || sub_mode();
+}
+
+/* The data key of sub-block @s of key @k. */
+static u32 ks(u32 k, u32 s)
+{
+	return k * SMAX + s;
 }
 
 /* ---- the simulated cache device ---- */
@@ -98,7 +122,7 @@ static bool lazy(void)
 struct image {
 	u8 sb[2][PAGE];
 	u8 ent[MAXP][PAGE];
-	u32 data[MAXB];
+	u32 data[MAXB * SMAX];	/* by cb * SMAX + sub-block */
 };
 
 enum { W_DATA, W_PAGE };
@@ -107,13 +131,14 @@ struct wr {
 	u8 kind;
 	u8 target;		/* W_PAGE: 0, 1 superblock copy; 2 + i entry page i */
 	u32 cb, ver;		/* W_DATA */
+	u32 sub;		/* W_DATA: its sub-block */
 	u8 buf[PAGE];
 };
 
 static struct image durable;	/* everything before the last flush */
 static struct wr wlog[MAXLOG];	/* writes since the last flush */
 static u32 nlog;
-static u32 origin[NKEYS];	/* FUA writes only: always durable */
+static u32 origin[NKEYS * SMAX];	/* FUA writes only: always durable */
 
 static u8 *img_page(struct image *img, u32 target)
 {
@@ -125,7 +150,7 @@ static void apply(struct image *img, const struct wr *w, u32 mask)
 	u32 s;
 
 	if (w->kind == W_DATA) {
-		img->data[w->cb] = w->ver;
+		img->data[w->cb * SMAX + w->sub] = w->ver;
 		return;
 	}
 	for (s = 0; s < SECTORS; s++)
@@ -143,12 +168,14 @@ struct blk {
 	u8 meta;		/* VWC_B_META(gen) */
 	u8 list;
 	u32 key;
-	u32 wbver;		/* what the writeback read */
+	u16 sub;		/* struct vwc_block.sub */
+	u16 wbsub;		/* the sub-blocks the writeback read */
+	u32 wbver[SMAX];	/* what the writeback read */
 };
 
 static struct blk B[MAXB];
 static u32 keymap[NKEYS];
-static u32 cur_data[MAXB];	/* the data blocks as the kernel sees them */
+static u32 cur_data[MAXB * SMAX];	/* the data as the kernel sees it */
 static u8 cur_pg[MAXP][PAGE];	/* dm-bufio's entry pages: last written */
 static u8 meta_pages[2];
 static unsigned int meta_gen;
@@ -163,14 +190,14 @@ struct kmodel {
 	u64 t[MAXHIST];
 };
 
-static struct kmodel K[NKEYS];
-static u32 latest[NKEYS];
+static struct kmodel K[NKEYS * SMAX];	/* by data key, ks() */
+static u32 latest[NKEYS * SMAX];
 static u64 clk;
 
 /* ---- statistics ---- */
 
 static u64 st_states, st_viol, st_adopt, st_redirty, st_unchanged,
-	   st_scrubbed, st_commits, st_stale_clean, st_bad_states;
+	   st_scrubbed, st_commits, st_stale_clean, st_bad_states, st_grow;
 static bool state_bad;
 static const char *ctx = "";
 static u32 ctx_k, ctx_mask;
@@ -229,7 +256,7 @@ static void model_commit(u64 tf)
 {
 	u32 k, i, j;
 
-	for (k = 0; k < NKEYS; k++) {
+	for (k = 0; k < NKEYS * SMAX; k++) {
 		struct kmodel *m = &K[k];
 
 		for (i = 0, j = 0; i < m->n; i++) {
@@ -252,15 +279,16 @@ struct rec {
 	u32 copy;
 	u32 map[MAXB];		/* key, or NIL */
 	bool dirty[MAXB];
-	u32 read[NKEYS];
+	u16 sub[MAXB];
+	u32 read[NKEYS * SMAX];
 	u32 scrubbed;
 	u64 einit;		/* entry pages read */
 	u8 ent[MAXP][PAGE];
 };
 
-static struct vwc_disk_entry *entry(u8 (*pg)[PAGE], u32 cb)
+static void *entry(u8 (*pg)[PAGE], u32 cb)
 {
-	return (struct vwc_disk_entry *)pg[cb / EPP] + cb % EPP;
+	return vwc_entry_ptr(&L, pg[cb / EPP], cb % EPP);
 }
 
 static bool recover(const struct image *img, bool scrub, struct rec *r)
@@ -289,7 +317,7 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 	/* vwc_load_entries: only the pages below the watermark. */
 	if (scrub)
 		for (cb = 0; cb < nblk && cb / EPP < r->einit; cb++)
-			r->scrubbed += vwc_entry_scrub(entry(r->ent, cb), cb,
+			r->scrubbed += vwc_entry_scrub(&L, entry(r->ent, cb), cb,
 						       s.seq, useed);
 	for (k = 0; k < NKEYS; k++)
 		kmap[k] = NIL;
@@ -300,8 +328,8 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 		r->dirty[cb] = false;
 		if (cb / EPP >= r->einit)
 			continue;
-		switch (vwc_entry_decode(entry(r->ent, cb), cb, s.seq, useed,
-					 &L, &e)) {
+		switch (vwc_entry_decode(&L, entry(r->ent, cb), cb, s.seq,
+					 useed, &e)) {
 		case VWC_REC_CORRUPT:
 			violation("entry %u is damaged", cb, 0, 0);
 			continue;
@@ -326,6 +354,7 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 		kmap[k] = cb;
 		r->map[cb] = k;
 		r->dirty[cb] = e.dirty;
+		r->sub[cb] = e.map;
 	}
 	/*
 	 * A read after the load: a dirty block from the cache, anything else
@@ -334,15 +363,22 @@ static bool recover(const struct image *img, bool scrub, struct rec *r)
 	 * as long as the load drops it.
 	 */
 	for (k = 0; k < NKEYS; k++) {
-		u32 cb = kmap[k];
-		u32 v = cb != NIL && r->dirty[cb] ? img->data[cb] : origin[k];
+		u32 cb = kmap[k], sb;
 
-		r->read[k] = v;
-		if (!allowed(k, v))
-			violation("key %u reads version %u, durable %u", k, v,
-				  K[k].ack);
-		if (cb != NIL && !r->dirty[cb] && !allowed(k, img->data[cb]))
-			st_stale_clean++;
+		for (sb = 0; sb < nsub; sb++) {
+			u32 i = ks(k, sb);
+			bool held = cb != NIL && (r->sub[cb] & (1u << sb));
+			u32 v = held && r->dirty[cb] ?
+				img->data[cb * SMAX + sb] : origin[i];
+
+			r->read[i] = v;
+			if (!allowed(i, v))
+				violation("data key %u reads version %u, durable %u",
+					  i, v, K[i].ack);
+			if (held && !r->dirty[cb] &&
+			    !allowed(i, img->data[cb * SMAX + sb]))
+				st_stale_clean++;
+		}
 	}
 	st_bad_states += state_bad;
 	return true;
@@ -410,14 +446,15 @@ static void check_epoch(void)
 	}
 }
 
-static void log_data(u32 cb, u32 ver)
+static void log_data(u32 cb, u32 sub, u32 ver)
 {
 	struct wr *w = &wlog[nlog++];
 
 	w->kind = W_DATA;
 	w->cb = cb;
+	w->sub = sub;
 	w->ver = ver;
-	cur_data[cb] = ver;
+	cur_data[cb * SMAX + sub] = ver;
 }
 
 static void log_page(u32 target, const void *buf)
@@ -472,27 +509,44 @@ static u32 alloc_block(void)
 	return NIL;
 }
 
-static void map_block(u32 cb, u32 k, bool dirty)
+static void map_block(u32 cb, u32 k, bool dirty, u16 sub)
 {
 	B[cb].valid = true;
 	B[cb].dirty = dirty;
+	B[cb].sub = sub;
 	B[cb].wb = B[cb].redirty = false;
 	B[cb].key = k;
 	keymap[k] = cb;
 	mark(cb);
 }
 
-/* A whole-block write (vwc_map_write_locked in writeback mode). */
+/*
+ * A write of whole sub-blocks @t (vwc_map_write_locked in writeback
+ * mode): a whole-block write where a block has one.
+ */
 static void op_write(u32 k)
 {
-	u32 cb = keymap[k], v = (u32)clk + 1;
+	u32 cb = keymap[k], v = (u32)clk + 1, sb;
+	u16 t = nsub == 1 ? 1 : (u16)(1 + rnd_below((1u << nsub) - 1));
 
 	if (cb != NIL && B[cb].dirty) {
-		/* Dirty hit: in place, entry unchanged; REDIRTY in writeback. */
-		log_data(cb, v);
+		/*
+		 * Dirty hit: in place, REDIRTY in writeback; the sub-blocks
+		 * it adds are the block's once written (S2), marked.
+		 */
+		for (sb = 0; sb < nsub; sb++)
+			if (t & (1u << sb))
+				log_data(cb, sb, v);
 		if (B[cb].wb)
 			B[cb].redirty = true;
-		hist_add(k, v);
+		if (t & ~B[cb].sub) {
+			B[cb].sub |= t;
+			mark(cb);
+			st_grow++;
+		}
+		for (sb = 0; sb < nsub; sb++)
+			if (t & (1u << sb))
+				hist_add(ks(k, sb), v);
 		return;
 	}
 	if (cb != NIL)
@@ -500,9 +554,14 @@ static void op_write(u32 k)
 	cb = alloc_block();
 	if (cb == NIL)
 		return;
-	log_data(cb, v);		/* PENDING until its data is written */
-	map_block(cb, k, true);
-	hist_add(k, v);
+	/* PENDING until its data is written */
+	for (sb = 0; sb < nsub; sb++)
+		if (t & (1u << sb))
+			log_data(cb, sb, v);
+	map_block(cb, k, true, t);
+	for (sb = 0; sb < nsub; sb++)
+		if (t & (1u << sb))
+			hist_add(ks(k, sb), v);
 }
 
 /* Pick a key whose block satisfies @want, from a random start. */
@@ -529,23 +588,28 @@ static u32 pick(int want)
 
 static void op_wb_start(void)
 {
-	u32 k = pick(1);
+	u32 k = pick(1), cb, sb;
 
 	if (k == NIL)
 		return;
-	B[keymap[k]].wb = true;
-	B[keymap[k]].wbver = cur_data[keymap[k]];
+	cb = keymap[k];
+	B[cb].wb = true;
+	B[cb].wbsub = B[cb].sub;
+	for (sb = 0; sb < nsub; sb++)
+		B[cb].wbver[sb] = cur_data[cb * SMAX + sb];
 }
 
 /* vwc_wb_finish: the origin write (FUA) completed. */
 static void op_wb_finish(void)
 {
-	u32 k = pick(2), cb;
+	u32 k = pick(2), cb, sb;
 
 	if (k == NIL)
 		return;
 	cb = keymap[k];
-	origin[k] = B[cb].wbver;
+	for (sb = 0; sb < nsub; sb++)
+		if (B[cb].wbsub & (1u << sb))
+			origin[ks(k, sb)] = B[cb].wbver[sb];
 	B[cb].wb = false;
 	if (B[cb].redirty) {
 		B[cb].redirty = false;	/* vwc_make_dirty_locked */
@@ -566,26 +630,31 @@ static void op_evict(void)
 
 static void op_discard(u32 k)
 {
-	u32 cb = keymap[k];
+	u32 cb = keymap[k], sb;
 
 	if (cb != NIL && B[cb].wb)
 		return;
 	if (cb != NIL)
 		drop(cb);
-	hist_add(k, ANYV);
+	for (sb = 0; sb < nsub; sb++)
+		hist_add(ks(k, sb), ANYV);
 }
 
 static void op_promote(void)
 {
-	u32 k = pick(0), cb;
+	u32 k = pick(0), cb, sb;
 
-	if (k == NIL || latest[k] == ANYV)
+	if (k == NIL)
 		return;
+	for (sb = 0; sb < nsub; sb++)
+		if (latest[ks(k, sb)] == ANYV)
+			return;
 	cb = alloc_block();
 	if (cb == NIL)
 		return;
-	log_data(cb, origin[k]);
-	map_block(cb, k, false);
+	for (sb = 0; sb < nsub; sb++)
+		log_data(cb, sb, origin[ks(k, sb)]);
+	map_block(cb, k, false, (u16)((1u << nsub) - 1));
 }
 
 /* The kernel's reads return the newest completed write. */
@@ -594,13 +663,18 @@ static void self_check(void)
 	u32 k;
 
 	for (k = 0; k < NKEYS; k++) {
-		u32 cb = keymap[k];
-		u32 v = cb != NIL ? cur_data[cb] : origin[k];
+		u32 cb = keymap[k], sb;
 
-		if (latest[k] != ANYV && v != latest[k]) {
-			fprintf(stderr, "model error: key %u reads %u, wrote %u\n",
-				k, v, latest[k]);
-			abort();
+		for (sb = 0; sb < nsub; sb++) {
+			u32 i = ks(k, sb);
+			u32 v = cb != NIL && (B[cb].sub & (1u << sb)) ?
+				cur_data[cb * SMAX + sb] : origin[i];
+
+			if (latest[i] != ANYV && v != latest[i]) {
+				fprintf(stderr, "model error: data key %u reads %u, wrote %u\n",
+					i, v, latest[i]);
+				abort();
+			}
 		}
 	}
 }
@@ -642,8 +716,9 @@ static void load(const struct image *img)
 		abort();
 	seq = r->seq;
 	einit = r->einit;
-	for (k = 0; k < NKEYS; k++) {
+	for (k = 0; k < NKEYS; k++)
 		keymap[k] = NIL;
+	for (k = 0; k < NKEYS * SMAX; k++) {
 		K[k].ack = latest[k] = r->read[k];
 		K[k].n = 0;
 	}
@@ -657,6 +732,7 @@ static void load(const struct image *img)
 		B[cb].list = L_USED;
 		B[cb].valid = true;
 		B[cb].dirty = r->dirty[cb];
+		B[cb].sub = r->sub[cb];
 		B[cb].key = r->map[cb];
 		keymap[r->map[cb]] = cb;
 	}
@@ -729,7 +805,7 @@ static bool commit(bool interleave, int adopt)
 		}
 		for (i = 0; i < EPP && p * EPP + i < nblk; i++) {
 			struct vwc_entry e = { 0 };
-			struct vwc_disk_entry *d = entry(cur_pg, p * EPP + i);
+			void *d = entry(cur_pg, p * EPP + i);
 			struct blk *b;
 
 			cb = p * EPP + i;
@@ -742,12 +818,17 @@ static bool commit(bool interleave, int adopt)
 				e.dirty = b->dirty;
 				e.vm = b->key / NOB;
 				e.oblock = b->key % NOB;
+				e.map = b->sub;
 			}
 			if (mode == M_LEGACY) {
-				vwc_entry_encode(d, cb, &e, seq + 1, useed);
+				vwc_entry_encode(&L, d, cb, &e, seq + 1, useed);
 				changed = true;
-			} else if (vwc_entry_update(d, cb, &e, seq + 1,
+			} else if (vwc_entry_update(&L, d, cb, &e, seq + 1,
 						    useed)) {
+				/* The control: growth without a base. */
+				if (mode == M_SUB_NOBASE)
+					vwc_entry_encode(&L, d, cb, &e, seq + 1,
+							 useed);
 				changed = true;
 			} else {
 				st_unchanged++;
@@ -813,9 +894,16 @@ static void format(void)
 			struct vwc_entry e = {
 				.valid = rnd_below(2), .dirty = rnd_below(2),
 				.vm = rnd_below(NVM), .oblock = rnd_below(NOB),
+				.map = 1,
 			};
 
-			vwc_entry_encode(entry(durable.ent, cb), cb, &e,
+			/* (no extra draw for whole blocks: the same runs) */
+			if (nsub > 1) {
+				e.map = (u16)(1 + rnd_below((1u << nsub) - 1));
+				e.base = e.map & (u16)rnd_below(1u << nsub);
+			}
+
+			vwc_entry_encode(&L, entry(durable.ent, cb), cb, &e,
 					 3 + rnd_below(60), useed);
 		}
 		vwc_sb_set_lazy(&s);
@@ -835,8 +923,9 @@ static void format(void)
 	meta_gen = 0;
 	for (cb = 0; cb < nblk; cb++)
 		B[cb].list = L_FREE;
-	for (k = 0; k < NKEYS; k++) {
+	for (k = 0; k < NKEYS; k++)
 		keymap[k] = NIL;
+	for (k = 0; k < NKEYS * SMAX; k++) {
 		origin[k] = (u32)++clk;
 		K[k].ack = latest[k] = origin[k];
 		K[k].n = 0;
@@ -850,6 +939,10 @@ static u64 run(enum mode m, u64 seedval, unsigned int steps)
 	mode = m;
 	run_seed = seedval;
 	unit_seed(seedval);
+	L = sub_mode() ? L_sub : L_whole;
+	nblk = (u32)L.nr_blocks;
+	npg = DIV_ROUND_UP(nblk, EPP);
+	nsub = L.subblocks;
 	format();
 	for (step = 0; step < steps; step++) {
 		if (rnd_below(5) == 0 || nlog > MAXLOG - 16) {
@@ -895,16 +988,16 @@ static void test_redirty_direct(void)
 	struct vwc_entry e = { .valid = true, .dirty = true, .vm = 1,
 			       .oblock = 7 }, out;
 
-	vwc_entry_encode(&d, 5, &e, 10, useed);
-	CHECK(!vwc_entry_update(&d, 5, &e, 11, useed));
-	CHECK(vwc_entry_decode(&d, 5, 10, useed, &L, &out) == VWC_REC_OK);
+	vwc_entry_encode(&L, &d, 5, &e, 10, useed);
+	CHECK(!vwc_entry_update(&L, &d, 5, &e, 11, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 10, useed, &out) == VWC_REC_OK);
 	CHECK(out.valid && out.dirty && out.oblock == 7 && out.vm == 1);
 	e.dirty = false;
-	CHECK(vwc_entry_update(&d, 5, &e, 11, useed));
-	CHECK(vwc_entry_decode(&d, 5, 10, useed, &L, &out) ==
+	CHECK(vwc_entry_update(&L, &d, 5, &e, 11, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 10, useed, &out) ==
 	      VWC_REC_UNCOMMITTED);
-	CHECK(vwc_entry_scrub(&d, 5, 10, useed));
-	CHECK(vwc_entry_decode(&d, 5, 11, useed, &L, &out) == VWC_REC_OK);
+	CHECK(vwc_entry_scrub(&L, &d, 5, 10, useed));
+	CHECK(vwc_entry_decode(&L, &d, 5, 11, useed, &out) == VWC_REC_OK);
 	CHECK(!out.valid);
 }
 
@@ -918,15 +1011,27 @@ static void print_tally(const char *name, struct tally t)
 
 int main(void)
 {
-	struct tally t_new, t_legacy, t_noscrub, t_lazy, t_nogap;
+	struct tally t_new, t_legacy, t_noscrub, t_lazy, t_nogap, t_sub,
+		     t_nobase;
 	u64 redirty, unchanged, adopt, scrubbed, commits, stale;
 	clock_t c0 = clock();
 
 	/* 600 blocks: three entry pages, the last one partly used. */
-	CHECK(vwc_layout_compute(5864, 4096, 0, &L) == 0);
+	CHECK(vwc_layout_compute(5864, 4096, 0, &L_whole) == 0);
+	L = L_whole;
 	nblk = (u32)L.nr_blocks;
 	npg = DIV_ROUND_UP(nblk, EPP);
+	nsub = 1;
 	CHECK(nblk == 600 && npg == 3 && nblk <= MAXB && npg <= MAXP);
+	/* Sub-blocks: 8 KiB blocks of two, 32-byte entries, three pages. */
+	CHECK(vwc_layout_compute(7800, 8192, VWC_FEATURE_INCOMPAT_SUBBLOCKS,
+				 &L_sub) == 0);
+	CHECK(L_sub.subblocks == SMAX && L_sub.nr_blocks <= MAXB &&
+	      DIV_ROUND_UP(L_sub.nr_blocks, vwc_entries_per_page(&L_sub)) <=
+	      MAXP);
+	printf("test_commit_sim: sub-blocks: %llu blocks of %u, %u entries a page\n",
+	       (unsigned long long)L_sub.nr_blocks, L_sub.subblocks,
+	       vwc_entries_per_page(&L_sub));
 	useed = vwc_uuid_seed(uuid);
 
 	test_redirty_direct();
@@ -942,6 +1047,9 @@ int main(void)
 	t_noscrub = run_mode(M_NOSCRUB, SEEDS_CONTROL, STEPS);
 	t_lazy = run_mode(M_LAZY, SEEDS_NEW, STEPS);
 	t_nogap = run_mode(M_LAZY_NOGAP, SEEDS_CONTROL, STEPS);
+	st_grow = 0;
+	t_sub = run_mode(M_SUB, SEEDS_NEW, STEPS);
+	t_nobase = run_mode(M_SUB_NOBASE, SEEDS_CONTROL, STEPS);
 
 	printf("test_commit_sim: update+scrub: %llu commits, %llu loads of a "
 	       "crash state, %llu entries scrubbed, %llu REDIRTY writebacks, "
@@ -955,6 +1063,8 @@ int main(void)
 	print_tally("negative control no scrub", t_noscrub);
 	print_tally("lazy entries", t_lazy);
 	print_tally("negative control lazy without gap fill", t_nogap);
+	print_tally("sub-blocks", t_sub);
+	print_tally("negative control sub-blocks without base", t_nobase);
 	printf("test_commit_sim: %.1f s\n",
 	       (double)(clock() - c0) / CLOCKS_PER_SEC);
 	CHECK(t_new.states > 20000);
@@ -965,5 +1075,8 @@ int main(void)
 	CHECK(t_lazy.states > 20000);
 	CHECK(t_lazy.viol == 0);
 	CHECK(t_nogap.bad > 0);
+	CHECK(t_sub.states > 20000 && st_grow > 0);
+	CHECK(t_sub.viol == 0);
+	CHECK(t_nobase.bad > 0);
 	return unit_report("test_commit_sim");
 }

@@ -791,13 +791,14 @@ static void img_write(const void *buf, size_t len, uint64_t off)
 
 static void img_entry(u64 cb, u32 vm, u64 oblock, bool dirty, u64 seq)
 {
-	struct vwc_disk_entry d;
+	const struct vwc_layout *l = &img_sb.layout;
+	struct vwc_disk_entry_sub d;
 	struct vwc_entry e = { .oblock = oblock, .vm = vm, .valid = true,
-			       .dirty = dirty };
+			       .dirty = dirty, .map = 1 };
 
-	vwc_entry_encode(&d, cb, &e, seq, vwc_uuid_seed(img_sb.uuid));
-	img_write(&d, sizeof(d), img_sb.layout.entries_start * 512 +
-		  cb * sizeof(d));
+	vwc_entry_encode(l, &d, cb, &e, seq, vwc_uuid_seed(img_sb.uuid));
+	img_write(&d, l->entry_size, l->entries_start * 512 +
+		  cb * l->entry_size);
 }
 
 static void img_vm(u32 slot, const char *id, u64 seq)
@@ -926,13 +927,13 @@ static void test_check(void)
 	flip(100);
 
 	/* an entry's map and another's check field */
-	flip(entries + 5 * 16 + 2);
-	flip(entries + 1 * 16 + 9);
+	flip(entries + 5 * 32 + 2);
+	flip(entries + 1 * 32 + 9);
 	CHECK(check_says(1, "entry 5: checksum mismatch"));
 	CHECK(check_says(1, "entry 1: checksum mismatch"));
 	CHECK(check_says(1, "the module refuses to load this pool"));
-	flip(entries + 5 * 16 + 2);
-	flip(entries + 1 * 16 + 9);
+	flip(entries + 5 * 32 + 2);
+	flip(entries + 1 * 32 + 9);
 	CHECK(check_says(0, "result: clean"));
 
 	/* a VM record's vm_id */

@@ -209,50 +209,149 @@ static void test_sb_choose(void)
 	CHECK(vwc_sb_choose(c0, c1, &sb, &err) == -EINVAL);
 }
 
-static void test_entries(void)
+/* The entry checks of both entry sizes: 16 bytes, and 32 (SUBBLOCKS). */
+static void test_entries_of(u64 incompat, u32 block_size)
 {
 	struct vwc_layout l;
-	struct vwc_disk_entry d;
+	struct vwc_disk_entry_sub d;
 	struct vwc_entry e = { .oblock = 123456789, .vm = 17, .valid = true,
-			       .dirty = true }, out;
+			       .dirty = true, .map = 1 }, out;
 	u32 seed = vwc_uuid_seed(uuid);
-	unsigned int bit, bad = 0;
+	unsigned int bit, bad = 0, bits;
 
-	vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l);
+	CHECK(!vwc_layout_compute(2097152, block_size, incompat, &l));
+	bits = l.entry_size * 8;
 	memset(&d, 0, sizeof(d));
-	CHECK(vwc_entry_decode(&d, 5, 100, seed, &l, &out) == VWC_REC_EMPTY);
+	CHECK(vwc_entry_decode(&l, &d, 5, 100, seed, &out) == VWC_REC_EMPTY);
 
-	vwc_entry_encode(&d, 5, &e, 100, seed);
-	CHECK(vwc_entry_decode(&d, 5, 100, seed, &l, &out) == VWC_REC_OK);
+	vwc_entry_encode(&l, &d, 5, &e, 100, seed);
+	CHECK(vwc_entry_decode(&l, &d, 5, 100, seed, &out) == VWC_REC_OK);
 	CHECK(out.valid && out.dirty && out.oblock == 123456789 &&
-	      out.vm == 17);
-	CHECK(vwc_entry_decode(&d, 5, 99, seed, &l, &out) ==
+	      out.vm == 17 && out.map == 1);
+	CHECK(vwc_entry_decode(&l, &d, 5, 99, seed, &out) ==
 	      VWC_REC_UNCOMMITTED);
 	/* Misplaced (written for another index) or another pool's: damage. */
-	CHECK(vwc_entry_decode(&d, 6, 100, seed, &l, &out) == VWC_REC_CORRUPT);
-	CHECK(vwc_entry_decode(&d, 5, 100, seed + 1, &l, &out) ==
+	CHECK(vwc_entry_decode(&l, &d, 6, 100, seed, &out) == VWC_REC_CORRUPT);
+	CHECK(vwc_entry_decode(&l, &d, 5, 100, seed + 1, &out) ==
 	      VWC_REC_CORRUPT);
 
-	for (bit = 0; bit < 128; bit++) {
-		struct vwc_disk_entry x = d;
+	for (bit = 0; bit < bits; bit++) {
+		struct vwc_disk_entry_sub x = d;
 
 		((u8 *)&x)[bit / 8] ^= 1u << (bit % 8);
-		if (vwc_entry_decode(&x, 5, 1ULL << 39, seed, &l, &out) !=
+		if (vwc_entry_decode(&l, &x, 5, 1ULL << 39, seed, &out) !=
 		    VWC_REC_OK)
 			bad++;
 	}
-	CHECK(bad == 128);
+	CHECK(bad == bits);
 
 	e.valid = false;
-	vwc_entry_encode(&d, 5, &e, 101, seed);
-	CHECK(vwc_entry_decode(&d, 5, 101, seed, &l, &out) == VWC_REC_OK);
+	vwc_entry_encode(&l, &d, 5, &e, 101, seed);
+	CHECK(vwc_entry_decode(&l, &d, 5, 101, seed, &out) == VWC_REC_OK);
 	CHECK(!out.valid);
 
 	/* A VM index past the table is damage even with a good checksum. */
 	l.max_vms = 16;
 	e.valid = true;
-	vwc_entry_encode(&d, 5, &e, 101, seed);
-	CHECK(vwc_entry_decode(&d, 5, 101, seed, &l, &out) == VWC_REC_CORRUPT);
+	vwc_entry_encode(&l, &d, 5, &e, 101, seed);
+	CHECK(vwc_entry_decode(&l, &d, 5, 101, seed, &out) == VWC_REC_CORRUPT);
+}
+
+static void test_entries(void)
+{
+	test_entries_of(VWC_FEATURE_INCOMPAT_ATTACH |
+			VWC_FEATURE_INCOMPAT_LAZY_ENTRIES, 4096);
+	test_entries_of(VWC_FORMAT_INCOMPAT, 4096);
+	test_entries_of(VWC_FORMAT_INCOMPAT, 65536);
+}
+
+/*
+ * SUBBLOCKS: the sub-block maps round trip; maps out of range are damage
+ * even with a good checksum; a commit that grows a dirty block records
+ * the committed map as base, and a torn one is scrubbed back to it.
+ */
+static void test_entry_subblocks(void)
+{
+	struct vwc_layout l, old;
+	struct vwc_disk_entry_sub d;
+	struct vwc_entry e = { .oblock = 77, .vm = 3, .valid = true,
+			       .dirty = true, .map = 0x0005 }, out;
+	u32 seed = vwc_uuid_seed(uuid);
+
+	CHECK(!vwc_layout_compute(2097152, 16384, VWC_FORMAT_INCOMPAT, &l));
+	CHECK(vwc_has_sub(&l) && l.subblocks == 4 && l.entry_size == 32 &&
+	      vwc_sub_full(&l) == 0xf && vwc_entries_per_page(&l) == 128);
+	CHECK(!vwc_layout_compute(2097152, 16384,
+				  VWC_FEATURE_INCOMPAT_ATTACH, &old));
+	CHECK(!vwc_has_sub(&old) && old.subblocks == 1 &&
+	      old.entry_size == 16 && old.nr_blocks > l.nr_blocks);
+
+	/* A 16-byte entry's block is valid whole. */
+	vwc_entry_encode(&old, &d, 9, &e, 4, seed);
+	CHECK(vwc_entry_decode(&old, &d, 9, 4, seed, &out) == VWC_REC_OK);
+	CHECK(out.map == 1);
+
+	memset(&d, 0, sizeof(d));
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 4, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 4, seed, &out) == VWC_REC_OK);
+	CHECK(out.map == 0x5 && out.base == 0 && out.dirty);
+	/* The same meaning again: not rewritten. */
+	CHECK(!vwc_entry_update(&l, &d, 9, &e, 5, seed));
+
+	/* Grown while dirty: base is the committed map. */
+	e.map = 0x7;
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 5, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 5, seed, &out) == VWC_REC_OK);
+	CHECK(out.map == 0x7 && out.base == 0x5);
+	/* Torn: scrubbed back to its base, dirty, under the durable seq. */
+	CHECK(vwc_entry_decode(&l, &d, 9, 4, seed, &out) ==
+	      VWC_REC_UNCOMMITTED);
+	CHECK(vwc_entry_scrub(&l, &d, 9, 4, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 4, seed, &out) == VWC_REC_OK);
+	CHECK(out.valid && out.dirty && out.map == 0x5 && out.base == 0 &&
+	      out.oblock == 77 && out.vm == 3);
+	CHECK(!vwc_entry_scrub(&l, &d, 9, 4, seed));
+
+	/* Written back (clean): base keeps the dirty map until committed. */
+	e.dirty = false;
+	e.map = 0x5;
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 5, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 5, seed, &out) == VWC_REC_OK);
+	CHECK(!out.dirty && out.base == 0x5);
+	/* Clean to free, or to another block: no base, a torn one is free. */
+	e.valid = false;
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 6, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 6, seed, &out) == VWC_REC_OK);
+	CHECK(!out.valid);
+	e = (struct vwc_entry){ .oblock = 78, .vm = 3, .valid = true,
+				.dirty = true, .map = 0x1 };
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 7, seed));
+	e.oblock = 79;
+	CHECK(vwc_entry_update(&l, &d, 9, &e, 8, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 8, seed, &out) == VWC_REC_OK);
+	CHECK(out.base == 0);
+	CHECK(vwc_entry_scrub(&l, &d, 9, 7, seed));
+	CHECK(vwc_entry_decode(&l, &d, 9, 7, seed, &out) == VWC_REC_OK);
+	CHECK(!out.valid);
+
+	/* Maps out of range, sealed with a good checksum: damage. */
+	e = (struct vwc_entry){ .oblock = 1, .vm = 1, .valid = true,
+				.map = 0x10 };
+	vwc_entry_encode(&l, &d, 2, &e, 3, seed);
+	CHECK(vwc_entry_decode(&l, &d, 2, 3, seed, &out) == VWC_REC_CORRUPT);
+	e.map = 0;
+	vwc_entry_encode(&l, &d, 2, &e, 3, seed);
+	CHECK(vwc_entry_decode(&l, &d, 2, 3, seed, &out) == VWC_REC_CORRUPT);
+	e.map = 0x1;
+	e.base = 0x2;
+	vwc_entry_encode(&l, &d, 2, &e, 3, seed);
+	CHECK(vwc_entry_decode(&l, &d, 2, 3, seed, &out) == VWC_REC_CORRUPT);
+	CHECK(!vwc_entry_scrub(&l, &d, 2, 1, seed));
+	e.base = 0;
+	vwc_entry_encode(&l, &d, 2, &e, 3, seed);
+	CHECK(vwc_entry_decode(&l, &d, 2, 3, seed, &out) == VWC_REC_OK);
+	d.reserved[5] = 1;
+	CHECK(vwc_entry_decode(&l, &d, 2, 3, seed, &out) == VWC_REC_CORRUPT);
 }
 
 static void test_vm_records(void)
@@ -396,7 +495,8 @@ static void test_sb_features(void)
 	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
 	vwc_sb_init(&sb, &l, uuid);
 	CHECK(sb.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
-	CHECK(sb.incompat == VWC_FEATURE_INCOMPAT_ATTACH);
+	CHECK(sb.incompat == (VWC_FEATURE_INCOMPAT_ATTACH |
+			      VWC_FEATURE_INCOMPAT_SUBBLOCKS));
 	vwc_sb_encode(&sb, buf);
 	CHECK(vwc_sb_decode(buf, 0, &out, &err) == 0);
 	CHECK(out.compat == VWC_FEATURE_COMPAT_ORIGIN_ID);
@@ -427,7 +527,7 @@ static void test_sb_lazy(void)
 
 	CHECK(vwc_layout_compute(2097152, 4096, VWC_FORMAT_INCOMPAT, &l) == 0);
 	pages = vwc_entry_pages(&l);
-	CHECK(pages == DIV_ROUND_UP(l.nr_blocks, 256));
+	CHECK(pages == DIV_ROUND_UP(l.nr_blocks, 128));
 	vwc_sb_init(&sb, &l, uuid);
 	CHECK(vwc_sb_entry_pages_read(&sb) == pages);
 	vwc_sb_set_lazy(&sb);
@@ -454,7 +554,7 @@ static void test_sb_lazy(void)
 	CHECK(err && !strcmp(err, "Pool superblock entries watermark is out of range"));
 	/* A module without the feature refuses the pool: an unknown flag. */
 	sb.entries_init = 0;
-	sb.incompat |= 1ULL << 2;
+	sb.incompat |= 1ULL << 3;
 	vwc_sb_encode(&sb, buf);
 	err = NULL;
 	CHECK(vwc_sb_decode(buf, 0, &out, &err) == -EINVAL);
@@ -557,6 +657,7 @@ int main(void)
 	test_sb_fields();
 	test_sb_choose();
 	test_entries();
+	test_entry_subblocks();
 	test_vm_records();
 	test_vm_origin();
 	test_sb_features();

@@ -409,39 +409,48 @@ static int check_attach(struct image *im, struct scan *s)
 
 /* ---- entries --------------------------------------------------------------------- */
 
-static const char *entry_damage(const struct vwc_disk_entry *d, u64 index,
-				u32 seed, const struct vwc_layout *l)
+static const char *entry_damage(const void *d, u64 index, u32 seed,
+				const struct vwc_layout *l)
 {
-	u64 map = le64_to_cpu(d->map), check = le64_to_cpu(d->check);
+	const struct vwc_disk_entry_sub *ds = d;
+	u64 map = le64_to_cpu(ds->map), check = le64_to_cpu(ds->check);
 	u64 seq = check & ((1ULL << VWC_ENTRY_SEQ_BITS) - 1);
-	struct vwc_disk_entry re;
+	bool sub = vwc_has_sub(l);
+	u16 valid = sub ? le16_to_cpu(ds->valid) : 1;
+	u16 base = sub ? le16_to_cpu(ds->base) : 0;
+	struct vwc_disk_entry_sub re;
 	struct vwc_entry e = {
 		.oblock = map & ((1ULL << VWC_ENTRY_OBLOCK_BITS) - 1),
 		.vm = (map >> VWC_ENTRY_VM_SHIFT) &
 		      ((1U << VWC_ENTRY_VM_BITS) - 1),
 		.valid = map & VWC_ENTRY_VALID,
 		.dirty = map & VWC_ENTRY_DIRTY,
+		.map = valid,
+		.base = base,
 	};
 
-	if (!e.valid && map)
+	if (sub && !vwc_is_zero(ds->reserved, sizeof(ds->reserved)))
+		return "reserved bytes set";
+	if (!e.valid && (map || (sub && (valid || base))))
 		return "fields set in an entry not marked valid";
-	vwc_entry_encode(&re, index, &e, seq, seed);
+	vwc_entry_encode(l, &re, index, &e, seq, seed);
 	if (le64_to_cpu(re.map) != map)
 		return "unknown bits set";
 	if (le64_to_cpu(re.check) != check)
 		return "checksum mismatch";
 	if (e.vm >= l->max_vms)
 		return "VM slot index out of range";
+	if (sub && (!valid || (valid & ~vwc_sub_full(l)) || (base & ~valid)))
+		return "sub-block maps out of range";
 	return "malformed";
 }
 
-static void scan_entry(struct scan *s, const struct vwc_disk_entry *d,
-		       u64 cb)
+static void scan_entry(struct scan *s, const void *d, u64 cb)
 {
 	const struct vwc_layout *l = &s->sb.layout;
 	struct vwc_entry e;
 
-	switch (vwc_entry_decode(d, cb, s->sb.seq, s->seed, l, &e)) {
+	switch (vwc_entry_decode(l, d, cb, s->sb.seq, s->seed, &e)) {
 	case VWC_REC_EMPTY:
 		s->empty++;
 		return;
@@ -505,9 +514,9 @@ static void find_dups(struct scan *s)
 static int check_entries(struct image *im, struct scan *s)
 {
 	const struct vwc_layout *l = &s->sb.layout;
-	u64 per = CHUNK / sizeof(struct vwc_disk_entry), cb, i;
+	u64 per = CHUNK / l->entry_size, cb, i;
 	/* The blocks on pages never initialised (LAZY_ENTRIES) are free. */
-	u64 end = vwc_sb_entry_pages_read(&s->sb) * VWC_ENTRIES_PER_PAGE;
+	u64 end = vwc_sb_entry_pages_read(&s->sb) * vwc_entries_per_page(l);
 
 	if (end > l->nr_blocks)
 		end = l->nr_blocks;
@@ -517,17 +526,15 @@ static int check_entries(struct image *im, struct scan *s)
 				(unsigned long long)end);
 	for (cb = 0; cb < end; cb += per) {
 		u64 n = end - cb < per ? end - cb : per;
-		size_t len = (n * sizeof(struct vwc_disk_entry) + 4095) &
-			     ~4095ULL;
+		size_t len = (n * l->entry_size + 4095) & ~4095ULL;
 		int r = img_read(im, l->entries_start * 512 +
-				 cb * sizeof(struct vwc_disk_entry),
-				 im->buf, len);
+				 cb * l->entry_size, im->buf, len);
 
 		if (r)
 			return ctl_fail("cannot read the entries at block %llu: %s",
 					(unsigned long long)cb, strerror(-r));
 		for (i = 0; i < n; i++)
-			scan_entry(s, (const struct vwc_disk_entry *)im->buf + i,
+			scan_entry(s, (const u8 *)im->buf + i * l->entry_size,
 				   cb + i);
 	}
 	s->empty += l->nr_blocks - end;

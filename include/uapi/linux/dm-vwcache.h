@@ -11,7 +11,8 @@
  *   sector 16      VM table: VWC_MAX_VMS records of 128 bytes
  *   attach_start   attachment table: VWC_MAX_VMS records of 512 bytes
  *                  (only with VWC_FEATURE_INCOMPAT_ATTACH)
- *   entries_start  one 16-byte entry per cache block, 4 KiB aligned
+ *   entries_start  one 16-byte entry per cache block (32 bytes with
+ *                  VWC_FEATURE_INCOMPAT_SUBBLOCKS), 4 KiB aligned
  *   data_start     the cache blocks, aligned to the block size
  *
  * The two superblock copies are written alternately, each with a commit
@@ -72,6 +73,21 @@
  * what a torn commit left above it is never trusted: the next commit to
  * reach it writes it whole again.  Without the feature, entries_init is
  * zero and every entry page is read (it was zeroed by the format).
+ *
+ * Feature VWC_FEATURE_INCOMPAT_SUBBLOCKS (incompat: it doubles the entry
+ * size; every pool formatted since has it): entries are 32 bytes
+ * (struct vwc_disk_entry_sub) and say which 4 KiB sub-blocks of their
+ * block hold data ("valid"), so that a write of whole sub-blocks is cached
+ * without the rest of its block.  A dirty entry's valid sub-blocks are all
+ * dirty; a clean one's equal the origin's.  While a block is dirty its
+ * valid sub-blocks only grow, and a commit may rewrite its entry with
+ * more of them: "base" then holds the valid sub-blocks of the entry it
+ * replaces (committed, dirty, same VM and block).  An entry whose
+ * sequence is above the superblock's stands for its base, dirty, when
+ * base is not zero, and is free otherwise: so a torn commit loses only
+ * sub-blocks no commit recorded.  A free entry has valid and base zero;
+ * base is always within valid.  Without the feature an entry's block is
+ * valid whole.
  */
 #ifndef _UAPI_LINUX_DM_VWCACHE_H
 #define _UAPI_LINUX_DM_VWCACHE_H
@@ -100,8 +116,10 @@
 #define VWC_FEATURE_COMPAT_RO_SUPP	0ULL
 #define VWC_FEATURE_INCOMPAT_ATTACH	(1ULL << 0)	/* attachment table */
 #define VWC_FEATURE_INCOMPAT_LAZY_ENTRIES (1ULL << 1)	/* entries_init */
+#define VWC_FEATURE_INCOMPAT_SUBBLOCKS	(1ULL << 2)	/* 32-byte entries */
 #define VWC_FEATURE_INCOMPAT_SUPP	(VWC_FEATURE_INCOMPAT_ATTACH | \
-					 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
+					 VWC_FEATURE_INCOMPAT_LAZY_ENTRIES | \
+					 VWC_FEATURE_INCOMPAT_SUBBLOCKS)
 
 struct vwc_disk_sb {
 	__le32 csum;		/* crc32c of bytes 4..4095 of the copy */
@@ -183,6 +201,26 @@ struct vwc_disk_attach {
 struct vwc_disk_entry {
 	__le64 map;
 	__le64 check;
+};
+
+/*
+ * Cache block entry of a pool with VWC_FEATURE_INCOMPAT_SUBBLOCKS: map and
+ * check as above (the checksum also covers valid and base), then
+ * valid: the sub-blocks (VWC_SUBBLOCK_SIZE each, bit i for bytes
+ * i * 4096 of the block) that hold data; a dirty entry's valid sub-blocks
+ * are all dirty.  base: the valid sub-blocks of the same block's entry
+ * before this one was written, if that entry was dirty, else 0; used only
+ * when this entry's commit never completed (see SUBBLOCKS above).
+ */
+#define VWC_SUBBLOCK_SIZE	4096
+#define VWC_SUBBLOCKS_MAX	(VWC_BLOCK_SIZE_MAX / VWC_SUBBLOCK_SIZE)
+
+struct vwc_disk_entry_sub {
+	__le64 map;
+	__le64 check;
+	__le16 valid;
+	__le16 base;
+	__u8 reserved[12];	/* zero */
 };
 
 #endif /* _UAPI_LINUX_DM_VWCACHE_H */

@@ -28,6 +28,12 @@
 # checkpoint, strict) must fail, and the replay of the whole log must equal
 # the data disk byte for byte.
 #
+# The pool has 16 KiB blocks of four 4 KiB sub-blocks and half of the
+# I/O is 4 KiB aligned, so blocks are cached in part and grow while dirty
+# (VWC_FEATURE_INCOMPAT_SUBBLOCKS: a torn commit that grew a dirty block
+# must leave the sub-blocks an earlier commit recorded); the other half
+# is at any 512-byte offset.
+#
 # Kernel parameter vwfull=1 (or VW_FULL=1 in the guest environment) runs the
 # long variant: more operations, hence more marks (500, against 40 in
 # make check), and more checks.
@@ -51,6 +57,8 @@ MIN_MARKS=40
 OPS=400
 DEEP=10 # every DEEP-th mark: write back and check the origins
 INTER=3 # every INTER-th mark: recovery right before a superblock write
+BS=16384
+ALIGN="--align4k 50"
 POOL_FEATURES="high_watermark 20 low_watermark 5 max_age 1000 commit_interval 500"
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
 	OPS=4000
@@ -100,7 +108,7 @@ stack() {
 		_legs="$_legs o$i"
 	done
 	dmsetup create --concise "$_spec" || fail "creating the legs on $1"
-	if ! dmsetup create pool --table "0 $SSD_S vwcache-pool /dev/mapper/ssd 4096 $(echo $POOL_FEATURES | wc -w) $POOL_FEATURES" 2>/dev/null; then
+	if ! dmsetup create pool --table "0 $SSD_S vwcache-pool /dev/mapper/ssd $BS $(echo $POOL_FEATURES | wc -w) $POOL_FEATURES" 2>/dev/null; then
 		why="pool load refused: $(dmesg | grep vwcache | tail -n 1 | sed 's/^\[[ 0-9.]*\] //')"
 		dmsetup remove $_legs || fail "removing the legs"
 		return 1
@@ -164,7 +172,7 @@ rm -rf "$CK"
 t0=$(date +%s)
 HALF=$((OPS / 2))
 workload() {
-	model /tmp/work.out --ops "$HALF" --threads $NVM --mix 30,50,15,5 --max-io 64k \
+	model /tmp/work.out --ops "$HALF" --threads $NVM --mix 30,50,15,5 --max-io 64k $ALIGN \
 		--checkpoint-dir "$CK" --mark-cmd 'dmsetup message lw 0 mark f%d' \
 		--report "$@" $vms
 	cat /tmp/work.out
@@ -176,7 +184,7 @@ k1=$(awk '$1 == "flushes" { print $2 }' /tmp/half.state)
 assert_ok dmsetup message pool 0 set max_age 0
 assert_ok dmsetup message pool 0 set high_watermark 100
 model /tmp/w.out --load /tmp/half.state --ops 60 --seed $((SEED + 1)) --threads $NVM \
-	--mix 0,100,0,0 --max-io 64k --checkpoint-dir "$CK" --state /tmp/half.state $vms ||
+	--mix 0,100,0,0 --max-io 64k $ALIGN --checkpoint-dir "$CK" --state /tmp/half.state $vms ||
 	{ cat /tmp/w.out; fail "dirtying before the VM devices go"; }
 log "first half: $k1 flushes; before the VM devices go: $(dmsetup status pool)"
 dmsetup remove $vms || fail "removing the VM devices"

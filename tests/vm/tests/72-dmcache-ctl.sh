@@ -364,7 +364,7 @@ has "DAMAGED: superblock copy 1: Pool superblock checksum mismatch"
 has "loads this pool from the intact superblock copy"
 cp_byte $((16 * 512 + slot * 128 + 2))
 cp_byte $((estart * 512 + 3))
-cp_byte $((estart * 512 + 10 * 16 + 9))
+cp_byte $((estart * 512 + 10 * 32 + 9)) # 32-byte entries (sub-blocks)
 dmcache-ctl check "$ssd" >/tmp/out 2>&1
 assert_eq $? 1 "check exit status on damage"
 log "check report: $(cat /tmp/out)"

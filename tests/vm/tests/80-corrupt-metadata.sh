@@ -20,7 +20,7 @@ oa=$(disk 1)
 ob=$(disk 2)
 ox=$(disk 3)
 S=$(sectors "$ssd")
-N=64 # dirty blocks per VM
+N=60 # dirty blocks per VM: 120, so the first entry page (128) has free ones
 RANDOM_CASES=10
 ONE_COPY=3 # field cases also tried on one copy only (that one must load)
 if grep -qw vwfull=1 /proc/cmdline || [ "${VW_FULL:-0}" = 1 ]; then
@@ -56,7 +56,8 @@ first_a=$($D entry-list "$ssd" | awk '$3 == "vm-a" { print $1; exit }')
 nr_blocks=$($D info "$ssd" | sed -n 's/.* nr_blocks \([0-9]*\) .*/\1/p')
 # Entry pages a load reads (lazy pools: those initialised so far).
 pages=$($D info "$ssd" | sed -n 's/^entry pages read: \([0-9]*\) of .*/\1/p')
-read_blocks=$((pages * 256 < nr_blocks ? pages * 256 : nr_blocks))
+epp=$($D info "$ssd" | sed -n 's/^entry format: [0-9]* bytes, \([0-9]*\) a page.*/\1/p')
+read_blocks=$((pages * epp < nr_blocks ? pages * epp : nr_blocks))
 # The highest entry index a load reads that no block uses.
 free_idx=$($D entry-list "$ssd" | awk -v n="$read_blocks" '{ used[$1] = 1 }
 	END { for (i = n - 1; i >= 0; i--) if (!used[i] && !used[i - 1]) { print i; exit } }')
@@ -151,7 +152,7 @@ restore; $D sb-flip "$ssd" 0 3 1 && $D sb-flip "$ssd" 1 4 1 &&
 restore; $D sb-set "$ssd" 0 magic 0 &&
 	try_load "copy 0: foreign magic" "zero the first 4 KiB to format"
 for f in "version 2:Unsupported pool metadata version" \
-	"incompat 4:unsupported feature flags" \
+	"incompat 8:unsupported feature flags" \
 	"incompat 0:layout is inconsistent" \
 	"entries_init 4294967296:entries watermark is out of range" \
 	"attach_start 0:layout is inconsistent" \
@@ -197,6 +198,15 @@ restore; $D entry-flip "$ssd" "$first_a" 70 &&
 	try_load "an entry: bit flip in its check" "Pool metadata entry is damaged"
 restore; $D entry-flip "$ssd" "$free_idx" 9 &&
 	try_load "a free entry: one bit set" "Pool metadata entry is damaged"
+# Sub-block maps (SUBBLOCKS) out of range, checksummed: damage.
+restore; $D entry-flip "$ssd" "$first_a" 130 &&
+	try_load "an entry: bit flip in its sub-block map" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 0 0 &&
+	try_load "an entry holding no sub-block" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 2 0 &&
+	try_load "an entry's sub-block past its block" "Pool metadata entry is damaged"
+restore; $D entry-sub "$ssd" "$first_a" 1 3 &&
+	try_load "an entry's base outside its sub-blocks" "Pool metadata entry is damaged"
 # Above the watermark, nothing is read: damage there is not seen.
 if [ "$read_blocks" -lt "$nr_blocks" ]; then
 	restore; $D entry-flip "$ssd" $((nr_blocks - 1)) 9 &&

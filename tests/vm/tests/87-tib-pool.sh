@@ -6,7 +6,8 @@
 # the pool's sysfs ram_fixed_bytes and ram_block_bytes; create, clean
 # load and dirty recovery times are printed as RESULT lines (no bound:
 # timing belongs to make bench).  The dirty recovery keeps 256 dirty
-# 64 KiB blocks, read back through a VM device.
+# 64 KiB blocks, read back through a VM device.  4 KiB random writes
+# through the pool are all absorbed by sub-blocks.
 # vwtest-disks: 1x1T 1x64M
 # vwtest-mem: 2048
 # vwtest-timeout: 600
@@ -59,6 +60,30 @@ assert_eq "$(dd if=/dev/mapper/vm bs=65536 count=$N iflag=direct 2>/dev/null | s
 t0=$(now_ms)
 dmsetup remove vm || fail "remove vm"
 echo "RESULT tib_detach_ms $(($(now_ms) - t0))"
+
+# 4 KiB random writes through the 1 TiB pool are absorbed (sub-blocks):
+# write hits >= 99 %, no write reaches their origin (the second half of
+# the disk, a dm-linear of its own, whose stat counts them) until
+# writeback, which then writes 8 sectors for each.
+echo 600000 >"/sys/block/dm-$(dmsetup info -c --noheadings -o minor pool)/vwcache_pool/max_age"
+half=$(($(sectors "$origin") / 2))
+assert_ok dmsetup create o2 --table "0 $half linear $origin $half"
+vm_create vm2 pool /dev/mapper/o2 tib-4k.vda
+o2stat() { awk -v f="$1" '{ print $f }' "/sys/block/dm-$(dmsetup info -c --noheadings -o minor o2)/stat"; }
+w0=$(o2stat 5) s0=$(o2stat 7)
+fio --name=w4k --filename=/dev/mapper/vm2 --direct=1 --ioengine=psync \
+	--rw=randwrite --bs=4k --number_ios=1024 --randseed=87 --eta=never \
+	--output=/tmp/fio.out || { cat /tmp/fio.out; fail "4 KiB writes"; }
+w=$(field 7 vm2) h=$(field 8 vm2)
+echo "RESULT tib_4k_writes $w write_hits $h origin_writes $(($(o2stat 5) - w0))"
+[ $((h * 100)) -ge $((w * 99)) ] || fail "$h of $w 4 KiB writes absorbed"
+assert_eq "$(($(o2stat 5) - w0))" 0 "origin writes before writeback"
+assert_ok dmsetup message vm2 0 flush
+wait_clean vm2 300
+echo "RESULT tib_4k_wb_sectors $(($(o2stat 7) - s0))"
+assert_eq "$(($(o2stat 7) - s0))" $((w * 8)) "sectors written back for $w 4 KiB writes"
+dmsetup remove vm2 || fail "remove vm2"
+dmsetup remove o2 || fail "remove o2"
 dmsetup remove pool || fail "remove pool"
 log "1 TiB at 64 KiB: $blocks blocks, $used KiB of RAM ($((used * 1024 / blocks)) bytes a block)"
 log "ok"
