@@ -131,7 +131,7 @@ static bool vwc_pool_io_idle(struct vwc_pool *pool)
 	bool idle;
 
 	spin_lock_irq(&pool->cache_lock);
-	idle = !pool->wb_inflight && !pool->promotions;
+	idle = !pool->wb_unfinished && !pool->promotions;
 	spin_unlock_irq(&pool->cache_lock);
 	return idle;
 }

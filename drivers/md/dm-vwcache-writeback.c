@@ -14,24 +14,28 @@
  *  - only attached slots: the origin of a removed VM device is unknown;
  *  - the slots considered are those on pool->wb_slots, round robin: never
  *    a walk of every slot of the pool (vwc_wb_enlist_locked());
- *  - in flight: up to VWC_WB_MAX_JOBS runs and VWC_WB_MAX_BYTES when
- *    something waits on it (a slow origin needs many writes in flight:
- *    random dirty blocks make one-block runs), else one run (it yields
- *    to VM I/O); writeback_iops caps the rate;
+ *  - in flight (reading or writing, a buffer held): up to
+ *    VWC_WB_MAX_JOBS runs and VWC_WB_MAX_BYTES when something waits on it
+ *    (a slow origin needs many writes in flight: random dirty blocks make
+ *    one-block runs), else one run (it yields to VM I/O); writeback_iops
+ *    caps the rate.  A run written leaves that bound (its buffer freed)
+ *    while it waits for its flush, so writes go on during a flush;
  *  - a run reads its blocks from the SSD, is written to its origin, and
- *    is finished (its blocks clean); the writes of a slot's runs are
- *    submitted by the slot's work item (wb_write_work: an origin that
- *    makes submission wait holds up its own VM only), under a plug, and
- *    the runs written are flushed and finished by another of the slot's
- *    (wb_flush_work): each takes every run ready, so the workers are
- *    bounded by the VMs writing back, not the runs in flight;
+ *    is finished (its blocks clean) once a flush of the origin issued
+ *    after its write completed; the writes of a slot's runs are submitted
+ *    by the slot's work item (wb_write_work: an origin that makes
+ *    submission wait holds up its own VM only), under a plug, and the
+ *    runs written are flushed and finished by another of the slot's
+ *    (wb_flush_work, which never waits for I/O: the flush is a bio whose
+ *    completion queues it again): each takes every run ready, so the
+ *    workers are bounded by the VMs writing back, not the runs in flight;
  *  - a block written during its writeback (REDIRTY) stays dirty; a failed
  *    read or write keeps it dirty and the slot backs off, up to 30 s.
  * I3, writeback before clean: a run's blocks become clean in RAM only
  * after a flush of its origin that followed its write completed (one flush
- * for every run of the slot written meanwhile, not a FUA write per run),
- * so their data is durable on the origin; the next commit records them
- * clean.  No commit waits for an origin flush, so an origin that fails its
+ * at a time per slot, for every run of the slot written before it was
+ * issued, not a FUA write per run), so their data is durable on the
+ * origin; the next commit records them clean.  No commit waits for an origin flush, so an origin that fails its
  * writes or flushes fails the writeback of its own VM only.
  */
 #include <linux/blkdev.h>
@@ -44,9 +48,10 @@
 #include "dm-vwcache-wbplan.h"
 #include "dm-vwcache-writeback.h"
 
-#define VWC_WB_MAX_JOBS		256
+#define VWC_WB_MAX_JOBS		1024
 #define VWC_WB_MAX_BYTES	(16U << 20)
 #define VWC_WB_RUN_BYTES	(1U << 20)
+#define VWC_WB_MIN_ROOM		(VWC_WB_BATCH / 2)
 #define VWC_WB_BACKOFF_MAX	(30 * HZ)
 #define VWC_TICK		(HZ / 10)
 
@@ -184,20 +189,28 @@ static u64 vwc_wb_job_bytes(const struct vwc_wb_job *job)
 /*
  * Count a run about to start, before cache_lock is dropped to allocate its
  * job: a VM device detaching waits for the slot's jobs, and the pool's
- * teardown for the pool's (see vwc_pool_stop()), so both must see it.
+ * teardown for the pool's (see vwc_pool_stop()), so both must see it,
+ * until it is finished.  It is in flight (the bound on writeback I/O and
+ * buffers) until its write completes.
  */
 static void vwc_wb_reserve_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
 {
 	pool->wb_inflight++;
 	pool->wb_inflight_bytes += bytes;
+	pool->wb_unfinished++;
 	pool->slots[slot].wb_jobs++;
 }
 
-static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot,
-				    u64 bytes)
+/* A run is no longer in flight: its write is done, its buffer freed. */
+static void vwc_wb_landed_locked(struct vwc_pool *pool, u64 bytes)
 {
 	pool->wb_inflight--;
 	pool->wb_inflight_bytes -= bytes;
+}
+
+static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot)
+{
+	pool->wb_unfinished--;
 	pool->slots[slot].wb_jobs--;
 	wake_up_all(&pool->wb_wait);
 }
@@ -255,17 +268,20 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 			    dm_device_name(pool->md), job->count, s->vm_id);
 	vwc_kick_deferred(pool);
 	queue_work(pool->wq, &pool->wb_work);
+	/* A run that failed before its write still holds its buffer. */
+	if (job->buf)
+		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
 	/* The last use of the pool: see vwc_pool_stop(). */
-	vwc_wb_unreserve_locked(pool, job->slot, vwc_wb_job_bytes(job));
+	vwc_wb_unreserve_locked(pool, job->slot);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	vfree(job->buf);
+	kvfree(job->buf);
 	kfree(job);
 }
 
 /*
  * Hand @job over to @work through @list.  Under cache_lock, as every
  * completion that touches the pool: the job cannot finish, nor the pool go
- * (vwc_pool_stop() waits for the runs in flight under this lock), before
+ * (vwc_pool_stop() waits for the runs unfinished under this lock), before
  * the work is queued.  May run in interrupt context, or inside the block
  * layer's flush sequence (a FUA write on a device that emulates FUA) with
  * interrupts off: the job's buffer is freed by the work, in process
@@ -293,36 +309,130 @@ static void vwc_wb_take(struct vwc_pool *pool, struct list_head *list,
 }
 
 /*
+ * The runs of @jobs are written: free their buffers and take them out of
+ * the in-flight bound, so that more runs start while they wait for their
+ * flush.  The runs whose write failed go to @failed (no flush makes them
+ * clean), the others to the slot's wb_written.  In process context.
+ */
+static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
+			  struct list_head *failed)
+{
+	struct vwc_pool *pool = s->pool;
+	struct vwc_wb_job *job, *next;
+
+	if (list_empty(jobs))
+		return;
+	list_for_each_entry(job, jobs, list) {
+		kvfree(job->buf);
+		job->buf = NULL;
+	}
+	spin_lock_irq(&pool->cache_lock);
+	list_for_each_entry_safe(job, next, jobs, list) {
+		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
+		list_move_tail(&job->list, job->error ? failed : &s->wb_written);
+	}
+	queue_work(pool->wq, &pool->wb_work);
+	spin_unlock_irq(&pool->cache_lock);
+}
+
+static void vwc_wb_flush_end(struct bio *bio)
+{
+	struct vwc_slot *s = bio->bi_private;
+	unsigned long flags;
+
+	spin_lock_irqsave(&s->pool->cache_lock, flags);
+	s->wb_flush_status = bio->bi_status;
+	s->wb_flush_done = true;
+	queue_work(s->pool->wq, &s->wb_flush_work);
+	spin_unlock_irqrestore(&s->pool->cache_lock, flags);
+}
+
+/*
+ * The flush of @s completed: its runs go to @done, failed if it failed
+ * (their blocks stay dirty).  Returns whether there was one.
+ */
+static bool vwc_wb_flush_reap_locked(struct vwc_slot *s,
+				     struct list_head *done)
+{
+	struct vwc_wb_job *job;
+
+	if (!s->wb_flush_done)
+		return false;
+	if (s->wb_flush_status)
+		list_for_each_entry(job, &s->wb_flushed, list)
+			job->error |= 1;
+	list_splice_tail_init(&s->wb_flushed, done);
+	s->wb_flush_done = false;
+	s->wb_flush_busy = false;
+	return true;
+}
+
+/*
+ * If no flush of @s is in flight, the next one covers the runs written
+ * so far to the origin of the first (a VM device reloaded onto another
+ * origin may have runs on both: the others wait for the next flush).
+ * Returns that origin, or NULL if no flush is to start.
+ */
+static struct block_device *vwc_wb_flush_next_locked(struct vwc_slot *s)
+{
+	struct vwc_wb_job *job, *next;
+	struct block_device *origin;
+
+	if (s->wb_flush_busy || list_empty(&s->wb_written))
+		return NULL;
+	origin = list_first_entry(&s->wb_written, struct vwc_wb_job,
+				  list)->origin;
+	list_for_each_entry_safe(job, next, &s->wb_written, list)
+		if (job->origin == origin)
+			list_move_tail(&job->list, &s->wb_flushed);
+	s->wb_flush_busy = true;
+	return origin;
+}
+
+static void vwc_wb_flush_submit(struct vwc_slot *s,
+				struct block_device *origin)
+{
+	struct bio *bio = &s->wb_flush_bio;
+
+	bio_init(bio, origin, NULL, 0, REQ_OP_WRITE | REQ_PREFLUSH);
+	bio->bi_end_io = vwc_wb_flush_end;
+	bio->bi_private = s;
+	submit_bio(bio);
+}
+
+/*
  * I3: the runs of a slot written so far are made durable on their origin by
- * one flush (one per origin: a VM device reloaded onto another origin may
- * have runs on both), then finished.  Runs written while a flush is under
- * way wait for the next: the work runs again for them, so the flushes
- * follow one another while the other runs go on (no run waits for all
- * those in flight).  A failed flush fails the runs it
- * covered: their blocks stay dirty.  The slot's wb_flush_work; a job
- * finished may be the pool's last use (vwc_pool_stop()): nothing of the
- * slot is touched after the last.
+ * one flush, an empty REQ_PREFLUSH bio, then finished.  One flush of a
+ * slot at a time: runs written while it is in flight wait for the next,
+ * which its completion starts (it queues this work again), so the flushes
+ * follow one another while the other runs go on, and no worker waits for
+ * an origin (one that hangs holds its own runs only).  A failed flush
+ * fails the runs it covered: their blocks stay dirty.  The slot's
+ * wb_flush_work; a job finished may be the pool's last use
+ * (vwc_pool_stop()): nothing of the slot is touched after the first is
+ * finished (a flush started is submitted before: its runs hold the pool).
  */
 static void vwc_wb_flush_work(struct work_struct *ws)
 {
 	struct vwc_slot *s = container_of(ws, struct vwc_slot, wb_flush_work);
-	struct block_device *flushed = NULL;
+	struct vwc_pool *pool = s->pool;
 	struct vwc_wb_job *job, *next;
-	LIST_HEAD(jobs);
-	int r = 0;
+	struct block_device *origin;
+	LIST_HEAD(written);
+	LIST_HEAD(done);
+	bool reaped;
 
-	vwc_wb_take(s->pool, &s->wb_to_flush, &jobs);
-	list_for_each_entry(job, &jobs, list) {
-		if (job->error)
-			continue;
-		if (job->origin != flushed) {
-			flushed = job->origin;
-			r = blkdev_issue_flush(flushed);
-		}
-		if (r)
-			job->error |= 1;
-	}
-	list_for_each_entry_safe(job, next, &jobs, list)
+	vwc_wb_take(pool, &s->wb_to_flush, &written);
+	vwc_wb_landed(s, &written, &done);
+	spin_lock_irq(&pool->cache_lock);
+	reaped = vwc_wb_flush_reap_locked(s, &done);
+	origin = vwc_wb_flush_next_locked(s);
+	spin_unlock_irq(&pool->cache_lock);
+	if (reaped)
+		bio_uninit(&s->wb_flush_bio);
+	if (origin)
+		vwc_wb_flush_submit(s, origin);
+	list_for_each_entry_safe(job, next, &done, list)
 		vwc_wb_finish(job);
 }
 
@@ -335,6 +445,26 @@ static void vwc_wb_write_done(unsigned long error, void *context)
 		set_bit(0, &job->error);
 	if (atomic_dec_and_test(&job->writes))
 		vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
+}
+
+/*
+ * dm-io's view of @job's buffer from @offset: kmalloc'ed (a small run:
+ * cheaper than vmalloc, which maps and unmaps pages each time) or
+ * vmalloc'ed.
+ */
+static struct dm_io_memory vwc_wb_mem(const struct vwc_wb_job *job,
+				      size_t offset)
+{
+	struct dm_io_memory mem;
+
+	if (is_vmalloc_addr(job->buf)) {
+		mem.type = DM_IO_VMA;
+		mem.ptr.vma = job->buf + offset;
+	} else {
+		mem.type = DM_IO_KMEM;
+		mem.ptr.addr = job->buf + offset;
+	}
+	return mem;
 }
 
 /* Is sub-block @i of the run (its blocks' sub-blocks in a row) planned? */
@@ -367,7 +497,6 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 		struct dm_io_region where = { .bdev = job->origin };
 		struct dm_io_request req = {
 			.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
-			.mem.type = DM_IO_VMA,
 			.notify.fn = vwc_wb_write_done,
 			.notify.context = job,
 			.client = pool->io_client,
@@ -381,7 +510,7 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 			;
 		where.sector = start + ((sector_t)i << shift);
 		where.count = (sector_t)(j - i) << shift;
-		req.mem.ptr.vma = job->buf + ((size_t)i << (shift + SECTOR_SHIFT));
+		req.mem = vwc_wb_mem(job, (size_t)i << (shift + SECTOR_SHIFT));
 		i = j;
 		/* The origin may end inside the last block. */
 		if (where.sector >= size)
@@ -442,10 +571,8 @@ static void vwc_wb_submit(struct vwc_wb_job *job)
 			};
 			struct dm_io_request req = {
 				.bi_opf = REQ_OP_READ,
-				.mem.type = DM_IO_VMA,
-				.mem.ptr.vma = job->buf +
-					       ((size_t)(i * per + j) <<
-						(shift + SECTOR_SHIFT)),
+				.mem = vwc_wb_mem(job, (size_t)(i * per + j) <<
+						 (shift + SECTOR_SHIFT)),
 				.notify.fn = vwc_wb_read_done,
 				.notify.context = job,
 				.client = pool->io_client,
@@ -479,6 +606,8 @@ void vwc_wb_init_slots(struct vwc_pool *pool)
 		INIT_LIST_HEAD(&s->wb_to_write);
 		INIT_WORK(&s->wb_write_work, vwc_wb_write_work);
 		INIT_LIST_HEAD(&s->wb_to_flush);
+		INIT_LIST_HEAD(&s->wb_written);
+		INIT_LIST_HEAD(&s->wb_flushed);
 		INIT_WORK(&s->wb_flush_work, vwc_wb_flush_work);
 	}
 }
@@ -537,8 +666,8 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 	if (!job)
 		return NULL;
 	job->subs = (u16 *)(job->cbs + run->count);
-	job->buf = __vmalloc((size_t)run->count <<
-			     (pool->block_shift + SECTOR_SHIFT), GFP_NOIO);
+	job->buf = kvmalloc((size_t)run->count <<
+			    (pool->block_shift + SECTOR_SHIFT), GFP_NOIO);
 	if (!job->buf) {
 		kfree(job);
 		return NULL;
@@ -605,12 +734,30 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		if (!job) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
-			vwc_wb_unreserve_locked(pool, slot, bytes);
+			vwc_wb_landed_locked(pool, bytes);
+			vwc_wb_unreserve_locked(pool, slot);
 			continue;
 		}
 		started++;
 	}
 	return started;
+}
+
+/*
+ * The runs that may start now: one at a time, unless something waits for
+ * the writeback: then up to VWC_WB_MAX_JOBS in flight, but only once there
+ * is room for VWC_WB_MIN_ROOM of them, or none is in flight (a batch costs
+ * its planning, a sort of VWC_WB_BATCH blocks, however few runs it
+ * starts; every run that completes asks again).
+ */
+static u32 vwc_wb_room_locked(struct vwc_pool *pool, bool urgent)
+{
+	u32 limit = urgent ? VWC_WB_MAX_JOBS : 1;
+	u32 room = limit > pool->wb_inflight ? limit - pool->wb_inflight : 0;
+
+	if (urgent && pool->wb_inflight && room < VWC_WB_MIN_ROOM)
+		return 0;
+	return room;
 }
 
 static bool vwc_wb_take_tokens(struct vwc_pool *pool)
@@ -633,13 +780,16 @@ static bool vwc_wb_take_tokens(struct vwc_pool *pool)
  * so a pass costs O(slots on the list).  The pool's writeback work item;
  * it is never run twice at once, which the scratch arrays rely on, and
  * it is the only one to take slots off the list: the slots still to
- * consider stay at its head while cache_lock is dropped.
+ * consider stay at its head while cache_lock is dropped.  The reads of the
+ * runs started go to the SSD under one plug.
  */
 void vwc_wb_work(struct work_struct *ws)
 {
 	struct vwc_pool *pool = container_of(ws, struct vwc_pool, wb_work);
+	struct blk_plug plug;
 	u32 left;
 
+	blk_start_plug(&plug);
 	spin_lock_irq(&pool->cache_lock);
 	vwc_update_high_locked(pool);
 	left = pool->nr_wb_slots;
@@ -650,7 +800,6 @@ void vwc_wb_work(struct work_struct *ws)
 						      wb_entry);
 		u32 slot = s - pool->slots;
 		bool urgent = false;
-		u32 limit;
 
 		list_move_tail(&s->wb_entry, &pool->wb_slots);
 		left--;
@@ -658,8 +807,7 @@ void vwc_wb_work(struct work_struct *ws)
 			vwc_wb_delist_locked(pool, s);
 			continue;
 		}
-		limit = urgent ? VWC_WB_MAX_JOBS : 1;
-		if (pool->wb_inflight >= limit)
+		if (!vwc_wb_room_locked(pool, urgent))
 			continue;
 		spin_unlock_irq(&pool->cache_lock);
 		if (!vwc_wb_take_tokens(pool)) {
@@ -668,13 +816,14 @@ void vwc_wb_work(struct work_struct *ws)
 		}
 		spin_lock_irq(&pool->cache_lock);
 		if (vwc_wb_start_slot_locked(pool, slot,
-					     limit - pool->wb_inflight) &&
+					     vwc_wb_room_locked(pool, urgent)) &&
 		    urgent && pool->wb_inflight_bytes < VWC_WB_MAX_BYTES) {
 			list_move(&s->wb_entry, &pool->wb_slots); /* more */
 			left++;
 		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
+	blk_finish_plug(&plug);
 }
 
 void vwc_kick_writeback(struct vwc_pool *pool)

@@ -121,12 +121,18 @@ struct vwc_slot {
 	u32 origin_flushes;		/* ... FLUSHes of it in flight */
 	u64 undirtied;			/* the freeze whose commit records */
 					/* a dirty block gone clean or free */
-	u32 wb_jobs;			/* writeback runs in flight */
+	u32 wb_jobs;			/* writeback runs not finished */
 	struct list_head wb_entry;	/* in pool->wb_slots, see */
 					/* vwc_wb_enlist_locked() */
 	struct list_head wb_to_write;	/* ... read, to write */
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
-	struct list_head wb_to_flush;	/* ... written, to flush and finish */
+	struct list_head wb_to_flush;	/* ... written, buffer to free */
+	struct list_head wb_written;	/* ... buffer freed, to flush */
+	struct list_head wb_flushed;	/* ... covered by wb_flush_bio */
+	struct bio wb_flush_bio;	/* the flush in flight, if busy */
+	bool wb_flush_busy;		/* ... in flight or not seen done */
+	bool wb_flush_done;		/* ... completed, with: */
+	blk_status_t wb_flush_status;
 	struct work_struct wb_flush_work; /* does: vwc_wb_flush_work */
 	struct vwc_pool *pool;		/* of the work items */
 	unsigned long wb_retry_at;	/* jiffies: back off after errors */
@@ -194,8 +200,9 @@ struct vwc_pool {
 	u32 nr_meta_pages;
 	u32 nr_dirty;
 	u32 nr_valid;
-	u32 wb_inflight;		/* writeback runs in flight */
-	u64 wb_inflight_bytes;		/* ... and their bytes */
+	u32 wb_inflight;		/* writeback runs reading or writing: */
+	u64 wb_inflight_bytes;		/* ... their bytes (buffers held) */
+	u32 wb_unfinished;		/* ... and those awaiting a flush */
 	u32 promotions;			/* promotion copies in flight */
 	struct list_head wb_slots;	/* slots that may want writeback, */
 					/* the next to consider first */

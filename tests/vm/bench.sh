@@ -9,6 +9,9 @@
 # Kernel arguments (run passes $VW_APPEND): vwbench_quick=1 (2-3 s runs,
 # small sets), vwbench_delay=MS (origin delay, default 10),
 # vwbench_systems=a,b  vwbench_workloads=a,b (subsets, for development).
+# The workload flush2 is flush with the origin delayed by FLUSH2_DELAY ms
+# (2) instead: the origin's delay is set before the system is built and
+# put back after its teardown.
 #
 # Method, per system and workload (each on freshly built devices):
 #   window      fio's run; for zipf and flush on the caches it extends to
@@ -31,6 +34,7 @@
 # vwtest-timeout: 2700
 # vwtest-mem: 2048
 # vwtest-smp: 2
+# vwtest-exclusive: yes
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
 
@@ -44,7 +48,7 @@ arg() {
 QUICK=$(arg vwbench_quick 0)
 DELAY=$(arg vwbench_delay 10)
 SYSTEMS=$(arg vwbench_systems "raw-ssd,raw-origin,dm-vwcache,dm-writecache,dm-cache,bcache" | tr , ' ')
-WORKLOADS=$(arg vwbench_workloads "randwrite,hotread,zipf,seqwrite,mixed,fsync,8vm,qd32,flush" | tr , ' ')
+WORKLOADS=$(arg vwbench_workloads "randwrite,hotread,zipf,seqwrite,mixed,fsync,8vm,qd32,flush,flush2" | tr , ' ')
 KVER=$(uname -r)
 
 if [ "$QUICK" = 1 ]; then
@@ -53,6 +57,7 @@ else
 	RT=10 REGION=256 HOT=16 MIXREG=32 SEQREG=512 FLUSHMB=32 FLUSHWAIT=240
 fi
 NV=8
+FLUSH2_DELAY=2
 SSD=/dev/vda
 ODISK=/dev/vdb
 ORIGIN=/dev/mapper/origin
@@ -126,6 +131,12 @@ vw_load_module
 # Slow origin: every read and write delayed by DELAY ms.
 dmsetup create origin --table "0 $(sectors $ODISK) delay $ODISK 0 $DELAY" || fail "dm-delay"
 dm_dev_of origin >/dev/null
+# origin_delay MS: the origin's delay from now on (nothing stacked on it).
+origin_delay() {
+	dmsetup suspend origin || fail "suspend origin"
+	dmsetup reload origin --table "0 $(sectors $ODISK) delay $ODISK 0 $1" || fail "origin delay $1 ms"
+	dmsetup resume origin || fail "resume origin"
+}
 ORIG_SECT=$(sectors $ORIGIN)
 SLICE_O=$((ORIG_SECT / NV))
 SLICE_S=$((SSD_SECT / NV))
@@ -197,14 +208,21 @@ teardown_dm_vwcache() {
 	[ "$1" = multi ] && rm_slices
 	true
 }
+# The wait reads sysfs with the shell's own read, no dmsetup, awk or
+# subshell a poll: under TCG each such process costs the guest CPU time
+# the writeback needs (dm-writecache's flush message waits by itself).
 flush_dm_vwcache() {
 	for _d in $DEVS; do dmsetup message "$_d" 0 flush; done
-	_t0=$(now_cs)
+	read -r _up _ </proc/uptime
+	_end=$((${_up%.*}${_up#*.} + FLUSHWAIT * 100))
 	for _d in $DEVS; do
+		_q=/sys/block/$(kname "$_d")/vwcache
 		while :; do
-			set -- $(dmsetup status "$_d")
-			[ "$7" = 0 ] && [ "$5" != flushing ] && break
-			[ $(($(now_cs) - _t0)) -gt $((FLUSHWAIT * 100)) ] && { FLUSH_NOTE="flush-timeout"; return; }
+			read -r _dirty <"$_q/dirty_blocks"
+			read -r _st <"$_q/state"
+			[ "$_dirty" = 0 ] && [ "$_st" != flushing ] && break
+			read -r _up _ </proc/uptime
+			[ "${_up%.*}${_up#*.}" -gt $_end ] && { FLUSH_NOTE="flush-timeout"; return; }
 			sleep 0.05
 		done
 	done
@@ -452,12 +470,14 @@ bench() {
 	_sys=$1 _w=$2 _fn=$(echo "$1" | tr - _)
 	_mode=single
 	case $_w in 8vm) _mode=multi ;; esac
+	[ "$_w" = flush2 ] && origin_delay $FLUSH2_DELAY
 	FLUSH_NOTE= NOTE= RAM= SLABVM= MEMINFO= FLUSH_S= DIRTY_MIB=
 	# Fresh state: heads zeroed by each setup; the origin disk is never
 	# read back except through the cache under test.
 	if ! "setup_$_fn" "$_mode"; then
 		P "$_sys: cannot be built here"
 		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
+		[ "$_w" = flush2 ] && origin_delay "$DELAY"
 		return
 	fi
 	[ -n "$DEVS" ] || fail "$_sys: no devices"
@@ -483,7 +503,7 @@ bench() {
 		_args="--rw=randwrite --bs=4k --iodepth=4 --size=${_sz}m --time_based --runtime=$RT"
 		;;
 	qd32) _args="--rw=randwrite --bs=4k --iodepth=32 --size=${REGION}m --time_based --runtime=$RT" ;;
-	flush) _args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
+	flush | flush2) _args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
 	*) fail "unknown workload $_w" ;;
 	esac
 	# shellcheck disable=SC2086
@@ -511,7 +531,7 @@ bench() {
 	# Flush (timed, origin writes counted) after the workloads that are
 	# about the data's way to the origin; elsewhere dirty data is dropped
 	# with the devices (a flush of minutes under TCG would blow the budget).
-	case $_w in zipf | flush) _flush=$_write ;; *) _flush=0 ;; esac
+	case $_w in zipf | flush | flush2) _flush=$_write ;; *) _flush=0 ;; esac
 	if [ $_flush = 1 ] && [ "$CACHE_SECT" -gt 0 ]; then
 		DIRTY_MIB=$(awk -v b="$("dirty_$_fn")" 'BEGIN { printf "%.1f", b / 1048576 }')
 		_t0=$(now_cs)
@@ -527,6 +547,7 @@ bench() {
 	[ "$_sys" = bcache ] && NOTE="$NOTE $(bcache_note)"
 	NOTE=$(echo "$NOTE $FLUSH_NOTE" | sed 's/^ *//; s/ *$//')
 	"teardown_$_fn" "$_mode"
+	[ "$_w" = flush2 ] && origin_delay "$DELAY"
 	if [ $_ram = 1 ]; then
 		set -- $(kmem)
 		MEMINFO=$(ratio $(((_k1 - ${1}) * 1024)) $((CACHE_SECT / 8)) %.1f)
@@ -543,11 +564,11 @@ BENCH_T0=$(now_cs)
 P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
 P "systems: $SYSTEMS"
 P "workloads: $WORKLOADS"
-echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo)"
 for s in $SYSTEMS; do
 	for w in $WORKLOADS; do
 		# The raw devices have nothing to flush.
-		case $s:$w in raw-*:flush) continue ;; esac
+		case $s:$w in raw-*:flush | raw-*:flush2) continue ;; esac
 		bench "$s" "$w"
 	done
 done
