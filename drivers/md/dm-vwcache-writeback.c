@@ -20,7 +20,9 @@
  *    one-block runs), else one run (it yields to VM I/O); writeback_iops
  *    caps the rate.  A run written leaves that bound (its buffer freed)
  *    while it waits for its flush, so writes go on during a flush;
- *  - a run reads its blocks from the SSD, is written to its origin, and
+ *  - a run reads the sub-blocks its blocks hold (as planned:
+ *    pool->wb_subs) from the SSD, writes them to its origin (a write per
+ *    stretch of them in a row, across blocks), and
  *    is finished (its blocks clean) once a flush of the origin issued
  *    after its write completed; the writes of a slot's runs are submitted
  *    by the slot's work item (wb_write_work: an origin that makes
@@ -35,8 +37,9 @@
  * after a flush of its origin that followed its write completed (one flush
  * at a time per slot, for every run of the slot written before it was
  * issued, not a FUA write per run), so their data is durable on the
- * origin; the next commit records them clean.  No commit waits for an origin flush, so an origin that fails its
- * writes or flushes fails the writeback of its own VM only.
+ * origin; the next commit records them clean.  No commit waits for an
+ * origin flush, so an origin that fails its writes or flushes fails the
+ * writeback of its own VM only.
  */
 #include <linux/blkdev.h>
 #include <linux/slab.h>
