@@ -115,7 +115,7 @@ for bs in 16384 65536; do
 	vm_create vm1 pool "$origin" m-1
 	vm_create vm2 pool "$(disk 2)" m-2
 	devs="/dev/mapper/vm1 /dev/mapper/vm2"
-	vwc-model --ops 6000 --seed "$bs" --threads 2 --initial-zero \
+	vwc-model --ops 4000 --seed "$bs" --threads 2 --initial-zero \
 		--align4k 50 --max-io 128k --state /tmp/s.state --report $devs \
 		>/tmp/m.out 2>&1 || { cat /tmp/m.out; fail "model at $bs"; }
 	grep -q "^mismatches: *0 " /tmp/m.out || fail "mismatches at $bs"
@@ -127,7 +127,7 @@ for bs in 16384 65536; do
 	vm_create vm2 pool "$(disk 2)" m-2
 	vwc-model --quiet --load /tmp/s.state --verify-only $devs \
 		>/tmp/m.out 2>&1 || { cat /tmp/m.out; fail "verify after load at $bs"; }
-	vwc-model --quiet --load /tmp/s.state --ops 2000 --seed $((bs + 1)) \
+	vwc-model --quiet --load /tmp/s.state --ops 1000 --seed $((bs + 1)) \
 		--threads 2 --align4k 50 --max-io 128k $devs \
 		>/tmp/m.out 2>&1 || { cat /tmp/m.out; fail "more I/O at $bs"; }
 	assert_ok dmsetup message vm1 0 flush
