@@ -211,39 +211,59 @@ u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock)
 	return VWC_NIL;
 }
 
-/* Block @cb to the tail of its VM's list (vprev/vnext). */
-static void vwc_vm_push_tail(struct vwc_blocks *t, u32 cb)
-{
-	struct vwc_block *b = vwc_block(t, cb);
-	struct vwc_list *l = &t->vms[vwc_block_vm(b)];
+/*
+ * A block is on two lists at once, each through its own pair of links:
+ * prev/next (the one list of its state: free, dirty, a policy queue...)
+ * and vprev/vnext (its VM's list of mapped blocks).  The list code below
+ * serves both, given the offset of the pair's first link.
+ */
+#define VWC_LINKS	offsetof(struct vwc_block, prev)
+#define VWC_VM_LINKS	offsetof(struct vwc_block, vprev)
+static_assert(offsetof(struct vwc_block, next) == VWC_LINKS + 4);
+static_assert(offsetof(struct vwc_block, vnext) == VWC_VM_LINKS + 4);
 
-	b->vnext = VWC_NIL;
-	b->vprev = l->tail;
+/* The pair of links at @off in block @cb: [0] towards the head, [1] on. */
+static u32 *vwc_links(struct vwc_blocks *t, u32 cb, size_t off)
+{
+	return (u32 *)((char *)vwc_block(t, cb) + off);
+}
+
+static void vwc_links_push_tail(struct vwc_blocks *t, struct vwc_list *l,
+				u32 cb, size_t off)
+{
+	u32 *lk = vwc_links(t, cb, off);
+
+	lk[1] = VWC_NIL;
+	lk[0] = l->tail;
 	if (l->tail != VWC_NIL)
-		vwc_block(t, l->tail)->vnext = cb;
+		vwc_links(t, l->tail, off)[1] = cb;
 	else
 		l->head = cb;
 	l->tail = cb;
 	l->count++;
 }
 
-/* Block @cb off its VM's list. */
-static void vwc_vm_del(struct vwc_blocks *t, u32 cb)
+static void vwc_links_del(struct vwc_blocks *t, struct vwc_list *l, u32 cb,
+			  size_t off)
 {
-	struct vwc_block *b = vwc_block(t, cb);
-	struct vwc_list *l = &t->vms[vwc_block_vm(b)];
+	u32 *lk = vwc_links(t, cb, off);
 
-	if (b->vprev != VWC_NIL)
-		vwc_block(t, b->vprev)->vnext = b->vnext;
+	if (lk[0] != VWC_NIL)
+		vwc_links(t, lk[0], off)[1] = lk[1];
 	else
-		l->head = b->vnext;
-	if (b->vnext != VWC_NIL)
-		vwc_block(t, b->vnext)->vprev = b->vprev;
+		l->head = lk[1];
+	if (lk[1] != VWC_NIL)
+		vwc_links(t, lk[1], off)[0] = lk[0];
 	else
-		l->tail = b->vprev;
-	b->vprev = VWC_NIL;
-	b->vnext = VWC_NIL;
+		l->tail = lk[0];
+	lk[0] = VWC_NIL;
+	lk[1] = VWC_NIL;
 	l->count--;
+}
+
+static struct vwc_list *vwc_vm_list(struct vwc_blocks *t, u32 cb)
+{
+	return &t->vms[vwc_block_vm(vwc_block(t, cb))];
 }
 
 /*
@@ -262,8 +282,8 @@ u32 vwc_vm_rotate(struct vwc_blocks *t, u32 vm)
 	u32 cb = t->vms[vm & VWC_KEY_VM_MASK].head;
 
 	if (cb != VWC_NIL) {
-		vwc_vm_del(t, cb);
-		vwc_vm_push_tail(t, cb);
+		vwc_links_del(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
+		vwc_links_push_tail(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
 	}
 	return cb;
 }
@@ -308,7 +328,7 @@ void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
 	b->hnext = *vwc_bucket(t, h);
 	*vwc_bucket(t, h) = cb;
 	b->flags |= VWC_B_VALID;
-	vwc_vm_push_tail(t, cb);
+	vwc_links_push_tail(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
 }
 
 /*
@@ -329,22 +349,13 @@ void vwc_unmap(struct vwc_blocks *t, u32 cb)
 	if (*pp == cb)
 		*pp = b->hnext;
 	b->hnext = VWC_NIL;
-	vwc_vm_del(t, cb);
+	vwc_links_del(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
 	b->flags &= ~(VWC_B_VALID | VWC_B_DIRTY | VWC_B_REDIRTY);
 }
 
 void vwc_list_push_tail(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 {
-	struct vwc_block *b = vwc_block(t, cb);
-
-	b->next = VWC_NIL;
-	b->prev = l->tail;
-	if (l->tail != VWC_NIL)
-		vwc_block(t, l->tail)->next = cb;
-	else
-		l->head = cb;
-	l->tail = cb;
-	l->count++;
+	vwc_links_push_tail(t, l, cb, VWC_LINKS);
 }
 
 void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
@@ -363,19 +374,7 @@ void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 
 void vwc_list_del(struct vwc_blocks *t, struct vwc_list *l, u32 cb)
 {
-	struct vwc_block *b = vwc_block(t, cb);
-
-	if (b->prev != VWC_NIL)
-		vwc_block(t, b->prev)->next = b->next;
-	else
-		l->head = b->next;
-	if (b->next != VWC_NIL)
-		vwc_block(t, b->next)->prev = b->prev;
-	else
-		l->tail = b->prev;
-	b->prev = VWC_NIL;
-	b->next = VWC_NIL;
-	l->count--;
+	vwc_links_del(t, l, cb, VWC_LINKS);
 }
 
 u32 vwc_list_pop_head(struct vwc_blocks *t, struct vwc_list *l)

@@ -124,7 +124,7 @@ struct vwc_list {
 	u32 count;
 };
 
-/* Blocks per chunk of the block array: 2.25 MiB of 36-byte blocks. */
+/* Blocks per chunk of the block array: 2.5 MiB of 40-byte blocks. */
 #define VWC_CHUNK_SHIFT		16
 #define VWC_CHUNK_BLOCKS	(1U << VWC_CHUNK_SHIFT)
 #define VWC_CHUNK_MASK		(VWC_CHUNK_BLOCKS - 1)

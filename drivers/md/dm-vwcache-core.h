@@ -39,6 +39,7 @@
 
 #else /* userspace */
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
