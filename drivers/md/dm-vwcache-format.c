@@ -128,15 +128,15 @@ int vwc_layout_compute(u64 dev_sectors, u32 block_size, u64 incompat,
 	if (n < VWC_MIN_BLOCKS)
 		return -ENOSPC;
 
-	l->block_size = block_size;
-	l->max_vms = VWC_MAX_VMS;
-	l->dev_sectors = dev_sectors;
-	l->vm_table_start = VWC_VM_TABLE_SECTOR;
-	l->entries_start = entries_start;
-	l->nr_blocks = n;
-	l->data_start = data_start;
-	l->attach_start = attach_start;
-	vwc_layout_derive(l, block_size, incompat);
+	d.block_size = block_size;
+	d.max_vms = VWC_MAX_VMS;
+	d.dev_sectors = dev_sectors;
+	d.vm_table_start = VWC_VM_TABLE_SECTOR;
+	d.entries_start = entries_start;
+	d.nr_blocks = n;
+	d.data_start = data_start;
+	d.attach_start = attach_start;
+	*l = d;
 	return 0;
 }
 
@@ -420,6 +420,21 @@ static bool vwc_raw_sub_ok(const struct vwc_layout *l,
 	return valid && !(valid & ~vwc_sub_full(l)) && !(base & ~valid);
 }
 
+/* Intact, and no bit or map out of place: an entry a decoder may read. */
+static bool vwc_raw_sound(const struct vwc_layout *l,
+			  const struct vwc_raw_entry *r, u64 index, u32 seed)
+{
+	return vwc_raw_intact(l, r, index, seed) &&
+	       !(r->map & ~VWC_ENTRY_KNOWN) && vwc_raw_sub_ok(l, r);
+}
+
+/* The VM and origin block that the map of @r names. */
+static void vwc_raw_key(const struct vwc_raw_entry *r, struct vwc_entry *e)
+{
+	e->oblock = r->map & VWC_OBLOCK_MASK;
+	e->vm = (r->map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+}
+
 enum vwc_decode_result vwc_entry_decode(const struct vwc_layout *l,
 					const void *d, u64 index, u64 sb_seq,
 					u32 seed, struct vwc_entry *e)
@@ -432,9 +447,7 @@ enum vwc_decode_result vwc_entry_decode(const struct vwc_layout *l,
 	memset(e, 0, sizeof(*e));
 	if (vwc_raw_empty(&r))
 		return VWC_REC_EMPTY;
-	if (!vwc_raw_intact(l, &r, index, seed))
-		return VWC_REC_CORRUPT;
-	if ((r.map & ~VWC_ENTRY_KNOWN) || !vwc_raw_sub_ok(l, &r))
+	if (!vwc_raw_sound(l, &r, index, seed))
 		return VWC_REC_CORRUPT;
 	if (seq > sb_seq)
 		return VWC_REC_UNCOMMITTED;
@@ -442,8 +455,7 @@ enum vwc_decode_result vwc_entry_decode(const struct vwc_layout *l,
 		return r.map ? VWC_REC_CORRUPT : VWC_REC_OK;
 	e->valid = true;
 	e->dirty = !!(r.map & VWC_ENTRY_DIRTY);
-	e->oblock = r.map & VWC_OBLOCK_MASK;
-	e->vm = (r.map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+	vwc_raw_key(&r, e);
 	e->map = vwc_has_sub(l) ? (u16)r.sub : 1;
 	e->base = (u16)(r.sub >> 16);
 	if (e->vm >= l->max_vms)
@@ -782,15 +794,13 @@ bool vwc_entry_scrub(const struct vwc_layout *l, void *d, u64 index,
 
 	vwc_entry_read(l, d, &r);
 	if (vwc_raw_empty(&r) || (r.check & VWC_SEQ_MASK) <= sb_seq ||
-	    !vwc_raw_intact(l, &r, index, seed) ||
-	    (r.map & ~VWC_ENTRY_KNOWN) || !vwc_raw_sub_ok(l, &r))
+	    !vwc_raw_sound(l, &r, index, seed))
 		return false;
 	base = (u16)(r.sub >> 16);
 	if (base) {
 		e.valid = true;
 		e.dirty = true;
-		e.oblock = r.map & VWC_OBLOCK_MASK;
-		e.vm = (r.map >> VWC_ENTRY_VM_SHIFT) & VWC_VM_MASK;
+		vwc_raw_key(&r, &e);
 		e.map = base;
 	}
 	vwc_entry_encode(l, d, index, &e, sb_seq, seed);
