@@ -106,10 +106,14 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 	    !pool->wb_subs || !pool->wb_runs ||
 	    bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_stats;
+	if (bioset_init(&pool->flush_bs, BIO_POOL_SIZE, 0, 0))
+		goto bad_flush_bs;
 	init_waitqueue_head(&pool->wb_wait);
 	vwc_slots_init(pool);
 	return 0;
 
+bad_flush_bs:
+	bioset_exit(&pool->split_bs);
 bad_stats:
 	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
@@ -162,7 +166,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		VWC_WRITE_EPOCHS * sizeof(u32) +
 		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
 				sizeof(*pool->wb_runs)) +
-		BIO_POOL_SIZE * sizeof(struct bio) +
+		2 * BIO_POOL_SIZE * sizeof(struct bio) +
 		(u64)num_possible_cpus() * sizeof(struct vwc_stats) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
 	return bytes;
@@ -182,6 +186,7 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
 	bioset_exit(&pool->split_bs);
+	bioset_exit(&pool->flush_bs);
 	kvfree(pool->meta_pages[0]);
 	kvfree(pool->meta_pages[1]);
 	kvfree(pool->slots);

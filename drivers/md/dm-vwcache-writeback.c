@@ -338,13 +338,16 @@ static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
 	spin_unlock_irq(&pool->cache_lock);
 }
 
+/* The runs the flush covered hold the pool: its bio goes back first. */
 static void vwc_wb_flush_end(struct bio *bio)
 {
 	struct vwc_slot *s = bio->bi_private;
+	blk_status_t status = bio->bi_status;
 	unsigned long flags;
 
+	bio_put(bio);
 	spin_lock_irqsave(&s->pool->cache_lock, flags);
-	s->wb_flush_status = bio->bi_status;
+	s->wb_flush_status = status;
 	s->wb_flush_done = true;
 	queue_work(s->pool->wq, &s->wb_flush_work);
 	spin_unlock_irqrestore(&s->pool->cache_lock, flags);
@@ -352,22 +355,21 @@ static void vwc_wb_flush_end(struct bio *bio)
 
 /*
  * The flush of @s completed: its runs go to @done, failed if it failed
- * (their blocks stay dirty).  Returns whether there was one.
+ * (their blocks stay dirty).
  */
-static bool vwc_wb_flush_reap_locked(struct vwc_slot *s,
+static void vwc_wb_flush_reap_locked(struct vwc_slot *s,
 				     struct list_head *done)
 {
 	struct vwc_wb_job *job;
 
 	if (!s->wb_flush_done)
-		return false;
+		return;
 	if (s->wb_flush_status)
 		list_for_each_entry(job, &s->wb_flushed, list)
 			job->error |= 1;
 	list_splice_tail_init(&s->wb_flushed, done);
 	s->wb_flush_done = false;
 	s->wb_flush_busy = false;
-	return true;
 }
 
 /*
@@ -395,9 +397,10 @@ static struct block_device *vwc_wb_flush_next_locked(struct vwc_slot *s)
 static void vwc_wb_flush_submit(struct vwc_slot *s,
 				struct block_device *origin)
 {
-	struct bio *bio = &s->wb_flush_bio;
+	struct bio *bio = bio_alloc_bioset(origin, 0,
+					   REQ_OP_WRITE | REQ_PREFLUSH,
+					   GFP_NOIO, &s->pool->flush_bs);
 
-	bio_init(bio, origin, NULL, 0, REQ_OP_WRITE | REQ_PREFLUSH);
 	bio->bi_end_io = vwc_wb_flush_end;
 	bio->bi_private = s;
 	submit_bio(bio);
@@ -423,16 +426,13 @@ static void vwc_wb_flush_work(struct work_struct *ws)
 	struct block_device *origin;
 	LIST_HEAD(written);
 	LIST_HEAD(done);
-	bool reaped;
 
 	vwc_wb_take(pool, &s->wb_to_flush, &written);
 	vwc_wb_landed(s, &written, &done);
 	spin_lock_irq(&pool->cache_lock);
-	reaped = vwc_wb_flush_reap_locked(s, &done);
+	vwc_wb_flush_reap_locked(s, &done);
 	origin = vwc_wb_flush_next_locked(s);
 	spin_unlock_irq(&pool->cache_lock);
-	if (reaped)
-		bio_uninit(&s->wb_flush_bio);
 	if (origin)
 		vwc_wb_flush_submit(s, origin);
 	list_for_each_entry_safe(job, next, &done, list)
@@ -477,6 +477,27 @@ static bool vwc_wb_sub_planned(const struct vwc_wb_job *job, u32 per, u32 i)
 }
 
 /*
+ * The next stretch of planned sub-blocks in a row, [*@a, *@b), that starts
+ * at or after *@b and ends at @end at the latest; false if there is none.
+ * Start with *@b at the first sub-block to look at.
+ */
+static bool vwc_wb_stretch(const struct vwc_wb_job *job, u32 per, u32 end,
+			   u32 *a, u32 *b)
+{
+	u32 i = *b;
+
+	while (i < end && !vwc_wb_sub_planned(job, per, i))
+		i++;
+	if (i == end)
+		return false;
+	*a = i;
+	while (i < end && vwc_wb_sub_planned(job, per, i))
+		i++;
+	*b = i;
+	return true;
+}
+
+/*
  * Write the run's planned sub-blocks to the origin: one write for each
  * stretch of them in a row, across its blocks (a run of whole blocks is
  * one write).
@@ -485,10 +506,9 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
 	unsigned int shift = pool->sub_shift;
-	u32 per = 1U << (pool->block_shift - shift), n = job->count * per;
+	u32 per = 1U << (pool->block_shift - shift), a, b = 0;
 	sector_t start = job->oblock << pool->block_shift;
 	sector_t size = bdev_nr_sectors(job->origin);
-	u32 i = 0, j;
 
 	if (job->error || start >= size) {
 		job->error |= 1;
@@ -496,25 +516,20 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 		return;
 	}
 	atomic_set(&job->writes, 1);
-	while (i < n) {
-		struct dm_io_region where = { .bdev = job->origin };
+	while (vwc_wb_stretch(job, per, job->count * per, &a, &b)) {
+		struct dm_io_region where = {
+			.bdev = job->origin,
+			.sector = start + ((sector_t)a << shift),
+			.count = (sector_t)(b - a) << shift,
+		};
 		struct dm_io_request req = {
 			.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
+			.mem = vwc_wb_mem(job, (size_t)a << (shift + SECTOR_SHIFT)),
 			.notify.fn = vwc_wb_write_done,
 			.notify.context = job,
 			.client = pool->io_client,
 		};
 
-		if (!vwc_wb_sub_planned(job, per, i)) {
-			i++;
-			continue;
-		}
-		for (j = i + 1; j < n && vwc_wb_sub_planned(job, per, j); j++)
-			;
-		where.sector = start + ((sector_t)i << shift);
-		where.count = (sector_t)(j - i) << shift;
-		req.mem = vwc_wb_mem(job, (size_t)i << (shift + SECTOR_SHIFT));
-		i = j;
 		/* The origin may end inside the last block. */
 		if (where.sector >= size)
 			break;
@@ -562,32 +577,28 @@ static void vwc_wb_submit(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
 	unsigned int shift = pool->sub_shift;
-	u32 per = 1U << (pool->block_shift - shift), i, j, k;
+	u32 per = 1U << (pool->block_shift - shift), i, a, b;
 
 	atomic_set(&job->reads, 1);
 	for (i = 0; i < job->count; i++) {
-		for (j = 0; j < per; j = k) {
+		sector_t first = vwc_cblock_sector(pool, job->cbs[i]);
+
+		b = i * per;
+		while (vwc_wb_stretch(job, per, (i + 1) * per, &a, &b)) {
 			struct dm_io_region where = {
 				.bdev = pool->cache.bdev,
-				.sector = vwc_cblock_sector(pool, job->cbs[i]) +
-					  ((sector_t)j << shift),
+				.sector = first + ((sector_t)(a - i * per) << shift),
+				.count = (sector_t)(b - a) << shift,
 			};
 			struct dm_io_request req = {
 				.bi_opf = REQ_OP_READ,
-				.mem = vwc_wb_mem(job, (size_t)(i * per + j) <<
+				.mem = vwc_wb_mem(job, (size_t)a <<
 						 (shift + SECTOR_SHIFT)),
 				.notify.fn = vwc_wb_read_done,
 				.notify.context = job,
 				.client = pool->io_client,
 			};
 
-			for (k = j; k < per && (job->subs[i] & BIT(k)); k++)
-				;
-			if (k == j) {
-				k++;
-				continue;
-			}
-			where.count = (sector_t)(k - j) << shift;
 			atomic_inc(&job->reads);
 			if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
 				vwc_wb_read_done(1, job);

@@ -128,8 +128,8 @@ struct vwc_slot {
 	struct work_struct wb_write_work; /* writes them: vwc_wb_write_work */
 	struct list_head wb_to_flush;	/* ... written, buffer to free */
 	struct list_head wb_written;	/* ... buffer freed, to flush */
-	struct list_head wb_flushed;	/* ... covered by wb_flush_bio */
-	struct bio wb_flush_bio;	/* the flush in flight, if busy */
+	struct list_head wb_flushed;	/* ... covered by the flush in */
+					/* flight (from pool->flush_bs) */
 	bool wb_flush_busy;		/* ... in flight or not seen done */
 	bool wb_flush_done;		/* ... completed, with: */
 	blk_status_t wb_flush_status;
@@ -188,6 +188,7 @@ struct vwc_pool {
 	struct vwc_policy policy;
 	struct vwc_filter filter;
 	struct bio_set split_bs;	/* reads of partly cached blocks */
+	struct bio_set flush_bs;	/* writeback's flushes of origins */
 	struct vwc_slot *slots;
 	u16 slot_hash[VWC_SLOT_BUCKETS];	/* in-use slots by vm_id */
 	DECLARE_BITMAP(slots_used, VWC_MAX_VMS);	/* ... and by index */
