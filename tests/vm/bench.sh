@@ -141,11 +141,17 @@ ORIG_SECT=$(sectors $ORIGIN)
 SLICE_O=$((ORIG_SECT / NV))
 SLICE_S=$((SSD_SECT / NV))
 
-# slices: origin slices os1..os8 and SSD slices ss1..ss8 (multi-device runs).
+# slices: origin slices os1..os8 and SSD slices ss1..ss8 (multi-device runs);
+# oslices: the origin slices alone.  rm_slices removes whichever exist.
 slices() {
 	for i in $(seq 1 $NV); do
 		linear "os$i" $ORIGIN $(((i - 1) * SLICE_O)) $SLICE_O
 		linear "ss$i" $SSD $(((i - 1) * SLICE_S)) $SLICE_S
+	done
+}
+oslices() {
+	for i in $(seq 1 $NV); do
+		linear "os$i" $ORIGIN $(((i - 1) * SLICE_O)) $SLICE_O
 	done
 }
 rm_slices() {
@@ -332,16 +338,36 @@ dirty_dm_cache() {
 	echo $_s
 }
 
-# bcache: make-bcache formats both (4 KiB blocks, 512 KiB buckets) so they
-# attach when registered; defaults otherwise (writeback_percent 10,
-# writeback_delay 30 s, sequential_cutoff 4 MiB).
-BCACHE_DEVS=
-bcache_pair() { # BACKING CACHE
+# bcache, as a user sets it up: one cache set on the whole SSD (make-bcache
+# -C once: 4 KiB blocks, 512 KiB buckets) and each backing device formatted
+# on its own (make-bcache -B, 4 KiB blocks, writeback), registered and
+# attached to that set by its Set UUID: one backing device for the single
+# runs, the eight origin slices for 8vm (bcache shares one cache set among
+# its backing devices; dm-vwcache's 8vm is likewise one pool on the whole
+# SSD).  Defaults otherwise (writeback_percent 10, writeback_delay 30 s,
+# sequential_cutoff 4 MiB).
+BCACHE_SET=
+# bcache_cache CACHEDEV: formats and registers the cache set, sets BCACHE_SET.
+bcache_cache() {
 	zero_mib "$1" 1
-	zero_mib "$2" 1
-	make-bcache --wipe-bcache -w 4k -b 512k --writeback -B "$1" -C "$2" >/tmp/mkbcache.out 2>&1 ||
-		{ cat /tmp/mkbcache.out; fail "make-bcache $1 $2"; }
-	echo "$2" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
+	make-bcache --wipe-bcache -w 4k -b 512k -C "$1" >/tmp/mkbcache.out 2>&1 ||
+		{ cat /tmp/mkbcache.out; fail "make-bcache -C $1"; }
+	BCACHE_SET=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
+	[ -n "$BCACHE_SET" ] || { cat /tmp/mkbcache.out; fail "make-bcache -C $1: no Set UUID"; }
+	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
+	_i=0
+	while [ ! -d "/sys/fs/bcache/$BCACHE_SET" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && fail "bcache cache set $BCACHE_SET on $1 did not appear"
+		sleep 0.1
+	done
+}
+# bcache_backing BACKING: formats and registers BACKING, attaches it to
+# BCACHE_SET in writeback mode; prints its /dev/bcacheN.
+bcache_backing() {
+	zero_mib "$1" 1
+	make-bcache --wipe-bcache -w 4k --writeback -B "$1" >/tmp/mkbcache.out 2>&1 ||
+		{ cat /tmp/mkbcache.out; fail "make-bcache -B $1"; }
 	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
 	_k=$(kname "$1")
 	_i=0
@@ -357,28 +383,44 @@ bcache_pair() { # BACKING CACHE
 		[ $_i -gt 50 ] && fail "/dev/$_b did not appear"
 		sleep 0.1
 	done
-	# Attached to its cache set (else attach it by the set's UUID), in
-	# writeback mode.
+	echo "$BCACHE_SET" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
 	if [ "$(cat "/sys/block/$_b/bcache/state")" = "no cache" ]; then
-		_u=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
-		echo "$_u" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
-		echo "[bench] bcache: $_b had no cache after registration, attach $_u: $(cat "/sys/block/$_b/bcache/state"); $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2
+		echo "[bench] bcache: $_b ($1) did not attach to $BCACHE_SET; $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2
+		fail "bcache $_b not attached"
 	fi
 	grep -q '\[writeback\]' "/sys/block/$_b/bcache/cache_mode" || fail "bcache $_b not in writeback mode"
 	echo "/dev/$_b"
+}
+# bcache_layout: the cache sets and what is attached to each, one line.
+bcache_layout() {
+	_n=0 _l=
+	for _s in /sys/fs/bcache/*-*-*; do
+		[ -d "$_s" ] || continue
+		_n=$((_n + 1))
+		_bd=0
+		for _x in "$_s"/bdev*; do [ -e "$_x" ] && _bd=$((_bd + 1)); done
+		_m=$(for _x in "$_s"/bdev*; do
+			[ -e "$_x/cache_mode" ] && sed 's/.*\[\(.*\)\].*/\1/' "$_x/cache_mode"
+		done | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? "/" : ""), $1, $2 }')
+		_l="$_l set $(basename "$_s"): $_bd backing attached (${_m:-none})"
+	done
+	echo "bcache: $_n cache set(s);$_l"
 }
 setup_bcache() {
 	command -v make-bcache >/dev/null || return 1
 	modprobe bcache 2>/dev/null
 	[ -w /sys/fs/bcache/register ] || return 1
 	CACHE_SECT=$SSD_SECT
+	bcache_cache $SSD
 	if [ "$1" = multi ]; then
-		slices
-		DEVS=$(for i in $(seq 1 $NV); do bcache_pair "/dev/mapper/os$i" "/dev/mapper/ss$i" || exit 1; done) ||
+		# Origin slices only: the SSD is bcache's, whole.
+		oslices
+		DEVS=$(for i in $(seq 1 $NV); do bcache_backing "/dev/mapper/os$i" || exit 1; done) ||
 			fail "bcache setup"
 	else
-		DEVS=$(bcache_pair $ORIGIN $SSD) || fail "bcache setup"
+		DEVS=$(bcache_backing $ORIGIN) || fail "bcache setup"
 	fi
+	P "$(bcache_layout)"
 }
 teardown_bcache() {
 	for _b in /sys/block/bcache*; do
@@ -419,13 +461,20 @@ flush_bcache() {
 		done
 	done
 }
-# bcache_note: states of the bcache devices and what bypassed the cache
-# (bcache sends I/O around a cache it finds congested or sequential).
+# bcache_note: states of the bcache devices, what bypassed the cache
+# (bcache sends I/O around a cache it finds congested or sequential), and
+# how many cache sets hold how many backing devices.
 bcache_note() {
 	_st=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/state"; done | sort | uniq -c |
 		awk '{ $1 = $1; printf "%s%s", (NR > 1 ? "/" : ""), $0 }')
 	_by=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/stats_total/bypassed"; done | tr '\n' ' ')
-	echo "bcache state: $_st; bypassed: $_by"
+	_ns=0 _nb=0
+	for _s in /sys/fs/bcache/*-*-*; do
+		[ -d "$_s" ] || continue
+		_ns=$((_ns + 1))
+		for _x in "$_s"/bdev*; do [ -e "$_x" ] && _nb=$((_nb + 1)); done
+	done
+	echo "bcache state: $_st; bypassed: $_by; $_ns cache set(s), $_nb backing attached"
 }
 # dirty_data is human readable (512 units, "1.2M"); bytes, roughly.
 dirty_bcache() {
