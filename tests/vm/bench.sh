@@ -30,6 +30,16 @@
 #               Buffers - Cached - AnonPages (everything, noisier)
 #   cpu         busy jiffies of /proc/stat (all but idle and iowait) during
 #               fio, in microseconds per I/O fio completed
+#   origin_blk  4 KiB blocks written to vdb (its sectors written / 8),
+#               same window as origin_w (which counts I/Os, merged or not)
+#   distinct    the most distinct 4 KiB blocks fio's writes can have covered:
+#               min(4 KiB blocks fio wrote, 4 KiB blocks in the jobs' regions
+#               together); exact for the uniform random writes (fio's random
+#               map writes every block of a region once before any twice) and
+#               for flush, an upper bound for zipf (its offsets repeat) and
+#               mixed
+# The CSV's columns are named in VWBENCH-PARAMS (csv_fields=); the note
+# stays last, as it may hold commas.
 # vwtest-disks: 1x1G 1x2G
 # vwtest-timeout: 2700
 # vwtest-mem: 2048
@@ -525,15 +535,17 @@ bench() {
 	# read back except through the cache under test.
 	if ! "setup_$_fn" "$_mode"; then
 		P "$_sys: cannot be built here"
-		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
+		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
 		[ "$_w" = flush2 ] && origin_delay "$DELAY"
 		return
 	fi
 	[ -n "$DEVS" ] || fail "$_sys: no devices"
 	_write=1
+	_reg=$REGION
 	case $_w in
 	randwrite) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --time_based --runtime=$RT" ;;
 	hotread)
+		_reg=$HOT
 		warm $HOT
 		warm $HOT
 		warm $HOT
@@ -541,22 +553,28 @@ bench() {
 		_args="--rw=randread --bs=4k --iodepth=16 --size=${HOT}m --time_based --runtime=$RT"
 		;;
 	zipf) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --random_distribution=zipf:1.2 --time_based --runtime=$RT" ;;
-	seqwrite) _args="--rw=write --bs=64k --iodepth=16 --size=${SEQREG}m --time_based --runtime=$RT" ;;
+	seqwrite)
+		_reg=$SEQREG
+		_args="--rw=write --bs=64k --iodepth=16 --size=${SEQREG}m --time_based --runtime=$RT" ;;
 	mixed)
 		warm $MIXREG
+		_reg=$MIXREG
 		_args="--rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --size=${MIXREG}m --time_based --runtime=$RT"
 		;;
 	fsync) _args="--rw=randwrite --bs=4k --iodepth=16 --fsync=32 --size=${REGION}m --time_based --runtime=$RT" ;;
 	8vm)
 		_sz=$((REGION / 2))
+		_reg=$_sz
 		_args="--rw=randwrite --bs=4k --iodepth=4 --size=${_sz}m --time_based --runtime=$RT"
 		;;
 	qd32) _args="--rw=randwrite --bs=4k --iodepth=32 --size=${REGION}m --time_based --runtime=$RT" ;;
-	flush | flush2) _args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
+	flush | flush2)
+		_reg=$((FLUSHMB * 4))
+		_args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
 	*) fail "unknown workload $_w" ;;
 	esac
 	# shellcheck disable=SC2086
-	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _c0=$(cpu_busy)
+	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _os0=$(stat_sum 7 $ODISK) _c0=$(cpu_busy)
 	# shellcheck disable=SC2086
 	[ "$_sys" = dm-vwcache ] && _vc0=$(vw_counts)
 	fio_run $_args || NOTE="fio-failed"
@@ -589,7 +607,11 @@ bench() {
 		FLUSH_S=$(awk -v t=$((_t1 - _t0)) 'BEGIN { printf "%.2f", t / 100 }')
 	fi
 	_ow1=$(stat_sum 5 $ODISK) _ss1=$(stat_sum 7 $SSD)
+	_ob=$((($(stat_sum 7 $ODISK) - _os0) / 8))
 	_vw=$((F_WKB / _bsk))
+	# shellcheck disable=SC2086
+	_db=$((F_WKB / 4)) _cap=$(($(echo $DEVS | wc -w) * _reg * 256))
+	[ "$_db" -gt "$_cap" ] && _db=$_cap
 	_ow=$((_ow1 - _ow0))
 	_owpv=$(ratio $_ow $_vw %.4f)
 	_sbpv=$(ratio $((_ss1 - _ss0)) $((F_WKB * 2)) %.4f)
@@ -603,17 +625,18 @@ bench() {
 		SLABVM=$(ratio $(((_s1 - ${2}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 		RAM=$(ratio $(((_s1 - ${2} + _b1 - ${3}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 	fi
-	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$NOTE"
+	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$_ob,$_db,$NOTE"
 	P "$_sys $_w: $F_IOPS IOPS, mean ${F_LAT} us, p99 ${F_P99} us, origin w/vm w $_owpv, ssd B/vm B $_sbpv${RAM:+, RAM $RAM B/block}${FLUSH_S:+, flush ${FLUSH_S}s of ${DIRTY_MIB} MiB} ($((($(now_cs) - BENCH_T0) / 100)) s)"
 	[ -z "$(dmsetup ls 2>/dev/null | grep -v '^origin' | grep -v 'No devices')" ] ||
 		{ dmsetup ls; fail "$_sys $_w: devices left behind"; }
 }
 
+CSV_FIELDS=kernel,system,workload,iops,lat_mean_us,p99_us,vm_writes,origin_writes,origin_w_per_vm_w,ssd_bytes_per_vm_byte,ram_bytes_per_block,slabvm_bytes_per_block,cpu_us_per_io,flush_s,dirty_mib,meminfo_bytes_per_block,origin_blocks,distinct_blocks,note
 BENCH_T0=$(now_cs)
 P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
 P "systems: $SYSTEMS"
 P "workloads: $WORKLOADS"
-echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo) csv_fields=$CSV_FIELDS"
 for s in $SYSTEMS; do
 	for w in $WORKLOADS; do
 		# The raw devices have nothing to flush.
