@@ -36,8 +36,8 @@
 #               min(4 KiB blocks fio wrote, 4 KiB blocks in the jobs' regions
 #               together); exact for the uniform random writes (fio's random
 #               map writes every block of a region once before any twice) and
-#               for flush, an upper bound for zipf (its offsets repeat) and
-#               mixed
+#               for flush, an upper bound for mixed; for zipf (its offsets
+#               repeat) counted exactly by zipf_distinct
 # The CSV's columns are named in VWBENCH-PARAMS (csv_fields=); the note
 # stays last, as it may hold commas.
 # vwtest-disks: 1x1G 1x2G
@@ -522,6 +522,21 @@ warm() {
 	fio_run --rw=randread --bs=4k --iodepth=16 --size="${1}m" >/dev/null
 }
 
+# zipf_distinct N: the distinct 4 KiB blocks among the first N offsets of the
+# zipf workload, counted by replaying fio's generator (same seed, job name,
+# region and distribution; its sequence does not depend on the engine, depth
+# or time_based) through the null engine at depth 1, which touches no device.
+zipf_distinct() {
+	rm -f /tmp/zipf.iolog
+	fio --ioengine=null --iodepth=1 --randseed=1234 --rw=randwrite --bs=4k \
+		--size="${REGION}m" --random_distribution=zipf:1.2 --io_size="$(($1 * 4))k" \
+		--name=j1 --filename=/dev/zipf-replay --write_iolog=/tmp/zipf.iolog \
+		--output-format=terse >/dev/null 2>&1 || return 1
+	awk '{ for (i = 1; i < NF; i++) if ($i == "write") { print $(i + 1); break } }' /tmp/zipf.iolog |
+		sort -u | wc -l
+	rm -f /tmp/zipf.iolog
+}
+
 ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN { if (b > 0) printf f, a / b }'; }
 
 # bench SYS WORKLOAD: one (system, workload) pair on fresh devices.
@@ -625,6 +640,10 @@ bench() {
 		SLABVM=$(ratio $(((_s1 - ${2}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 		RAM=$(ratio $(((_s1 - ${2} + _b1 - ${3}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 	fi
+	# Outside every measured window: zipf's distinct blocks, exactly.
+	if [ "$_w" = zipf ] && [ "$_vw" -gt 0 ]; then
+		_db=$(zipf_distinct "$_vw") || _db=
+	fi
 	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$_ob,$_db,$NOTE"
 	P "$_sys $_w: $F_IOPS IOPS, mean ${F_LAT} us, p99 ${F_P99} us, origin w/vm w $_owpv, ssd B/vm B $_sbpv${RAM:+, RAM $RAM B/block}${FLUSH_S:+, flush ${FLUSH_S}s of ${DIRTY_MIB} MiB} ($((($(now_cs) - BENCH_T0) / 100)) s)"
 	[ -z "$(dmsetup ls 2>/dev/null | grep -v '^origin' | grep -v 'No devices')" ] ||
@@ -636,7 +655,7 @@ BENCH_T0=$(now_cs)
 P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
 P "systems: $SYSTEMS"
 P "workloads: $WORKLOADS"
-echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo) csv_fields=$CSV_FIELDS"
+echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo) zipf_distinct=exact csv_fields=$CSV_FIELDS"
 for s in $SYSTEMS; do
 	for w in $WORKLOADS; do
 		# The raw devices have nothing to flush.
