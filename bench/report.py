@@ -173,6 +173,8 @@ def goals(res, params=None):
             kind = "exact, or an upper bound in runs before zipf was counted"
         ob, db = res.get(ME, w, "origin_blocks"), res.get(ME, w, "distinct_blocks")
         if ob is None or db is None:
+            if res.get(ME, w, "iops") is not None:
+                parts.append("%s not measured" % w)
             continue
         seen = True
         met = met and ob <= db
