@@ -30,6 +30,16 @@
 #               Buffers - Cached - AnonPages (everything, noisier)
 #   cpu         busy jiffies of /proc/stat (all but idle and iowait) during
 #               fio, in microseconds per I/O fio completed
+#   origin_blk  4 KiB blocks written to vdb (its sectors written / 8),
+#               same window as origin_w (which counts I/Os, merged or not)
+#   distinct    the most distinct 4 KiB blocks fio's writes can have covered:
+#               min(4 KiB blocks fio wrote, 4 KiB blocks in the jobs' regions
+#               together); exact for the uniform random writes (fio's random
+#               map writes every block of a region once before any twice) and
+#               for flush, an upper bound for mixed; for zipf (its offsets
+#               repeat) counted exactly by zipf_distinct
+# The CSV's columns are named in VWBENCH-PARAMS (csv_fields=); the note
+# stays last, as it may hold commas.
 # vwtest-disks: 1x1G 1x2G
 # vwtest-timeout: 2700
 # vwtest-mem: 2048
@@ -141,11 +151,17 @@ ORIG_SECT=$(sectors $ORIGIN)
 SLICE_O=$((ORIG_SECT / NV))
 SLICE_S=$((SSD_SECT / NV))
 
-# slices: origin slices os1..os8 and SSD slices ss1..ss8 (multi-device runs).
+# slices: origin slices os1..os8 and SSD slices ss1..ss8 (multi-device runs);
+# oslices: the origin slices alone.  rm_slices removes whichever exist.
 slices() {
 	for i in $(seq 1 $NV); do
 		linear "os$i" $ORIGIN $(((i - 1) * SLICE_O)) $SLICE_O
 		linear "ss$i" $SSD $(((i - 1) * SLICE_S)) $SLICE_S
+	done
+}
+oslices() {
+	for i in $(seq 1 $NV); do
+		linear "os$i" $ORIGIN $(((i - 1) * SLICE_O)) $SLICE_O
 	done
 }
 rm_slices() {
@@ -332,16 +348,36 @@ dirty_dm_cache() {
 	echo $_s
 }
 
-# bcache: make-bcache formats both (4 KiB blocks, 512 KiB buckets) so they
-# attach when registered; defaults otherwise (writeback_percent 10,
-# writeback_delay 30 s, sequential_cutoff 4 MiB).
-BCACHE_DEVS=
-bcache_pair() { # BACKING CACHE
+# bcache, as a user sets it up: one cache set on the whole SSD (make-bcache
+# -C once: 4 KiB blocks, 512 KiB buckets) and each backing device formatted
+# on its own (make-bcache -B, 4 KiB blocks, writeback), registered and
+# attached to that set by its Set UUID: one backing device for the single
+# runs, the eight origin slices for 8vm (bcache shares one cache set among
+# its backing devices; dm-vwcache's 8vm is likewise one pool on the whole
+# SSD).  Defaults otherwise (writeback_percent 10, writeback_delay 30 s,
+# sequential_cutoff 4 MiB).
+BCACHE_SET=
+# bcache_cache CACHEDEV: formats and registers the cache set, sets BCACHE_SET.
+bcache_cache() {
 	zero_mib "$1" 1
-	zero_mib "$2" 1
-	make-bcache --wipe-bcache -w 4k -b 512k --writeback -B "$1" -C "$2" >/tmp/mkbcache.out 2>&1 ||
-		{ cat /tmp/mkbcache.out; fail "make-bcache $1 $2"; }
-	echo "$2" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
+	make-bcache --wipe-bcache -w 4k -b 512k -C "$1" >/tmp/mkbcache.out 2>&1 ||
+		{ cat /tmp/mkbcache.out; fail "make-bcache -C $1"; }
+	BCACHE_SET=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
+	[ -n "$BCACHE_SET" ] || { cat /tmp/mkbcache.out; fail "make-bcache -C $1: no Set UUID"; }
+	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
+	_i=0
+	while [ ! -d "/sys/fs/bcache/$BCACHE_SET" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && fail "bcache cache set $BCACHE_SET on $1 did not appear"
+		sleep 0.1
+	done
+}
+# bcache_backing BACKING: formats and registers BACKING, attaches it to
+# BCACHE_SET in writeback mode; prints its /dev/bcacheN.
+bcache_backing() {
+	zero_mib "$1" 1
+	make-bcache --wipe-bcache -w 4k --writeback -B "$1" >/tmp/mkbcache.out 2>&1 ||
+		{ cat /tmp/mkbcache.out; fail "make-bcache -B $1"; }
 	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
 	_k=$(kname "$1")
 	_i=0
@@ -357,28 +393,44 @@ bcache_pair() { # BACKING CACHE
 		[ $_i -gt 50 ] && fail "/dev/$_b did not appear"
 		sleep 0.1
 	done
-	# Attached to its cache set (else attach it by the set's UUID), in
-	# writeback mode.
+	echo "$BCACHE_SET" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
 	if [ "$(cat "/sys/block/$_b/bcache/state")" = "no cache" ]; then
-		_u=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
-		echo "$_u" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
-		echo "[bench] bcache: $_b had no cache after registration, attach $_u: $(cat "/sys/block/$_b/bcache/state"); $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2
+		echo "[bench] bcache: $_b ($1) did not attach to $BCACHE_SET; $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2
+		fail "bcache $_b not attached"
 	fi
 	grep -q '\[writeback\]' "/sys/block/$_b/bcache/cache_mode" || fail "bcache $_b not in writeback mode"
 	echo "/dev/$_b"
+}
+# bcache_layout: the cache sets and what is attached to each, one line.
+bcache_layout() {
+	_n=0 _l=
+	for _s in /sys/fs/bcache/*-*-*; do
+		[ -d "$_s" ] || continue
+		_n=$((_n + 1))
+		_bd=0
+		for _x in "$_s"/bdev*; do [ -e "$_x" ] && _bd=$((_bd + 1)); done
+		_m=$(for _x in "$_s"/bdev*; do
+			[ -e "$_x/cache_mode" ] && sed 's/.*\[\(.*\)\].*/\1/' "$_x/cache_mode"
+		done | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? "/" : ""), $1, $2 }')
+		_l="$_l set $(basename "$_s"): $_bd backing attached (${_m:-none})"
+	done
+	echo "bcache: $_n cache set(s);$_l"
 }
 setup_bcache() {
 	command -v make-bcache >/dev/null || return 1
 	modprobe bcache 2>/dev/null
 	[ -w /sys/fs/bcache/register ] || return 1
 	CACHE_SECT=$SSD_SECT
+	bcache_cache $SSD
 	if [ "$1" = multi ]; then
-		slices
-		DEVS=$(for i in $(seq 1 $NV); do bcache_pair "/dev/mapper/os$i" "/dev/mapper/ss$i" || exit 1; done) ||
+		# Origin slices only: the SSD is bcache's, whole.
+		oslices
+		DEVS=$(for i in $(seq 1 $NV); do bcache_backing "/dev/mapper/os$i" || exit 1; done) ||
 			fail "bcache setup"
 	else
-		DEVS=$(bcache_pair $ORIGIN $SSD) || fail "bcache setup"
+		DEVS=$(bcache_backing $ORIGIN) || fail "bcache setup"
 	fi
+	P "$(bcache_layout)"
 }
 teardown_bcache() {
 	for _b in /sys/block/bcache*; do
@@ -419,13 +471,20 @@ flush_bcache() {
 		done
 	done
 }
-# bcache_note: states of the bcache devices and what bypassed the cache
-# (bcache sends I/O around a cache it finds congested or sequential).
+# bcache_note: states of the bcache devices, what bypassed the cache
+# (bcache sends I/O around a cache it finds congested or sequential), and
+# how many cache sets hold how many backing devices.
 bcache_note() {
 	_st=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/state"; done | sort | uniq -c |
 		awk '{ $1 = $1; printf "%s%s", (NR > 1 ? "/" : ""), $0 }')
 	_by=$(for _d in $DEVS; do cat "/sys/block/$(kname "$_d")/bcache/stats_total/bypassed"; done | tr '\n' ' ')
-	echo "bcache state: $_st; bypassed: $_by"
+	_ns=0 _nb=0
+	for _s in /sys/fs/bcache/*-*-*; do
+		[ -d "$_s" ] || continue
+		_ns=$((_ns + 1))
+		for _x in "$_s"/bdev*; do [ -e "$_x" ] && _nb=$((_nb + 1)); done
+	done
+	echo "bcache state: $_st; bypassed: $_by; $_ns cache set(s), $_nb backing attached"
 }
 # dirty_data is human readable (512 units, "1.2M"); bytes, roughly.
 dirty_bcache() {
@@ -463,6 +522,21 @@ warm() {
 	fio_run --rw=randread --bs=4k --iodepth=16 --size="${1}m" >/dev/null
 }
 
+# zipf_distinct N: the distinct 4 KiB blocks among the first N offsets of the
+# zipf workload, counted by replaying fio's generator (same seed, job name,
+# region and distribution; its sequence does not depend on the engine, depth
+# or time_based) through the null engine at depth 1, which touches no device.
+zipf_distinct() {
+	rm -f /tmp/zipf.iolog
+	fio --ioengine=null --iodepth=1 --randseed=1234 --rw=randwrite --bs=4k \
+		--size="${REGION}m" --random_distribution=zipf:1.2 --io_size="$(($1 * 4))k" \
+		--name=j1 --filename=/dev/zipf-replay --write_iolog=/tmp/zipf.iolog \
+		--output-format=terse >/dev/null 2>&1 || return 1
+	awk '{ for (i = 1; i < NF; i++) if ($i == "write") { print $(i + 1); break } }' /tmp/zipf.iolog |
+		sort -u | wc -l
+	rm -f /tmp/zipf.iolog
+}
+
 ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN { if (b > 0) printf f, a / b }'; }
 
 # bench SYS WORKLOAD: one (system, workload) pair on fresh devices.
@@ -476,15 +550,17 @@ bench() {
 	# read back except through the cache under test.
 	if ! "setup_$_fn" "$_mode"; then
 		P "$_sys: cannot be built here"
-		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
+		echo "VWBENCH-CSV: $KVER,$_sys,$_w,,,,,,,,,,,,,,,,skipped: make-bcache or /sys/fs/bcache missing in the guest"
 		[ "$_w" = flush2 ] && origin_delay "$DELAY"
 		return
 	fi
 	[ -n "$DEVS" ] || fail "$_sys: no devices"
 	_write=1
+	_reg=$REGION
 	case $_w in
 	randwrite) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --time_based --runtime=$RT" ;;
 	hotread)
+		_reg=$HOT
 		warm $HOT
 		warm $HOT
 		warm $HOT
@@ -492,22 +568,28 @@ bench() {
 		_args="--rw=randread --bs=4k --iodepth=16 --size=${HOT}m --time_based --runtime=$RT"
 		;;
 	zipf) _args="--rw=randwrite --bs=4k --iodepth=16 --size=${REGION}m --random_distribution=zipf:1.2 --time_based --runtime=$RT" ;;
-	seqwrite) _args="--rw=write --bs=64k --iodepth=16 --size=${SEQREG}m --time_based --runtime=$RT" ;;
+	seqwrite)
+		_reg=$SEQREG
+		_args="--rw=write --bs=64k --iodepth=16 --size=${SEQREG}m --time_based --runtime=$RT" ;;
 	mixed)
 		warm $MIXREG
+		_reg=$MIXREG
 		_args="--rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --size=${MIXREG}m --time_based --runtime=$RT"
 		;;
 	fsync) _args="--rw=randwrite --bs=4k --iodepth=16 --fsync=32 --size=${REGION}m --time_based --runtime=$RT" ;;
 	8vm)
 		_sz=$((REGION / 2))
+		_reg=$_sz
 		_args="--rw=randwrite --bs=4k --iodepth=4 --size=${_sz}m --time_based --runtime=$RT"
 		;;
 	qd32) _args="--rw=randwrite --bs=4k --iodepth=32 --size=${REGION}m --time_based --runtime=$RT" ;;
-	flush | flush2) _args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
+	flush | flush2)
+		_reg=$((FLUSHMB * 4))
+		_args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
 	*) fail "unknown workload $_w" ;;
 	esac
 	# shellcheck disable=SC2086
-	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _c0=$(cpu_busy)
+	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _os0=$(stat_sum 7 $ODISK) _c0=$(cpu_busy)
 	# shellcheck disable=SC2086
 	[ "$_sys" = dm-vwcache ] && _vc0=$(vw_counts)
 	fio_run $_args || NOTE="fio-failed"
@@ -540,7 +622,11 @@ bench() {
 		FLUSH_S=$(awk -v t=$((_t1 - _t0)) 'BEGIN { printf "%.2f", t / 100 }')
 	fi
 	_ow1=$(stat_sum 5 $ODISK) _ss1=$(stat_sum 7 $SSD)
+	_ob=$((($(stat_sum 7 $ODISK) - _os0) / 8))
 	_vw=$((F_WKB / _bsk))
+	# shellcheck disable=SC2086
+	_db=$((F_WKB / 4)) _cap=$(($(echo $DEVS | wc -w) * _reg * 256))
+	[ "$_db" -gt "$_cap" ] && _db=$_cap
 	_ow=$((_ow1 - _ow0))
 	_owpv=$(ratio $_ow $_vw %.4f)
 	_sbpv=$(ratio $((_ss1 - _ss0)) $((F_WKB * 2)) %.4f)
@@ -554,17 +640,22 @@ bench() {
 		SLABVM=$(ratio $(((_s1 - ${2}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 		RAM=$(ratio $(((_s1 - ${2} + _b1 - ${3}) * 1024)) $((CACHE_SECT / 8)) %.1f)
 	fi
-	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$NOTE"
+	# Outside every measured window: zipf's distinct blocks, exactly.
+	if [ "$_w" = zipf ] && [ "$_vw" -gt 0 ]; then
+		_db=$(zipf_distinct "$_vw") || _db=
+	fi
+	echo "VWBENCH-CSV: $KVER,$_sys,$_w,$F_IOPS,$F_LAT,$F_P99,$_vw,$_ow,$_owpv,$_sbpv,$RAM,$SLABVM,$_cpu,$FLUSH_S,$DIRTY_MIB,$MEMINFO,$_ob,$_db,$NOTE"
 	P "$_sys $_w: $F_IOPS IOPS, mean ${F_LAT} us, p99 ${F_P99} us, origin w/vm w $_owpv, ssd B/vm B $_sbpv${RAM:+, RAM $RAM B/block}${FLUSH_S:+, flush ${FLUSH_S}s of ${DIRTY_MIB} MiB} ($((($(now_cs) - BENCH_T0) / 100)) s)"
 	[ -z "$(dmsetup ls 2>/dev/null | grep -v '^origin' | grep -v 'No devices')" ] ||
 		{ dmsetup ls; fail "$_sys $_w: devices left behind"; }
 }
 
+CSV_FIELDS=kernel,system,workload,iops,lat_mean_us,p99_us,vm_writes,origin_writes,origin_w_per_vm_w,ssd_bytes_per_vm_byte,ram_bytes_per_block,slabvm_bytes_per_block,cpu_us_per_io,flush_s,dirty_mib,meminfo_bytes_per_block,origin_blocks,distinct_blocks,note
 BENCH_T0=$(now_cs)
 P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
 P "systems: $SYSTEMS"
 P "workloads: $WORKLOADS"
-echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo) zipf_distinct=exact csv_fields=$CSV_FIELDS"
 for s in $SYSTEMS; do
 	for w in $WORKLOADS; do
 		# The raw devices have nothing to flush.
