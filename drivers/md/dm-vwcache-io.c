@@ -153,13 +153,18 @@ static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
 	put_cpu_ptr(vm->acct->pcpu);
 }
 
-/* A counted bio completes: its latency, from its arrival. */
+/*
+ * A counted bio completes: its latency, from its arrival.  The second
+ * and last clock read of a bio (the first is vwc_io_start()'s), and
+ * only for a counted one.
+ */
 static void vwc_count_done(struct vwc_vm *vm, struct vwc_io *io)
 {
-	u64 ns = ktime_get_ns() - io->start_ns;
+	u64 ns;
 
 	if (!io->counted)
 		return;
+	ns = ktime_get_ns() - io->start_ns;
 	vwc_stats_latency(vm->acct->pcpu, io->write, ns);
 	vwc_stats_latency(vm->pool->stats, io->write, ns);
 }
@@ -572,38 +577,36 @@ int vwc_flush_origin(struct vwc_vm *vm)
 	return r;
 }
 
-/* A bio arrives at the VM device: stamp it for accounting. */
-void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
+/*
+ * A bio arrives at the VM device: its per-bio data zeroed, the one time
+ * (dm does not zero it), and stamped with the first of its two clock
+ * reads (the other at completion, vwc_count_done()), which it returns
+ * for the throttle.  All of it: a throttled bio reaches
+ * vwc_map_and_submit, and may end, before vwc_map_bio set the rest.
+ */
+u64 vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 {
 	struct vwc_io *io = vwc_io_of(bio);
 
-	/*
-	 * All of it: a throttled bio reaches vwc_map_and_submit, and may
-	 * end, before vwc_map_bio set the rest (per-bio data is not zeroed).
-	 */
 	memset(io, 0, sizeof(*io));
 	io->vm = vm;
 	io->start_ns = ktime_get_ns();
+	return io->start_ns;
 }
 
 /*
  * Map one bio; @again when it comes back from the deferred list.  It is
- * counted the first time it is mapped (after any throttling).
+ * counted the first time it is mapped (after any throttling).  The first
+ * mapping finds the per-bio data as vwc_io_start() left it; one again
+ * zeroes what the last one set, and keeps the arrival, the counting and
+ * the drain wait (struct vwc_io).
  */
 int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 {
 	struct vwc_io *io = vwc_io_of(bio);
-	u64 start_ns = io->start_ns;
-	bool counted = io->counted;
-	bool drain_wait = io->drain_wait;
-	u32 drain_since = io->drain_since;
 
-	memset(io, 0, sizeof(*io));
-	io->vm = vm;
-	io->start_ns = start_ns;
-	io->counted = counted;
-	io->drain_wait = drain_wait;
-	io->drain_since = drain_since;
+	if (again)
+		memset_startat(io, 0, oblock);
 	io->cb = VWC_NIL;
 	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {

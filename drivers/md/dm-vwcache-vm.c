@@ -385,9 +385,9 @@ static void vwc_vm_dtr(struct dm_target *ti)
 static int vwc_vm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vwc_vm *vm = ti->private;
+	u64 now = vwc_io_start(vm, bio);
 
-	vwc_io_start(vm, bio);
-	if (vwc_throttle_bio(vm, bio))
+	if (vwc_throttle_bio(vm, bio, now))
 		return DM_MAPIO_SUBMITTED;
 	return vwc_map_bio(vm, bio, false);
 }

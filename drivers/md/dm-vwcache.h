@@ -285,8 +285,16 @@ enum vwc_io_kind {
 };
 
 struct vwc_io {
+	/* From its arrival to its completion (vwc_io_start()): */
 	struct vwc_vm *vm;
 	u64 start_ns;		/* arrival, for the latency */
+	bool counted;		/* in the counters: once, when mapped */
+	bool drain_wait;	/* waits for a writeback, since: */
+	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
+	/*
+	 * Set by each mapping: rec whole, from oblock on zeroed again when
+	 * the bio is mapped again (vwc_map_bio()).
+	 */
 	struct vwc_bio_details rec; /* as mapped: a retry, a promotion */
 	u64 oblock;
 	u32 cb;
@@ -300,9 +308,6 @@ struct vwc_io {
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
 	bool committed;		/* the commit it waited for is done */
-	bool counted;		/* in the counters: once, when mapped */
-	bool drain_wait;	/* waits for a writeback, since: */
-	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
 };
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
