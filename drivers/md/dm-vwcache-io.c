@@ -115,58 +115,48 @@ static bool vwc_may_dirty(struct vwc_vm *vm)
 	       vwc_pool_ok(vm->pool);
 }
 
+/*
+ * Accounting: each event bumps the VM's per-CPU block only (the pool's
+ * figures are summed from the VMs', vwc_pool_stats()), with this_cpu
+ * operations: no lock, no preemption toggled.
+ */
 static void vwc_count(struct vwc_vm *vm, struct bio *bio, bool write)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
-	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+	struct vwc_stats __percpu *s = vm->acct->pcpu;
 
 	if (write) {
-		s->writes++;
-		s->write_bytes += bio->bi_iter.bi_size;
-		p->writes++;
-		p->write_bytes += bio->bi_iter.bi_size;
+		this_cpu_inc(s->writes);
+		this_cpu_add(s->write_bytes, bio->bi_iter.bi_size);
 	} else {
-		s->reads++;
-		s->read_bytes += bio->bi_iter.bi_size;
-		p->reads++;
-		p->read_bytes += bio->bi_iter.bi_size;
+		this_cpu_inc(s->reads);
+		this_cpu_add(s->read_bytes, bio->bi_iter.bi_size);
 	}
-	put_cpu_ptr(vm->acct->pcpu);
 }
 
 static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
-	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+	struct vwc_stats __percpu *s = vm->acct->pcpu;
 
-	if (write) {
-		s->write_hits++;
-		p->write_hits++;
-		if (coalesced) {
-			s->coalesced++;
-			p->coalesced++;
-		}
-	} else {
-		s->read_hits++;
-		p->read_hits++;
+	if (!write) {
+		this_cpu_inc(s->read_hits);
+		return;
 	}
-	put_cpu_ptr(vm->acct->pcpu);
+	this_cpu_inc(s->write_hits);
+	if (coalesced)
+		this_cpu_inc(s->coalesced);
 }
 
 /*
- * A counted bio completes: its latency, from its arrival.  The second
- * and last clock read of a bio (the first is vwc_io_start()'s), and
- * only for a counted one.
+ * A bio completes: if counted, its latency from its arrival, in the VM's
+ * histogram.  The second and last clock read of a bio (the first is
+ * vwc_io_start()'s).
  */
 static void vwc_count_done(struct vwc_vm *vm, struct vwc_io *io)
 {
-	u64 ns;
-
 	if (!io->counted)
 		return;
-	ns = ktime_get_ns() - io->start_ns;
-	vwc_stats_latency(vm->acct->pcpu, io->write, ns);
-	vwc_stats_latency(vm->pool->stats, io->write, ns);
+	vwc_stats_latency(vm->acct->pcpu, io->write,
+			  ktime_get_ns() - io->start_ns);
 }
 
 /* Hold @bio until the block it waits for changes state. */

@@ -117,7 +117,6 @@ bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio, u64 now)
 	}
 	spin_unlock_irqrestore(&pool->share_lock, flags);
 	this_cpu_inc(vm->acct->pcpu->throttled);
-	this_cpu_inc(pool->stats->throttled);
 	return true;
 }
 
