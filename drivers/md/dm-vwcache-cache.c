@@ -101,11 +101,9 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 	pool->wb_subs = kcalloc(VWC_WB_BATCH, sizeof(u16), GFP_KERNEL);
 	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
 				GFP_KERNEL);
-	pool->stats = alloc_percpu(struct vwc_stats);
-	if (!pool->stats || !pool->write_epoch || !pool->wb_cbs ||
-	    !pool->wb_subs || !pool->wb_runs ||
-	    bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
-		goto bad_stats;
+	if (!pool->write_epoch || !pool->wb_cbs || !pool->wb_subs ||
+	    !pool->wb_runs || bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
+		goto bad_scratch;
 	if (bioset_init(&pool->flush_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_flush_bs;
 	init_waitqueue_head(&pool->wb_wait);
@@ -114,8 +112,7 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 
 bad_flush_bs:
 	bioset_exit(&pool->split_bs);
-bad_stats:
-	free_percpu(pool->stats);
+bad_scratch:
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
 	kfree(pool->wb_subs);
@@ -140,9 +137,11 @@ bad_policy:
  * the admin guide): with @per_block, what grows with the number of blocks
  * (the block table and its hash buckets, the promotion filter, the commit's
  * page marks); else the rest, the same for any pool: the pool and its VM
- * slots, the heads of the VMs' lists of blocks, their attachment records,
- * the write guards, writeback scratch, per-CPU counters, the commit's
- * state and the metadata pages dm-bufio reserves for it.  VM devices' own state is theirs, not the pool's.
+ * slots (the pool's counters among them), the heads of the VMs' lists of
+ * blocks, their attachment records, the write guards, writeback scratch,
+ * the commit's state and the metadata pages dm-bufio reserves for it.
+ * VM devices' own state (their per-CPU counters) is theirs, not the
+ * pool's.
  */
 u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 {
@@ -167,7 +166,6 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
 				sizeof(*pool->wb_runs)) +
 		2 * BIO_POOL_SIZE * sizeof(struct bio) +
-		(u64)num_possible_cpus() * sizeof(struct vwc_stats) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
 	return bytes;
 }
@@ -180,7 +178,6 @@ void vwc_cache_exit(struct vwc_pool *pool)
 		kfree(pool->slots[i].attach);
 	bitmap_free(pool->vm_pages);
 	bitmap_free(pool->attach_pages);
-	free_percpu(pool->stats);
 	kfree(pool->write_epoch);
 	kfree(pool->wb_cbs);
 	kfree(pool->wb_subs);

@@ -115,53 +115,48 @@ static bool vwc_may_dirty(struct vwc_vm *vm)
 	       vwc_pool_ok(vm->pool);
 }
 
+/*
+ * Accounting: each event bumps the VM's per-CPU block only (the pool's
+ * figures are summed from the VMs', vwc_pool_stats()), with this_cpu
+ * operations: no lock, no preemption toggled.
+ */
 static void vwc_count(struct vwc_vm *vm, struct bio *bio, bool write)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
-	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+	struct vwc_stats __percpu *s = vm->acct->pcpu;
 
 	if (write) {
-		s->writes++;
-		s->write_bytes += bio->bi_iter.bi_size;
-		p->writes++;
-		p->write_bytes += bio->bi_iter.bi_size;
+		this_cpu_inc(s->writes);
+		this_cpu_add(s->write_bytes, bio->bi_iter.bi_size);
 	} else {
-		s->reads++;
-		s->read_bytes += bio->bi_iter.bi_size;
-		p->reads++;
-		p->read_bytes += bio->bi_iter.bi_size;
+		this_cpu_inc(s->reads);
+		this_cpu_add(s->read_bytes, bio->bi_iter.bi_size);
 	}
-	put_cpu_ptr(vm->acct->pcpu);
 }
 
 static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
 {
-	struct vwc_stats *s = get_cpu_ptr(vm->acct->pcpu);
-	struct vwc_stats *p = this_cpu_ptr(vm->pool->stats);
+	struct vwc_stats __percpu *s = vm->acct->pcpu;
 
-	if (write) {
-		s->write_hits++;
-		p->write_hits++;
-		if (coalesced) {
-			s->coalesced++;
-			p->coalesced++;
-		}
-	} else {
-		s->read_hits++;
-		p->read_hits++;
+	if (!write) {
+		this_cpu_inc(s->read_hits);
+		return;
 	}
-	put_cpu_ptr(vm->acct->pcpu);
+	this_cpu_inc(s->write_hits);
+	if (coalesced)
+		this_cpu_inc(s->coalesced);
 }
 
-/* A counted bio completes: its latency, from its arrival. */
+/*
+ * A bio completes: if counted, its latency from its arrival, in the VM's
+ * histogram.  The second and last clock read of a bio (the first is
+ * vwc_io_start()'s).
+ */
 static void vwc_count_done(struct vwc_vm *vm, struct vwc_io *io)
 {
-	u64 ns = ktime_get_ns() - io->start_ns;
-
 	if (!io->counted)
 		return;
-	vwc_stats_latency(vm->acct->pcpu, io->write, ns);
-	vwc_stats_latency(vm->pool->stats, io->write, ns);
+	vwc_stats_latency(vm->acct->pcpu, io->write,
+			  ktime_get_ns() - io->start_ns);
 }
 
 /* Hold @bio until the block it waits for changes state. */
@@ -572,38 +567,36 @@ int vwc_flush_origin(struct vwc_vm *vm)
 	return r;
 }
 
-/* A bio arrives at the VM device: stamp it for accounting. */
-void vwc_io_start(struct vwc_vm *vm, struct bio *bio)
+/*
+ * A bio arrives at the VM device: its per-bio data zeroed, the one time
+ * (dm does not zero it), and stamped with the first of its two clock
+ * reads (the other at completion, vwc_count_done()), which it returns
+ * for the throttle.  All of it: a throttled bio reaches
+ * vwc_map_and_submit, and may end, before vwc_map_bio set the rest.
+ */
+u64 vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 {
 	struct vwc_io *io = vwc_io_of(bio);
 
-	/*
-	 * All of it: a throttled bio reaches vwc_map_and_submit, and may
-	 * end, before vwc_map_bio set the rest (per-bio data is not zeroed).
-	 */
 	memset(io, 0, sizeof(*io));
 	io->vm = vm;
 	io->start_ns = ktime_get_ns();
+	return io->start_ns;
 }
 
 /*
  * Map one bio; @again when it comes back from the deferred list.  It is
- * counted the first time it is mapped (after any throttling).
+ * counted the first time it is mapped (after any throttling).  The first
+ * mapping finds the per-bio data as vwc_io_start() left it; one again
+ * zeroes what the last one set, and keeps the arrival, the counting and
+ * the drain wait (struct vwc_io).
  */
 int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 {
 	struct vwc_io *io = vwc_io_of(bio);
-	u64 start_ns = io->start_ns;
-	bool counted = io->counted;
-	bool drain_wait = io->drain_wait;
-	u32 drain_since = io->drain_since;
 
-	memset(io, 0, sizeof(*io));
-	io->vm = vm;
-	io->start_ns = start_ns;
-	io->counted = counted;
-	io->drain_wait = drain_wait;
-	io->drain_since = drain_since;
+	if (again)
+		memset_startat(io, 0, oblock);
 	io->cb = VWC_NIL;
 	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {

@@ -14,7 +14,7 @@ struct bio;
 
 struct work_struct;
 
-void vwc_io_start(struct vwc_vm *vm, struct bio *bio);
+u64 vwc_io_start(struct vwc_vm *vm, struct bio *bio);
 int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again);
 void vwc_map_and_submit(struct bio *bio, bool again);
 int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error);

@@ -429,6 +429,41 @@ void vwc_pool_raise_events(struct vwc_pool *pool)
 	mutex_unlock(&pool->lock);
 }
 
+/*
+ * Add to @st what every VM slot's accounting counted since it was
+ * allocated, those freed included (pool->acct_retired).  Under
+ * pool->lock, which a slot's accounting is set and taken away under
+ * (dm-vwcache-vm.c, folding its sums into acct_retired): so the walk sees
+ * each once and none is freed meanwhile.  No cache_lock: the walk may
+ * sleep between slots (4096 at most, each a sum over the CPUs).
+ */
+static void vwc_pool_total(struct vwc_pool *pool, struct vwc_stats *st)
+{
+	u32 i;
+
+	lockdep_assert_held(&pool->lock);
+	*st = pool->acct_retired;
+	for (i = 0; i < pool->sb.layout.max_vms; i++) {
+		struct vwc_acct *a = pool->slots[i].acct;
+
+		if (a)
+			vwc_acct_total(a, st);
+		if (i % 256 == 255)
+			cond_resched();
+	}
+}
+
+/*
+ * The pool's figures: what all its VM devices counted since the pool was
+ * loaded or its last clear_stats; a VM device's clear_stats or removal
+ * takes nothing from them.  Under pool->lock.
+ */
+void vwc_pool_stats(struct vwc_pool *pool, struct vwc_stats *st)
+{
+	vwc_pool_total(pool, st);
+	vwc_stats_sub(st, &pool->acct_base);
+}
+
 static void vwc_pool_emit_settings(const struct vwc_pool_settings *s,
 				   char *result, unsigned int maxlen,
 				   unsigned int *out)
@@ -458,7 +493,7 @@ static void vwc_pool_status(struct dm_target *ti, status_type_t type,
 	mutex_lock(&pool->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		vwc_stats_sum(pool->stats, &st);
+		vwc_pool_stats(pool, &st);
 		spin_lock_irq(&pool->cache_lock);
 		valid = pool->nr_valid;
 		dirty = pool->nr_dirty;
@@ -576,7 +611,7 @@ static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 		vwc_pool_flush_all(pool);
 		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
-		vwc_stats_clear(pool->stats);
+		vwc_pool_total(pool, &pool->acct_base);
 		spin_lock_irq(&pool->cache_lock);
 		pool->wb_total = 0;
 		spin_unlock_irq(&pool->cache_lock);

@@ -13,19 +13,14 @@
 
 #define VWC_STATS_WORDS	(sizeof(struct vwc_stats) / sizeof(u64))
 
-struct vwc_stats __percpu *vwc_stats_alloc(void)
-{
-	BUILD_BUG_ON(sizeof(struct vwc_stats) % sizeof(u64));
-	return alloc_percpu(struct vwc_stats);
-}
-
-void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum)
+/* Add the sums over the CPUs of @stats to @sum. */
+static void vwc_stats_add_pcpu(struct vwc_stats *sum,
+			       struct vwc_stats __percpu *stats)
 {
 	u64 *out = (u64 *)sum;
 	unsigned int i;
 	int cpu;
 
-	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
 		const u64 *in = (const u64 *)per_cpu_ptr(stats, cpu);
 
@@ -34,12 +29,28 @@ void vwc_stats_sum(struct vwc_stats __percpu *stats, struct vwc_stats *sum)
 	}
 }
 
-void vwc_stats_clear(struct vwc_stats __percpu *stats)
+void vwc_stats_add(struct vwc_stats *sum, const struct vwc_stats *add)
 {
-	int cpu;
+	const u64 *in = (const u64 *)add;
+	u64 *out = (u64 *)sum;
+	unsigned int i;
 
-	for_each_possible_cpu(cpu)
-		memset(per_cpu_ptr(stats, cpu), 0, sizeof(struct vwc_stats));
+	for (i = 0; i < VWC_STATS_WORDS; i++)
+		out[i] += in[i];
+}
+
+/*
+ * Take @sub from @sum, no word below 0: a sum read before a clear that
+ * took a larger base shows 0, as if read after it.
+ */
+void vwc_stats_sub(struct vwc_stats *sum, const struct vwc_stats *sub)
+{
+	const u64 *in = (const u64 *)sub;
+	u64 *out = (u64 *)sum;
+	unsigned int i;
+
+	for (i = 0; i < VWC_STATS_WORDS; i++)
+		out[i] = out[i] > in[i] ? out[i] - in[i] : 0;
 }
 
 /*
@@ -63,19 +74,24 @@ u64 vwc_lat_bucket_bound_us(unsigned int bucket)
 	return 1ULL << bucket;
 }
 
+/* Zeroed by the allocators: counters, base and ring (one sample of 0s). */
 struct vwc_acct *vwc_acct_alloc(void)
 {
-	struct vwc_acct *a = kzalloc(sizeof(*a), GFP_KERNEL);
+	struct vwc_acct *a;
 
+	BUILD_BUG_ON(sizeof(struct vwc_stats) % sizeof(u64));
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
 		return NULL;
-	a->pcpu = vwc_stats_alloc();
+	a->pcpu = alloc_percpu(struct vwc_stats);
 	if (!a->pcpu) {
 		kfree(a);
 		return NULL;
 	}
 	spin_lock_init(&a->lock);
-	vwc_acct_clear(a, 0);
+	a->t[0] = ktime_get_ns();
+	a->next = 1;
+	a->count = 1;
 	return a;
 }
 
@@ -87,12 +103,34 @@ void vwc_acct_free(struct vwc_acct *a)
 	kfree(a);
 }
 
+/*
+ * Add to @sum what @a counted since it was allocated, clears ignored: it
+ * never goes backwards (for the pool's figures).  No lock: the per-CPU
+ * words only grow.
+ */
+void vwc_acct_total(struct vwc_acct *a, struct vwc_stats *sum)
+{
+	vwc_stats_add_pcpu(sum, a->pcpu);
+}
+
+/* The VM's figures: what @a counted since its last clear. */
+void vwc_acct_read(struct vwc_acct *a, struct vwc_stats *st)
+{
+	unsigned long flags;
+
+	memset(st, 0, sizeof(*st));
+	vwc_stats_add_pcpu(st, a->pcpu);
+	spin_lock_irqsave(&a->lock, flags);
+	vwc_stats_sub(st, &a->base);
+	spin_unlock_irqrestore(&a->lock, flags);
+}
+
 static void vwc_acct_now(struct vwc_acct *a, u64 wb_blocks,
 			 u64 v[VWC_NR_RATES])
 {
 	struct vwc_stats st;
 
-	vwc_stats_sum(a->pcpu, &st);
+	vwc_acct_read(a, &st);
 	v[VWC_RATE_READS] = st.reads;
 	v[VWC_RATE_WRITES] = st.writes;
 	v[VWC_RATE_READ_BYTES] = st.read_bytes;
@@ -100,13 +138,18 @@ static void vwc_acct_now(struct vwc_acct *a, u64 wb_blocks,
 	v[VWC_RATE_WB_BLOCKS] = wb_blocks;
 }
 
-/* Zero the counters; the ring restarts with one sample of zeros. */
+/*
+ * Zero the VM's figures: the sums of now become the base they are taken
+ * from (the per-CPU counters are left as they are, for the pool's
+ * figures); the ring restarts with one sample of zeros.
+ */
 void vwc_acct_clear(struct vwc_acct *a, u64 wb_blocks)
 {
 	unsigned long flags;
 
-	vwc_stats_clear(a->pcpu);
 	spin_lock_irqsave(&a->lock, flags);
+	memset(&a->base, 0, sizeof(a->base));
+	vwc_stats_add_pcpu(&a->base, a->pcpu);
 	memset(a->v, 0, sizeof(a->v));
 	a->v[0][VWC_RATE_WB_BLOCKS] = wb_blocks;
 	a->t[0] = ktime_get_ns();

@@ -126,7 +126,7 @@ static void vwc_vm_snap(struct vwc_vm *vm, struct vwc_vm_snap *sn)
 	sn->wb_errors = s->wb_errors;
 	spin_unlock_irq(&pool->cache_lock);
 	sn->state = vwc_vm_state(vm);
-	vwc_stats_sum(vm->acct->pcpu, &sn->st);
+	vwc_acct_read(vm->acct, &sn->st);
 	vwc_acct_rates(vm->acct, sn->wb_blocks, sn->rates);
 }
 

@@ -84,13 +84,16 @@ static void vwc_throttle_arm(struct vwc_pool *pool, u64 wait_ns)
 /*
  * Delay @bio if its VM is over a limit or the pool over its capacity.
  * Returns true when the bio was queued (the caller returns
- * DM_MAPIO_SUBMITTED), false when it goes on now.
+ * DM_MAPIO_SUBMITTED), false when it goes on now.  @now is the bio's
+ * arrival (vwc_io_start()), not read again: another CPU may have taken
+ * the lock with a later time meanwhile, which the buckets tolerate (a
+ * time before their last refill earns nothing).
  */
-bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio)
+bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio, u64 now)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_throttle *t = &vm->throttle;
-	u64 bytes = bio->bi_iter.bi_size, now;
+	u64 bytes = bio->bi_iter.bi_size;
 	unsigned long flags;
 
 	if (!bytes || (bio_op(bio) != REQ_OP_READ &&
@@ -100,7 +103,6 @@ bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio)
 		return false;
 
 	spin_lock_irqsave(&pool->share_lock, flags);
-	now = ktime_get_ns();
 	vwc_throttle_sync(pool, vm, now);
 	if (t->draining || vwc_share_admit(&pool->share, &t->client, now,
 					   bytes)) {
@@ -115,7 +117,6 @@ bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio)
 	}
 	spin_unlock_irqrestore(&pool->share_lock, flags);
 	this_cpu_inc(vm->acct->pcpu->throttled);
-	this_cpu_inc(pool->stats->throttled);
 	return true;
 }
 

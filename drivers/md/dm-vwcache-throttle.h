@@ -23,7 +23,7 @@ struct vwc_throttle {
 };
 
 void vwc_throttle_init(struct vwc_vm *vm);
-bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio);
+bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio, u64 now);
 void vwc_throttle_drain(struct vwc_vm *vm);
 void vwc_throttle_undrain(struct vwc_vm *vm);
 void vwc_throttle_changed(struct vwc_pool *pool);

@@ -120,10 +120,13 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	bool fresh;
 	int r;
 
+	/* pool->lock: the slot's accounting (vwc_pool_stats()). */
+	mutex_lock(&pool->lock);
 	spin_lock_irq(&pool->cache_lock);
 	r = vwc_slot_get_locked(pool, vm->vm_id, &vm->slot);
 	if (r) {
 		spin_unlock_irq(&pool->cache_lock);
+		mutex_unlock(&pool->lock);
 		*error = "The pool's VM table is full";
 		return r;
 	}
@@ -134,6 +137,7 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 				     error);
 		if (r) {
 			spin_unlock_irq(&pool->cache_lock);
+			mutex_unlock(&pool->lock);
 			return r;
 		}
 	}
@@ -148,6 +152,7 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	vm->acct = s->acct;
 	s->nr_attached++;
 	spin_unlock_irq(&pool->cache_lock);
+	mutex_unlock(&pool->lock);
 	if (fresh)
 		vwc_drop_clean(pool, vm->slot);
 	return 0;
@@ -264,6 +269,7 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	if (!last)
 		return;
 	vwc_drop_clean(pool, vm->slot);
+	mutex_lock(&pool->lock);
 	spin_lock_irq(&pool->cache_lock);
 	s->flushing = false;
 	s->flush_all = false;
@@ -273,13 +279,19 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	/*
 	 * The slot's accounting goes with this VM device (the tick may still
 	 * sample it until the device leaves pool->vms); the one allocated by
-	 * our ctr was never used if we attached by a reload.
+	 * our ctr was never used if we attached by a reload.  Its sums stay
+	 * in the pool's figures: folded into acct_retired in the same
+	 * pool->lock hold (no bio of the slot is left to count: its VM
+	 * devices are gone).
 	 */
 	unused = vm->acct_new;
 	vm->acct_new = s->acct;
 	s->acct = NULL;
 	vwc_slot_put_locked(pool, vm->slot);
 	spin_unlock_irq(&pool->cache_lock);
+	if (vm->acct_new)
+		vwc_acct_total(vm->acct_new, &pool->acct_retired);
+	mutex_unlock(&pool->lock);
 	vwc_acct_free(unused);
 }
 
@@ -385,9 +397,9 @@ static void vwc_vm_dtr(struct dm_target *ti)
 static int vwc_vm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vwc_vm *vm = ti->private;
+	u64 now = vwc_io_start(vm, bio);
 
-	vwc_io_start(vm, bio);
-	if (vwc_throttle_bio(vm, bio))
+	if (vwc_throttle_bio(vm, bio, now))
 		return DM_MAPIO_SUBMITTED;
 	return vwc_map_bio(vm, bio, false);
 }
@@ -588,7 +600,7 @@ static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 	mutex_lock(&pool->lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		vwc_stats_sum(vm->acct->pcpu, &st);
+		vwc_acct_read(vm->acct, &st);
 		spin_lock_irq(&pool->cache_lock);
 		state = vwc_vm_state_locked(vm);
 		cached = s->nr_cached;

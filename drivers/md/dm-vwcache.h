@@ -14,7 +14,8 @@
  *   vwc_sysfs_lock (mutex, dm-vwcache-sysfs.c): the sysfs directories
  *   and the VM device each VM directory shows
  *     pool->commit_lock (mutex): one metadata commit at a time
- *       pool->lock (mutex): pool settings, VM list; held by the tick
+ *       pool->lock (mutex): pool settings, VM list, which accounting
+ *       each slot has and the pool's figures; held by the tick
  *       while it raises dm events (dm core's table srcu and its event
  *       mutex, under which dm calls nothing of ours)
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
@@ -32,8 +33,11 @@
  * lock of ours held.
  * Leaves, under which no other lock of ours is taken: pool->share_lock
  * (spinlock, irq safe: throttling, dm-vwcache-throttle.c) and each
- * accounting's sample lock (dm-vwcache-stats.c).  Counters are per CPU
- * and lockless.
+ * accounting's lock (its base and samples, dm-vwcache-stats.c).
+ * Counters are per CPU and lockless, one block per VM slot (slot->acct).
+ * A slot's accounting is set, and taken away with its sums folded into
+ * pool->acct_retired, under pool->lock (and cache_lock): the pool's
+ * figures walk the slots under pool->lock alone (vwc_pool_stats()).
  */
 #ifndef DM_VWCACHE_H
 #define DM_VWCACHE_H
@@ -139,7 +143,8 @@ struct vwc_slot {
 	unsigned long wb_backoff;
 	u64 wb_errors;
 	u64 writeback_blocks;
-	struct vwc_acct *acct;		/* accounting while attached */
+	struct vwc_acct *acct;		/* accounting while attached: */
+					/* changes under pool->lock too */
 	dev_t origin;			/* clean blocks are copies of it */
 	struct vwc_origin_id origin_id;	/* dirty blocks belong to it: the */
 					/* record's, set at resume */
@@ -225,7 +230,13 @@ struct vwc_pool {
 	struct bio_list commit_waiters;	/* bios completing after a commit */
 	u64 wb_total;			/* blocks written back, for status */
 
-	struct vwc_stats __percpu *stats;
+	/*
+	 * The pool's figures (vwc_pool_stats()), under lock: the sums of the
+	 * slots' accountings freed so far, and those of all at the pool's
+	 * last clear_stats.
+	 */
+	struct vwc_stats acct_retired;
+	struct vwc_stats acct_base;
 
 	/* Throttling (dm-vwcache-throttle.c), under share_lock. */
 	spinlock_t share_lock;
@@ -286,8 +297,16 @@ enum vwc_io_kind {
 };
 
 struct vwc_io {
+	/* From its arrival to its completion (vwc_io_start()): */
 	struct vwc_vm *vm;
 	u64 start_ns;		/* arrival, for the latency */
+	bool counted;		/* in the counters: once, when mapped */
+	bool drain_wait;	/* waits for a writeback, since: */
+	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
+	/*
+	 * Set by each mapping: rec whole, from oblock on zeroed again when
+	 * the bio is mapped again (vwc_map_bio()).
+	 */
 	struct vwc_bio_details rec; /* as mapped: a retry, a promotion */
 	u64 oblock;
 	u32 cb;
@@ -301,9 +320,6 @@ struct vwc_io {
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
 	bool committed;		/* the commit it waited for is done */
-	bool counted;		/* in the counters: once, when mapped */
-	bool drain_wait;	/* waits for a writeback, since: */
-	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
 };
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);
@@ -338,6 +354,7 @@ extern struct target_type vwc_pool_target;
 void vwc_pool_destroy(struct vwc_pool *pool);
 const char *vwc_pool_state_name(enum vwc_pool_state state);
 void vwc_pool_raise_events(struct vwc_pool *pool);
+void vwc_pool_stats(struct vwc_pool *pool, struct vwc_stats *st);
 int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
 			const char *value, const char **error);
 
