@@ -306,17 +306,16 @@ static int vwc_drain_wait_locked(struct vwc_vm *vm, struct bio *bio,
  * covers a dirty block supersedes it: the block is dropped (its data is
  * all replaced) once no writeback write of it is in flight, which could
  * land on the origin after this one.  A partial one waits for the
- * block's writeback, at most VWC_DRAIN_WAIT.
+ * block's writeback, at most VWC_DRAIN_WAIT.  @touched: the sub-blocks
+ * of block @cb that @bio touches (vwc_bio_subs()).
  */
 static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
-				       struct vwc_io *io, u32 cb)
+				       struct vwc_io *io, u32 cb, u16 touched)
 {
 	struct vwc_pool *pool = vm->pool;
 
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
-
-		u16 whole, touched = vwc_bio_subs(vm, bio, &whole);
 
 		if (b->flags & VWC_B_PENDING)
 			return vwc_defer_locked(pool, bio);
@@ -365,12 +364,11 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 {
 	struct vwc_pool *pool = vm->pool;
 	u16 whole, touched = vwc_bio_subs(vm, bio, &whole);
-
-	io->oblock = oblock;
 	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
 	struct vwc_block *b = cb == VWC_NIL ? NULL :
 			      vwc_block(&pool->blocks, cb);
 
+	io->oblock = oblock;
 	pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)]++;
 	if (b && (b->flags & VWC_B_PENDING))
 		return vwc_defer_locked(pool, bio);
@@ -384,7 +382,8 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		 * else it waits for the block's writeback.
 		 */
 		if (grow & ~whole)
-			return vwc_map_write_around_locked(vm, bio, io, cb);
+			return vwc_map_write_around_locked(vm, bio, io, cb,
+							   touched);
 		/* At the pin cap: wait for an unpin. */
 		if (!vwc_pin_locked(pool, cb))
 			return vwc_defer_locked(pool, bio);
@@ -402,7 +401,7 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		return DM_MAPIO_REMAPPED;
 	}
 	if (!vwc_may_dirty(vm) || !whole || whole != touched)
-		return vwc_map_write_around_locked(vm, bio, io, cb);
+		return vwc_map_write_around_locked(vm, bio, io, cb, touched);
 
 	if (b)
 		vwc_drop_block_locked(pool, cb);
