@@ -5,8 +5,8 @@
 # pool is created, its table reloaded, and loaded again from the device;
 # create and load times and the kernel memory it takes (MemAvailable
 # before and after, vmalloc and slab beside) are RESULT lines.  About 268
-# million blocks at 43 bytes (40-byte blocks: the VMs' lists of blocks
-# and the sub-block maps; 30 bytes before both): some 10.8 GiB of the
+# million blocks at 42 bytes (40-byte blocks: the VMs' lists of blocks
+# and the sub-block maps; 30 bytes before both): 10.67 GiB measured of the
 # guest's 14 GiB.  The host holds the disk as a qcow2 image (ext4 cannot
 # hold a 16 TiB sparse file).  make check-full only: its guest is large
 # and it takes minutes (220 s on 6.1); alone, as it times things and two
