@@ -258,6 +258,12 @@ static inline bool vwc_list_empty(const struct vwc_list *l)
 void vwc_list_push_tail(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
 void vwc_list_push_head(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
 void vwc_list_del(struct vwc_blocks *t, struct vwc_list *l, u32 cb);
+/* The block vwc_alloc() would take next, VWC_NIL for none. */
+static inline u32 vwc_next_free(const struct vwc_blocks *t)
+{
+	return t->free.head;
+}
+
 u32 vwc_list_pop_head(struct vwc_blocks *t, struct vwc_list *l);
 void vwc_list_splice_tail(struct vwc_blocks *t, struct vwc_list *to,
 			  struct vwc_list *from);

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dm-vwcache data path of VM devices: where each bio goes, and what its
- * completion changes.  Bios reach here split at cache block boundaries
- * (dm_set_target_max_io_len), so each touches one cache block.
+ * completion changes.
+ *
+ * A bio may span several cache blocks (up to VWC_MAX_IO_SECTORS).  Its
+ * first block decides what the bio does (a run: the kind of I/O, and the
+ * cache block for a hit or a fill); the blocks after it join the run, in
+ * the same hold of cache_lock, while each takes the same kind of I/O at
+ * the next cache block with nothing to wait for.  Where the run stops the
+ * bio is cut (dm_accept_partial_bio(), in dm's map only) and dm maps the
+ * rest as a bio of its own.  So one remapped bio serves each run, and a
+ * bio that waits (deferred or throttled) is cut to its first block
+ * before: a bio mapped outside dm's map never spans two blocks.
  *
  * The rules (Documentation/dev/design.rst, "I/O paths"):
  *  - a dirty hit is written in place (coalesced); a whole-block write in
@@ -61,26 +70,66 @@ static sector_t vwc_bio_offset(struct vwc_vm *vm, struct bio *bio)
 	       ((1U << vm->pool->block_shift) - 1);
 }
 
-static bool vwc_bio_whole_block(struct vwc_vm *vm, struct bio *bio)
+/* The blocks @bio touches, from vwc_bio_oblock() on. */
+static u32 vwc_bio_blocks(struct vwc_vm *vm, struct bio *bio)
 {
-	return !vwc_bio_offset(vm, bio) &&
-	       bio_sectors(bio) == (1U << vm->pool->block_shift);
+	unsigned int shift = vm->pool->block_shift;
+
+	return (vwc_bio_offset(vm, bio) + bio_sectors(bio) +
+		(1U << shift) - 1) >> shift;
 }
 
 /*
- * The sub-blocks of its block that @bio touches; in *@whole those it
- * covers whole.  A pool without sub-blocks has one, the whole block.
+ * The sub-blocks that an I/O from @off (in its first block) for @len
+ * sectors touches of the @i-th block it touches; in *@whole those it
+ * covers whole (pool->sub_full: the whole block).  A pool without
+ * sub-blocks has one, the whole block.
  */
-static u16 vwc_bio_subs(struct vwc_vm *vm, struct bio *bio, u16 *whole)
+static u16 vwc_subs(struct vwc_pool *pool, sector_t off, sector_t len, u32 i,
+		    u16 *whole)
 {
-	unsigned int shift = vm->pool->sub_shift;
-	sector_t off = vwc_bio_offset(vm, bio);
-	sector_t end = off + bio_sectors(bio);
-	u32 first = off >> shift, last = (end - 1) >> shift;
-	u32 wfirst = (off + (1U << shift) - 1) >> shift, wend = end >> shift;
+	unsigned int shift = pool->sub_shift;
+	sector_t lo = (sector_t)i << pool->block_shift;
+	sector_t hi = lo + (1U << pool->block_shift);
+	sector_t end = off + len;
+	u32 first, last, wfirst, wend;
 
+	off = max(off, lo) - lo;
+	end = min(end, hi) - lo;
+	first = off >> shift;
+	last = (end - 1) >> shift;
+	wfirst = (off + (1U << shift) - 1) >> shift;
+	wend = end >> shift;
 	*whole = wend > wfirst ? (u16)GENMASK(wend - 1, wfirst) : 0;
 	return (u16)GENMASK(last, first);
+}
+
+static u16 vwc_bio_subs(struct vwc_vm *vm, struct bio *bio, u32 i,
+			u16 *whole)
+{
+	return vwc_subs(vm->pool, vwc_bio_offset(vm, bio), bio_sectors(bio), i,
+			whole);
+}
+
+/*
+ * Keep the first @nr blocks of @bio; dm maps the rest as a bio of its
+ * own.  In dm's map only (dm_accept_partial_bio()).
+ */
+static bool vwc_bio_cut(struct vwc_vm *vm, struct bio *bio, u32 nr)
+{
+	sector_t keep = ((sector_t)nr << vm->pool->block_shift) -
+			vwc_bio_offset(vm, bio);
+
+	if (keep >= bio_sectors(bio))
+		return false;
+	dm_accept_partial_bio(bio, keep);
+	return true;
+}
+
+/* A bio about to be throttled, in dm's map: its first block only. */
+void vwc_io_cut_block(struct vwc_vm *vm, struct bio *bio)
+{
+	vwc_bio_cut(vm, bio, 1);
 }
 
 static void vwc_remap_origin(struct vwc_vm *vm, struct bio *bio)
@@ -89,6 +138,7 @@ static void vwc_remap_origin(struct vwc_vm *vm, struct bio *bio)
 	bio->bi_iter.bi_sector = dm_target_offset(vm->ti, bio->bi_iter.bi_sector);
 }
 
+/* To cache block @cb, and the blocks after it for the rest of @bio. */
 static void vwc_remap_cache(struct vwc_vm *vm, struct bio *bio, u32 cb)
 {
 	sector_t off = vwc_bio_offset(vm, bio);
@@ -118,32 +168,38 @@ static bool vwc_may_dirty(struct vwc_vm *vm)
 /*
  * Accounting: each event bumps the VM's per-CPU block only (the pool's
  * figures are summed from the VMs', vwc_pool_stats()), with this_cpu
- * operations: no lock, no preemption toggled.
+ * operations: no lock, no preemption toggled.  A bio counts once per
+ * block it touches, its bytes once (the admin guide, "Limits, weights
+ * and quotas"); once, as cut (vwc_map_run_end_locked()).
  */
-static void vwc_count(struct vwc_vm *vm, struct bio *bio, bool write)
+static void vwc_count(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 {
 	struct vwc_stats __percpu *s = vm->acct->pcpu;
+	u32 nr = vwc_bio_blocks(vm, bio);
 
-	if (write) {
-		this_cpu_inc(s->writes);
+	if (io->counted)
+		return;
+	io->counted = true;
+	if (io->write) {
+		this_cpu_add(s->writes, nr);
 		this_cpu_add(s->write_bytes, bio->bi_iter.bi_size);
 	} else {
-		this_cpu_inc(s->reads);
+		this_cpu_add(s->reads, nr);
 		this_cpu_add(s->read_bytes, bio->bi_iter.bi_size);
 	}
 }
 
-static void vwc_count_hit(struct vwc_vm *vm, bool write, bool coalesced)
+static void vwc_count_hit(struct vwc_vm *vm, struct vwc_io *io)
 {
 	struct vwc_stats __percpu *s = vm->acct->pcpu;
 
-	if (!write) {
-		this_cpu_inc(s->read_hits);
+	if (!io->write) {
+		this_cpu_add(s->read_hits, io->nr);
 		return;
 	}
-	this_cpu_inc(s->write_hits);
-	if (coalesced)
-		this_cpu_inc(s->coalesced);
+	this_cpu_add(s->write_hits, io->nr);
+	if (io->coalesced)
+		this_cpu_add(s->coalesced, io->nr);
 }
 
 /*
@@ -156,14 +212,34 @@ static void vwc_count_done(struct vwc_vm *vm, struct vwc_io *io)
 	if (!io->counted)
 		return;
 	vwc_stats_latency(vm->acct->pcpu, io->write,
-			  ktime_get_ns() - io->start_ns);
+			  ktime_get_ns() - io->start_ns, io->nr);
 }
 
-/* Hold @bio until the block it waits for changes state. */
+/*
+ * Hold @bio until the block it waits for changes state.  A bio mapped in
+ * dm's map is cut to that block first (vwc_map_run_end_locked()).
+ */
 static int vwc_defer_locked(struct vwc_pool *pool, struct bio *bio)
 {
 	bio_list_add(&pool->deferred, bio);
 	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * The run of @bio is decided (@r: what its first block does, io->nr the
+ * blocks that take part): cut after them, in dm's map, and counted, both
+ * before cache_lock is dropped (a deferred bio is the worker's then).
+ * A bio mapped outside dm's map spans one block (see the head of this
+ * file), so it is never cut.
+ */
+static void vwc_map_run_end_locked(struct vwc_vm *vm, struct bio *bio,
+				   struct vwc_io *io, int r)
+{
+	if (r != DM_MAPIO_REMAPPED)
+		io->nr = 1;
+	if (vwc_bio_cut(vm, bio, io->nr))
+		vwc_bio_record(&io->rec, bio);
+	vwc_count(vm, bio, io);
 }
 
 /*
@@ -206,68 +282,138 @@ static int vwc_map_read_split(struct vwc_vm *vm, struct bio *bio, u32 cb,
 	return DM_MAPIO_REMAPPED;
 }
 
-static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+/*
+ * The sub-blocks of @touched that a read may take from block @b; 0 when
+ * it goes to the origin.  I4: a PENDING block's data is not written yet.
+ * A clean STALE one was invalidated: the origin may be newer.  The
+ * sub-blocks a block does not hold are the origin's, and a clean block's
+ * others equal the origin's: a read a clean block holds in part goes to
+ * the origin, one a dirty block holds in part to both
+ * (vwc_map_read_split()).
+ */
+static u16 vwc_read_have(struct vwc_pool *pool, struct vwc_block *b,
+			 u16 touched)
+{
+	u16 have = touched & b->sub;
+
+	if ((b->flags & VWC_B_PENDING) || !have)
+		return 0;
+	if (b->flags & VWC_B_DIRTY)
+		return have;
+	if (have != touched || !vwc_pool_ok(pool) || (b->flags & VWC_B_STALE))
+		return 0;
+	return have;
+}
+
+/* May a read miss of a block it covers @whole be promoted? */
+static bool vwc_read_may_promote(struct vwc_vm *vm, u16 whole)
+{
+	return READ_ONCE(vm->settings.mode) != VWC_MODE_PASSTHROUGH &&
+	       vwc_pool_ok(vm->pool) && whole == vm->pool->sub_full;
+}
+
+/*
+ * The first block of a read: a hit (pinned; split between the devices
+ * when a dirty block holds part of it), a promotion, or the origin.
+ * Returns DM_MAPIO_SUBMITTED when the bio waits for an unpin.
+ */
+static int vwc_read_lead_locked(struct vwc_vm *vm, struct bio *bio,
+				struct vwc_io *io, u16 *have)
 {
 	struct vwc_pool *pool = vm->pool;
-	u64 oblock = vwc_bio_oblock(vm, bio);
-	u16 touched, whole, have = 0;
-	unsigned long flags;
-	u32 cb;
+	u16 whole, touched = vwc_bio_subs(vm, bio, 0, &whole);
+	u32 cb = vwc_lookup(&pool->blocks, vm->slot, io->oblock);
 
-	touched = vwc_bio_subs(vm, bio, &whole);
-	spin_lock_irqsave(&pool->cache_lock, flags);
-	cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	io->kind = VWC_IO_ORIGIN;
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
-		have = touched & b->sub;
-		/*
-		 * I4: a PENDING block's data is not written yet.  A clean
-		 * STALE one was invalidated: the origin may be newer.  The
-		 * sub-blocks a block does not hold are the origin's, and a
-		 * clean block's others equal the origin's: a read a clean
-		 * block holds in part goes to the origin, one a dirty block
-		 * holds in part to both (vwc_map_read_split()).
-		 */
-		if (!(b->flags & VWC_B_PENDING) && have &&
-		    (have == touched || (b->flags & VWC_B_DIRTY)) &&
-		    ((b->flags & VWC_B_DIRTY) ||
-		     (vwc_pool_ok(pool) && !(b->flags & VWC_B_STALE)))) {
-			/*
-			 * At the pin cap: wait for an unpin.  Not the origin,
-			 * which may be older than a dirty block.
-			 */
-			if (!vwc_pin_locked(pool, cb)) {
-				vwc_defer_locked(pool, bio);
-				spin_unlock_irqrestore(&pool->cache_lock,
-						       flags);
-				return DM_MAPIO_SUBMITTED;
-			}
-			if (b->flags & VWC_B_POLICY)
-				vwc_policy_hit(&pool->policy, cb);
-			io->clean_hit = !(b->flags & VWC_B_DIRTY);
-			io->oblock = oblock;
-			spin_unlock_irqrestore(&pool->cache_lock, flags);
-			io->kind = VWC_IO_HIT;
-			io->cb = cb;
-			vwc_count_hit(vm, false, false);
-			if (have != touched)
-				return vwc_map_read_split(vm, bio, cb, have);
-			vwc_remap_cache(vm, bio, cb);
+		*have = vwc_read_have(pool, b, touched);
+		if (!*have)
 			return DM_MAPIO_REMAPPED;
-		}
-	} else if (READ_ONCE(vm->settings.mode) != VWC_MODE_PASSTHROUGH &&
-		   vwc_pool_ok(pool) && vwc_bio_whole_block(vm, bio) &&
-		   vwc_filter_should_promote(&pool->filter, vm->slot, oblock)) {
+		/*
+		 * At the pin cap: wait for an unpin.  Not the origin, which
+		 * may be older than a dirty block.
+		 */
+		if (!vwc_pin_locked(pool, cb))
+			return vwc_defer_locked(pool, bio);
+		if (b->flags & VWC_B_POLICY)
+			vwc_policy_hit(&pool->policy, cb);
+		io->clean_hit = !(b->flags & VWC_B_DIRTY);
+		io->kind = VWC_IO_HIT;
+		io->cb = cb;
+		if (*have != touched)
+			io->split = true;
+	} else if (vwc_read_may_promote(vm, whole) &&
+		   vwc_filter_should_promote(&pool->filter, vm->slot,
+					     io->oblock)) {
 		io->kind = VWC_IO_PROMOTE;
-		io->epoch = pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)];
-		io->oblock = oblock;
+		io->epoch = pool->write_epoch[vwc_epoch_slot(vm->slot,
+							     io->oblock)];
 	}
-	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	if (io->kind != VWC_IO_PROMOTE)
-		io->kind = VWC_IO_ORIGIN;
-	vwc_remap_origin(vm, bio);
 	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Does the @i-th block of read @bio join its run?  A hit run: a hit of
+ * the same kind (clean or dirty, whole) at the next cache block, pinned
+ * now.  An origin run: a block the read may not take from the SSD, which
+ * a promotion would not take either.  Nothing is done to one that does
+ * not join.
+ */
+static bool vwc_read_join_locked(struct vwc_vm *vm, struct bio *bio,
+				 struct vwc_io *io, u32 i)
+{
+	struct vwc_pool *pool = vm->pool;
+	u64 oblock = io->oblock + i;
+	u16 whole, touched = vwc_bio_subs(vm, bio, i, &whole);
+	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	struct vwc_block *b;
+
+	if (cb == VWC_NIL)
+		return io->kind == VWC_IO_ORIGIN &&
+		       (!vwc_read_may_promote(vm, whole) ||
+			vwc_filter_cold_miss(&pool->filter, vm->slot, oblock));
+	b = vwc_block(&pool->blocks, cb);
+	if (io->kind == VWC_IO_ORIGIN)
+		return !vwc_read_have(pool, b, touched);
+	if (cb != io->cb + i || vwc_read_have(pool, b, touched) != touched ||
+	    io->clean_hit != !(b->flags & VWC_B_DIRTY) ||
+	    !vwc_pin_locked(pool, cb))
+		return false;
+	if (b->flags & VWC_B_POLICY)
+		vwc_policy_hit(&pool->policy, cb);
+	return true;
+}
+
+static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io,
+			u32 max)
+{
+	struct vwc_pool *pool = vm->pool;
+	unsigned long flags;
+	u16 have = 0;
+	int r;
+
+	io->oblock = vwc_bio_oblock(vm, bio);
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	r = vwc_read_lead_locked(vm, bio, io, &have);
+	if (r == DM_MAPIO_REMAPPED && !io->split &&
+	    io->kind != VWC_IO_PROMOTE)
+		while (io->nr < max && vwc_read_join_locked(vm, bio, io, io->nr))
+			io->nr++;
+	vwc_map_run_end_locked(vm, bio, io, r);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (r != DM_MAPIO_REMAPPED)
+		return r;
+	if (io->kind != VWC_IO_HIT) {
+		vwc_remap_origin(vm, bio);
+		return r;
+	}
+	vwc_count_hit(vm, io);
+	if (io->split)
+		return vwc_map_read_split(vm, bio, io->cb, have);
+	vwc_remap_cache(vm, bio, io->cb);
+	return r;
 }
 
 /*
@@ -306,14 +452,17 @@ static int vwc_drain_wait_locked(struct vwc_vm *vm, struct bio *bio,
  * covers a dirty block supersedes it: the block is dropped (its data is
  * all replaced) once no writeback write of it is in flight, which could
  * land on the origin after this one.  A partial one waits for the
- * block's writeback, at most VWC_DRAIN_WAIT.  @touched: the sub-blocks
- * of block @cb that @bio touches (vwc_bio_subs()).
+ * block's writeback, at most VWC_DRAIN_WAIT.  @touched, @whole: the
+ * sub-blocks of block @cb that the write touches, covers whole
+ * (vwc_bio_subs()).
  */
 static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
-				       struct vwc_io *io, u32 cb, u16 touched)
+				       struct vwc_io *io, u32 cb, u16 touched,
+				       u16 whole)
 {
 	struct vwc_pool *pool = vm->pool;
 
+	io->kind = VWC_IO_ORIGIN;
 	if (cb != VWC_NIL) {
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
 
@@ -323,12 +472,10 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 		 * Sub-blocks the block does not hold are the origin's, and
 		 * its writeback writes only those it holds.
 		 */
-		if (!(touched & b->sub)) {
-			io->kind = VWC_IO_ORIGIN;
+		if (!(touched & b->sub))
 			return DM_MAPIO_REMAPPED;
-		}
 		if (b->flags & VWC_B_DIRTY) {
-			if (!vwc_bio_whole_block(vm, bio))
+			if (whole != pool->sub_full)
 				return vwc_drain_wait_locked(vm, bio, io);
 			if (b->flags & VWC_B_WB)
 				return vwc_defer_locked(pool, bio);
@@ -336,7 +483,6 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
 		/* A dirty block dropped: I5, a FUA write waits for a commit. */
 		vwc_drop_block_locked(pool, cb);
 	}
-	io->kind = VWC_IO_ORIGIN;
 	return DM_MAPIO_REMAPPED;
 }
 
@@ -359,21 +505,41 @@ static int vwc_wait_space_locked(struct vwc_pool *pool, struct bio *bio,
 	return DM_MAPIO_REMAPPED;
 }
 
-static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
-				struct vwc_io *io, u64 oblock)
+/* A dirty block a write in writeback mode overwrites in place? */
+static bool vwc_write_dirty_hit(struct vwc_vm *vm, struct vwc_block *b)
+{
+	return b && (b->flags & VWC_B_DIRTY) && vwc_may_dirty(vm);
+}
+
+/* A fresh block for a whole write, PENDING until its data is written. */
+static void vwc_write_fill_locked(struct vwc_vm *vm, struct vwc_io *io,
+				  u32 cb, u16 whole)
+{
+	struct vwc_block *b = vwc_block(&vm->pool->blocks, cb);
+
+	b->flags |= VWC_B_PENDING;
+	b->sub = whole;
+	vwc_pin_new_locked(vm->pool, cb);
+}
+
+/*
+ * The first block of a write decides the run: written in place (a dirty
+ * hit), into a fresh block (a fill), or around to the origin; or the bio
+ * waits (returns other than DM_MAPIO_REMAPPED).
+ */
+static int vwc_write_lead_locked(struct vwc_vm *vm, struct bio *bio,
+				 struct vwc_io *io)
 {
 	struct vwc_pool *pool = vm->pool;
-	u16 whole, touched = vwc_bio_subs(vm, bio, &whole);
-	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	u16 whole, touched = vwc_bio_subs(vm, bio, 0, &whole);
+	u32 cb = vwc_lookup(&pool->blocks, vm->slot, io->oblock);
 	struct vwc_block *b = cb == VWC_NIL ? NULL :
 			      vwc_block(&pool->blocks, cb);
 
-	io->oblock = oblock;
-	pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)]++;
+	pool->write_epoch[vwc_epoch_slot(vm->slot, io->oblock)]++;
 	if (b && (b->flags & VWC_B_PENDING))
 		return vwc_defer_locked(pool, bio);
-	if (b && (b->flags & VWC_B_DIRTY) && vwc_pool_ok(pool) &&
-	    READ_ONCE(vm->settings.mode) == VWC_MODE_WRITEBACK) {
+	if (vwc_write_dirty_hit(vm, b)) {
 		u16 grow = touched & ~b->sub;
 
 		/*
@@ -383,52 +549,110 @@ static int vwc_map_write_locked(struct vwc_vm *vm, struct bio *bio,
 		 */
 		if (grow & ~whole)
 			return vwc_map_write_around_locked(vm, bio, io, cb,
-							   touched);
+							   touched, whole);
 		/* At the pin cap: wait for an unpin. */
 		if (!vwc_pin_locked(pool, cb))
 			return vwc_defer_locked(pool, bio);
 		/*
 		 * Absorbed in place; writeback in flight must run again.
-		 * The sub-blocks it adds are the block's once written
+		 * The sub-blocks it covers are the block's once written
 		 * (vwc_write_hit_done_locked()): I4.
 		 */
 		if (b->flags & VWC_B_WB)
 			b->flags |= VWC_B_REDIRTY;
 		io->kind = VWC_IO_HIT;
 		io->cb = cb;
-		io->sub_new = grow;
 		io->coalesced = true;
 		return DM_MAPIO_REMAPPED;
 	}
 	if (!vwc_may_dirty(vm) || !whole || whole != touched)
-		return vwc_map_write_around_locked(vm, bio, io, cb, touched);
+		return vwc_map_write_around_locked(vm, bio, io, cb, touched,
+						   whole);
 
 	if (b)
 		vwc_drop_block_locked(pool, cb);
-	if (!vwc_quota_room_locked(pool, vm->slot)) {
-		io->kind = VWC_IO_ORIGIN;
+	io->kind = VWC_IO_ORIGIN;
+	if (!vwc_quota_room_locked(pool, vm->slot))
 		return DM_MAPIO_REMAPPED;
-	}
-	cb = vwc_alloc_locked(pool, vm->slot, oblock);
+	cb = vwc_alloc_locked(pool, vm->slot, io->oblock);
 	if (cb == VWC_NIL)
 		return vwc_wait_space_locked(pool, bio, io);
-	b = vwc_block(&pool->blocks, cb);
-	b->flags |= VWC_B_PENDING;
-	b->sub = whole;
-	vwc_pin_new_locked(pool, cb);
+	vwc_write_fill_locked(vm, io, cb, whole);
 	io->kind = VWC_IO_FILL;
 	io->cb = cb;
 	return DM_MAPIO_REMAPPED;
 }
 
-static int vwc_map_write(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+/*
+ * Does the @i-th block of write @bio join its run?  The same kind of I/O
+ * as the first block's, at the next cache block for a hit or a fill,
+ * with nothing to wait for.  Nothing is done to a block that does not
+ * join: the bio is cut before it, and it leads a bio of its own.
+ */
+static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
+				  struct vwc_io *io, u32 i)
+{
+	struct vwc_pool *pool = vm->pool;
+	u64 oblock = io->oblock + i;
+	u16 whole, touched = vwc_bio_subs(vm, bio, i, &whole);
+	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
+	struct vwc_block *b = cb == VWC_NIL ? NULL :
+			      vwc_block(&pool->blocks, cb);
+	bool fill = vwc_may_dirty(vm) && whole && whole == touched;
+
+	if (b && (b->flags & VWC_B_PENDING))
+		return false;
+	switch (io->kind) {
+	case VWC_IO_HIT:
+		if (!vwc_write_dirty_hit(vm, b) || cb != io->cb + i ||
+		    (touched & ~b->sub & ~whole) || !vwc_pin_locked(pool, cb))
+			return false;
+		if (b->flags & VWC_B_WB)
+			b->flags |= VWC_B_REDIRTY;
+		break;
+	case VWC_IO_FILL:
+		if (vwc_write_dirty_hit(vm, b) || !fill ||
+		    vwc_next_free(&pool->blocks) != io->cb + i ||
+		    !vwc_quota_room_locked(pool, vm->slot))
+			return false;
+		if (b)
+			vwc_drop_block_locked(pool, cb);
+		cb = vwc_alloc_locked(pool, vm->slot, oblock);
+		vwc_write_fill_locked(vm, io, cb, whole);
+		break;
+	case VWC_IO_ORIGIN:
+		/* Around without waiting (vwc_map_write_around_locked()). */
+		if (vwc_write_dirty_hit(vm, b) || fill)
+			return false;
+		if (b && (touched & b->sub)) {
+			if ((b->flags & VWC_B_DIRTY) &&
+			    (whole != pool->sub_full || (b->flags & VWC_B_WB)))
+				return false;
+			vwc_drop_block_locked(pool, cb);
+		}
+		break;
+	default:
+		return false;
+	}
+	pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)]++;
+	return true;
+}
+
+static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
+			 struct vwc_io *io, u32 max)
 {
 	struct vwc_pool *pool = vm->pool;
 	unsigned long flags;
 	int r;
 
+	io->oblock = vwc_bio_oblock(vm, bio);
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	r = vwc_map_write_locked(vm, bio, io, vwc_bio_oblock(vm, bio));
+	r = vwc_write_lead_locked(vm, bio, io);
+	if (r == DM_MAPIO_REMAPPED)
+		while (io->nr < max &&
+		       vwc_write_join_locked(vm, bio, io, io->nr))
+			io->nr++;
+	vwc_map_run_end_locked(vm, bio, io, r);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	if (io->wait_space)
 		queue_work(pool->wq, &pool->commit_work);
@@ -439,7 +663,7 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 		if (pool->alloc_failed)
 			vwc_kick_writeback(pool);
 	} else {
-		vwc_count_hit(vm, true, io->coalesced);
+		vwc_count_hit(vm, io);
 		vwc_remap_cache(vm, bio, io->cb);
 	}
 	return r;
@@ -584,19 +808,23 @@ u64 vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 }
 
 /*
- * Map one bio; @again when it comes back from the deferred list.  It is
- * counted the first time it is mapped (after any throttling).  The first
- * mapping finds the per-bio data as vwc_io_start() left it; one again
- * zeroes what the last one set, and keeps the arrival, the counting and
- * the drain wait (struct vwc_io).
+ * Map one bio, from dm's map or, @from, a worker: the throttle's (its
+ * first mapping) or the deferred list's (again).  It is counted the first
+ * time it is mapped (after any throttling).  The first mapping finds the
+ * per-bio data as vwc_io_start() left it; one again zeroes what the last
+ * one set, and keeps the arrival, the counting and the drain wait
+ * (struct vwc_io).  Only dm's map may cut a bio into runs; bios mapped
+ * in a worker were cut to one block before they waited.
  */
-int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
+int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, enum vwc_map_from from)
 {
 	struct vwc_io *io = vwc_io_of(bio);
+	u32 max;
 
-	if (again)
+	if (from == VWC_MAP_DEFERRED)
 		memset_startat(io, 0, oblock);
 	io->cb = VWC_NIL;
+	io->nr = 1;
 	vwc_bio_record(&io->rec, bio);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		if (dm_bio_get_target_bio_nr(bio) == VWC_FLUSH_BIO_ORIGIN)
@@ -617,20 +845,21 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, bool again)
 		vwc_remap_origin(vm, bio);
 		return DM_MAPIO_REMAPPED;
 	}
-	if (!io->counted) {
-		vwc_count(vm, bio, io->write);
-		io->counted = true;
-	}
+	max = vwc_bio_blocks(vm, bio);
+	if (from != VWC_MAP_DM && WARN_ON_ONCE(max > 1))
+		return DM_MAPIO_KILL;
 	/*
 	 * A pool whose metadata cannot be committed takes no more writes: an
 	 * origin moving ahead of blocks that durable metadata still calls
 	 * dirty would serve stale data after recovery.
 	 */
-	if (io->write && READ_ONCE(vm->pool->state) == VWC_POOL_FAILED)
+	if (io->write && READ_ONCE(vm->pool->state) == VWC_POOL_FAILED) {
+		vwc_count(vm, bio, io);
 		return DM_MAPIO_KILL;
+	}
 	if (io->write)
-		return vwc_map_write(vm, bio, io);
-	return vwc_map_read(vm, bio, io);
+		return vwc_map_write(vm, bio, io, max);
+	return vwc_map_read(vm, bio, io, max);
 }
 
 /*
@@ -651,10 +880,10 @@ static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 }
 
 /*
- * Map @bio (again, when it waited for a block) and send it on, in process
- * context: for the deferred list and for throttled bios.
+ * Map @bio and send it on, in process context: for throttled bios and
+ * for the deferred list (@from).
  */
-void vwc_map_and_submit(struct bio *bio, bool again)
+void vwc_map_and_submit(struct bio *bio, enum vwc_map_from from)
 {
 	struct vwc_vm *vm = vwc_io_of(bio)->vm;
 
@@ -662,7 +891,7 @@ void vwc_map_and_submit(struct bio *bio, bool again)
 		vwc_retry_at_origin(vm, bio);
 		return;
 	}
-	switch (vwc_map_bio(vm, bio, again)) {
+	switch (vwc_map_bio(vm, bio, from)) {
 	case DM_MAPIO_REMAPPED:
 		dm_submit_bio_remap(bio, NULL);
 		break;
@@ -693,7 +922,7 @@ void vwc_deferred_work(struct work_struct *ws)
 	spin_unlock_irq(&pool->cache_lock);
 
 	while ((bio = bio_list_pop(&bios)))
-		vwc_map_and_submit(bio, true);
+		vwc_map_and_submit(bio, VWC_MAP_DEFERRED);
 }
 
 void vwc_kick_deferred(struct vwc_pool *pool)
@@ -801,20 +1030,25 @@ free:
 
 /* ---- completion -------------------------------------------------------- */
 
+/* The fresh blocks of a write run are written: dirty, or dropped. */
 static void vwc_fill_done(struct vwc_pool *pool, struct vwc_io *io, bool ok)
 {
-	struct vwc_block *b = vwc_block(&pool->blocks, io->cb);
 	unsigned long flags;
+	u32 cb;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	b->flags &= ~VWC_B_PENDING;
-	if (b->flags & VWC_B_VALID) {
-		if (ok)
-			vwc_make_dirty_locked(pool, io->cb);
-		else
-			vwc_drop_block_locked(pool, io->cb);
+	for (cb = io->cb; cb < io->cb + io->nr; cb++) {
+		struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+		b->flags &= ~VWC_B_PENDING;
+		if (b->flags & VWC_B_VALID) {
+			if (ok)
+				vwc_make_dirty_locked(pool, cb);
+			else
+				vwc_drop_block_locked(pool, cb);
+		}
+		vwc_unpin_locked(pool, cb);
 	}
-	vwc_unpin_locked(pool, io->cb);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vwc_kick_deferred(pool);
 }
@@ -828,32 +1062,40 @@ static void vwc_ssd_error(struct vwc_pool *pool, bool write)
 }
 
 /*
- * An in-place write completed.  A writeback that read the block before
- * this write landed must not leave it clean: if one is in flight the block
- * stays dirty after it (REDIRTY), and if one already finished it becomes
- * dirty again.  (The pin kept it from being evicted meanwhile.)  The
- * sub-blocks it wrote that the block did not hold are the block's now,
- * if written: all dirty, as every sub-block of a dirty block.
+ * An in-place write of the @i-th block of its run completed.  A writeback
+ * that read the block before this write landed must not leave it clean:
+ * if one is in flight the block stays dirty after it (REDIRTY), and if
+ * one already finished it becomes dirty again.  (The pin kept it from
+ * being evicted meanwhile.)  The sub-blocks it covered that the block did
+ * not hold are the block's now, if written: all dirty, as every
+ * sub-block of a dirty block.  (It touched in part only sub-blocks the
+ * block held: vwc_write_lead_locked().)
  */
-static void vwc_write_hit_done_locked(struct vwc_pool *pool,
-				      struct vwc_io *io, u32 slot, bool ok)
+static void vwc_write_hit_done_locked(struct vwc_vm *vm, struct vwc_io *io,
+				      u32 i, bool ok)
 {
-	struct vwc_block *b = vwc_block(&pool->blocks, io->cb);
+	struct vwc_pool *pool = vm->pool;
+	u32 cb = io->cb + i, slot = vm->slot;
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	sector_t off = dm_target_offset(vm->ti, io->rec.bi_iter.bi_sector) &
+		       ((1U << pool->block_shift) - 1);
+	u16 whole, grow;
 
 	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
-	    vwc_block_oblock(b) != io->oblock)
+	    vwc_block_oblock(b) != io->oblock + i)
 		return;
-	if (ok && (io->sub_new & ~b->sub)) {
+	vwc_subs(pool, off, io->rec.bi_iter.bi_size >> SECTOR_SHIFT, i, &whole);
+	grow = whole & ~b->sub;
+	if (ok && grow) {
 		if (b->flags & VWC_B_DIRTY)
-			pool->slots[slot].dirty_subs +=
-				hweight16(io->sub_new & ~b->sub);
-		b->sub |= io->sub_new;
-		vwc_mark_meta_locked(pool, io->cb);
+			pool->slots[slot].dirty_subs += hweight16(grow);
+		b->sub |= grow;
+		vwc_mark_meta_locked(pool, cb);
 	}
 	if (b->flags & VWC_B_WB)
 		b->flags |= VWC_B_REDIRTY;
 	else if (!(b->flags & VWC_B_DIRTY))
-		vwc_make_dirty_locked(pool, io->cb);
+		vwc_make_dirty_locked(pool, cb);
 }
 
 /* Drop @cb if it still holds clean data of (@slot, @oblock). */
@@ -888,6 +1130,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 	struct vwc_io *io = vwc_io_of(bio);
 	bool wait_commit = false;
 	unsigned long flags;
+	u32 i;
 
 	if (io->committed) {
 		vwc_count_done(vm, io);
@@ -905,13 +1148,15 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		if (*error)
 			vwc_ssd_error(pool, io->write);
 		spin_lock_irqsave(&pool->cache_lock, flags);
-		if (io->write)
-			vwc_write_hit_done_locked(pool, io, vm->slot,
-						  !*error);
-		if (*error && io->clean_hit)
-			vwc_drop_if_clean_locked(pool, io->cb, vm->slot,
-						 io->oblock);
-		vwc_unpin_locked(pool, io->cb);
+		for (i = 0; i < io->nr; i++) {
+			if (io->write)
+				vwc_write_hit_done_locked(vm, io, i, !*error);
+			if (*error && io->clean_hit)
+				vwc_drop_if_clean_locked(pool, io->cb + i,
+							 vm->slot,
+							 io->oblock + i);
+			vwc_unpin_locked(pool, io->cb + i);
+		}
 		spin_unlock_irqrestore(&pool->cache_lock, flags);
 		if (*error && io->clean_hit)
 			return vwc_defer_retry(pool, bio, error);
@@ -928,8 +1173,9 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			spin_lock_irqsave(&pool->cache_lock, flags);
 			pool->slots[vm->slot].origin_written = true;
 			/* A read that overlapped this write may not promote. */
-			pool->write_epoch[vwc_epoch_slot(vm->slot,
-							 io->oblock)]++;
+			for (i = 0; i < io->nr; i++)
+				pool->write_epoch[vwc_epoch_slot(vm->slot,
+						  io->oblock + i)]++;
 			/* I5: no dirty entry may come back over it. */
 			wait_commit = vwc_undirtied_locked(pool, vm->slot);
 			spin_unlock_irqrestore(&pool->cache_lock, flags);

@@ -268,10 +268,13 @@ static u64 vwc_mix64(u64 x)
 }
 
 /*
- * A read miss of (vm, oblock) is seen: count it.  True when it has now
- * been seen at least f->threshold times recently: promote it.
+ * A read miss of (vm, oblock) is seen: count it, and say whether it has
+ * now been seen at least f->threshold times recently (hot).  With
+ * @hot_dry, a miss that would make the block hot is not counted: the
+ * caller leaves that block to a bio of its own, which counts it.
  */
-bool vwc_filter_should_promote(struct vwc_filter *f, u32 vm, u64 oblock)
+static bool vwc_filter_miss(struct vwc_filter *f, u32 vm, u64 oblock,
+			    bool hot_dry)
 {
 	u32 i1, i2, c1, c2, m;
 
@@ -283,6 +286,8 @@ bool vwc_filter_should_promote(struct vwc_filter *f, u32 vm, u64 oblock)
 	c1 = vwc_filter_get(f, i1);
 	c2 = vwc_filter_get(f, i2);
 	m = c1 < c2 ? c1 : c2;
+	if (hot_dry && (m < 15 ? m + 1 : m) >= f->threshold)
+		return true;
 	if (m < 15) {
 		if (c1 == m)
 			vwc_filter_set(f, i1, m + 1);
@@ -291,4 +296,20 @@ bool vwc_filter_should_promote(struct vwc_filter *f, u32 vm, u64 oblock)
 		m++;
 	}
 	return m >= f->threshold;
+}
+
+/* A read miss: counted; true when the block is hot: promote it. */
+bool vwc_filter_should_promote(struct vwc_filter *f, u32 vm, u64 oblock)
+{
+	return vwc_filter_miss(f, vm, oblock, false);
+}
+
+/*
+ * A read miss of a block inside a longer read: counted and true when the
+ * block stays cold; false, and not counted, when this miss would make it
+ * hot (the read stops before it, vwc_filter_should_promote() decides).
+ */
+bool vwc_filter_cold_miss(struct vwc_filter *f, u32 vm, u64 oblock)
+{
+	return !vwc_filter_miss(f, vm, oblock, true);
 }

@@ -103,5 +103,6 @@ size_t vwc_filter_bytes(u32 nr_blocks);
 int vwc_filter_init(struct vwc_filter *f, u32 nr_blocks);
 void vwc_filter_exit(struct vwc_filter *f);
 bool vwc_filter_should_promote(struct vwc_filter *f, u32 vm, u64 oblock);
+bool vwc_filter_cold_miss(struct vwc_filter *f, u32 vm, u64 oblock);
 
 #endif /* DM_VWCACHE_POLICY_H */

@@ -58,14 +58,20 @@ void vwc_stats_sub(struct vwc_stats *sum, const struct vwc_stats *sub)
  * up to 2^k us; the last bucket everything longer.  The sum of the
  * latencies in ns goes beside the buckets, in the same per-CPU block.
  */
-void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns)
+/*
+ * A bio took @ns: counted @nr times, once per cache block it touched, as
+ * the reads and writes counters count it, so that the histogram's count
+ * is theirs (the admin guide, "sysfs").
+ */
+void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns,
+		       u32 nr)
 {
 	u64 us = div_u64(ns, NSEC_PER_USEC);
 	unsigned int b = us ? min_t(unsigned int, ilog2(us) + 1,
 				    VWC_LAT_BUCKETS - 1) : 0;
 
-	this_cpu_inc(stats->lat[write][b]);
-	this_cpu_add(stats->lat_sum_ns[write], ns);
+	this_cpu_add(stats->lat[write][b], nr);
+	this_cpu_add(stats->lat_sum_ns[write], ns * nr);
 }
 
 /* The upper bound of a bucket, in us: 1, 2, 4, ... */

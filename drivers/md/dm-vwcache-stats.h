@@ -68,7 +68,8 @@ struct vwc_acct {
 
 void vwc_stats_add(struct vwc_stats *sum, const struct vwc_stats *add);
 void vwc_stats_sub(struct vwc_stats *sum, const struct vwc_stats *sub);
-void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns);
+void vwc_stats_latency(struct vwc_stats __percpu *stats, bool write, u64 ns,
+		       u32 nr);
 u64 vwc_lat_bucket_bound_us(unsigned int bucket);
 
 struct vwc_acct *vwc_acct_alloc(void);

@@ -93,14 +93,20 @@ bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio, u64 now)
 {
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_throttle *t = &vm->throttle;
-	u64 bytes = bio->bi_iter.bi_size;
 	unsigned long flags;
+	u64 bytes;
 
-	if (!bytes || (bio_op(bio) != REQ_OP_READ &&
-		       bio_op(bio) != REQ_OP_WRITE))
+	if (!bio_sectors(bio) || (bio_op(bio) != REQ_OP_READ &&
+				  bio_op(bio) != REQ_OP_WRITE))
 		return false;
 	if (vwc_throttle_off(vm) && !READ_ONCE(t->client.backlogged))
 		return false;
+	/*
+	 * Limits count a bio once per cache block it touches (the admin
+	 * guide), and one that waits is mapped in a worker: one block each.
+	 */
+	vwc_io_cut_block(vm, bio);
+	bytes = bio->bi_iter.bi_size;
 
 	spin_lock_irqsave(&pool->share_lock, flags);
 	vwc_throttle_sync(pool, vm, now);
@@ -140,7 +146,7 @@ static void vwc_throttle_send(struct bio_list *bios)
 	struct bio *bio;
 
 	while ((bio = bio_list_pop(bios)))
-		vwc_map_and_submit(bio, false);
+		vwc_map_and_submit(bio, VWC_MAP_THROTTLED);
 }
 
 /*

@@ -343,7 +343,8 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -ENOMEM;
 		goto bad_origin;
 	}
-	r = dm_set_target_max_io_len(ti, 1U << vm->pool->block_shift);
+	r = dm_set_target_max_io_len(ti, max_t(u32, VWC_MAX_IO_SECTORS,
+						1U << vm->pool->block_shift));
 	if (r) {
 		error = "Cannot set the target's I/O size";
 		goto bad_origin;
@@ -401,7 +402,7 @@ static int vwc_vm_map(struct dm_target *ti, struct bio *bio)
 
 	if (vwc_throttle_bio(vm, bio, now))
 		return DM_MAPIO_SUBMITTED;
-	return vwc_map_bio(vm, bio, false);
+	return vwc_map_bio(vm, bio, VWC_MAP_DM);
 }
 
 static int vwc_vm_end_io(struct dm_target *ti, struct bio *bio,

@@ -311,11 +311,12 @@ struct vwc_io {
 	u64 oblock;
 	u32 cb;
 	u32 epoch;		/* promotion guard */
-	u16 sub_new;		/* sub-blocks a hit write adds to its block */
+	u32 nr;			/* blocks of the run, from cb (and oblock) */
 	u8 kind;
 	bool write;
 	bool fua;
-	bool clean_hit;		/* read of a clean block: retry at origin */
+	bool clean_hit;		/* read of clean blocks: retry at origin */
+	bool split;		/* read of a dirty block split by device */
 	bool coalesced;
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */

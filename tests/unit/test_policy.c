@@ -359,6 +359,15 @@ static void test_filter(void)
 	CHECK(!vwc_filter_should_promote(&f, 1, 42));
 	CHECK(vwc_filter_should_promote(&f, 1, 42));
 	CHECK(vwc_filter_should_promote(&f, 1, 42));
+	/*
+	 * Inside a longer read: a cold miss is counted, one that would make
+	 * the block hot is not (the bio that stops before it counts it).
+	 */
+	CHECK(vwc_filter_cold_miss(&f, 2, 77));
+	CHECK(!vwc_filter_cold_miss(&f, 2, 77));
+	CHECK(!vwc_filter_cold_miss(&f, 2, 77));
+	CHECK(vwc_filter_should_promote(&f, 2, 77));
+	CHECK(!vwc_filter_cold_miss(&f, 1, 42));
 	/* Forgotten once aged: miss, then 4R observations elsewhere. */
 	CHECK(!vwc_filter_should_promote(&f, 1, 5000));
 	for (i = 0; i < 4 * nr; i++)

@@ -63,7 +63,7 @@ assert_eq "$(cat $vm1/stats/writes)" 0
 
 # ---- exact counters ---------------------------------------------------------
 # 3000 writes then 2000 reads of 4 KiB, 700 writes of 12 KiB (3 blocks
-# each: dm splits at block boundaries, so they count 3 bios each).
+# each: a bio counts once per cache block it touches, so 3 each).
 fio --name=w --filename=/dev/mapper/vm1 --direct=1 --ioengine=libaio \
 	--iodepth=8 --rw=randwrite --bs=4k --size=64m --number_ios=3000 \
 	--randrepeat=0 --output=/tmp/w.out || fail "fio w"
