@@ -32,6 +32,17 @@ const struct vwc_key vwc_pool_keys[] = {
 		 "io_capacity_iops must be 0 (unlimited) or up to 2^40"),
 	POOL_KEY(io_capacity_bw, 0, VWC_MAX_RATE, 0,
 		 "io_capacity_bw must be 0 (unlimited) or bytes/s up to 2^40"),
+	/*
+	 * Keys added after the table line's first form: re-emitted only
+	 * when set, so a table line keeps its form unless they are used.
+	 */
+	{
+		.name = "sequential_cutoff",
+		.offset = offsetof(struct vwc_pool_settings,
+				   sequential_cutoff),
+		.min = 0, .max = VWC_MAX_RATE, .def = 0, .optional = true,
+		.error = "sequential_cutoff must be 0 (off) or bytes up to 2^40",
+	},
 };
 const unsigned int vwc_nr_pool_keys = ARRAY_SIZE(vwc_pool_keys);
 
@@ -154,6 +165,12 @@ static u64 *vwc_key_field(const struct vwc_key *key, void *settings)
 u64 vwc_key_get(const struct vwc_key *key, const void *settings)
 {
 	return *vwc_key_field(key, (void *)settings);
+}
+
+/* Does a table line re-emit @key?  All but an optional one at default. */
+bool vwc_key_emitted(const struct vwc_key *key, const void *settings)
+{
+	return !key->optional || vwc_key_get(key, settings) != key->def;
 }
 
 int vwc_key_set(const struct vwc_key *key, void *settings,

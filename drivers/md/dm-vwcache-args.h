@@ -28,6 +28,7 @@ struct vwc_pool_settings {
 	u64 writeback_iops;	/* 0 = unlimited */
 	u64 io_capacity_iops;	/* 0 = unlimited */
 	u64 io_capacity_bw;	/* bytes/s; 0 = unlimited */
+	u64 sequential_cutoff;	/* bytes; 0 = off */
 };
 
 struct vwc_vm_settings {
@@ -46,6 +47,7 @@ struct vwc_key {
 	u64 max;
 	u64 def;
 	bool is_mode;		/* value is a mode name, not a number */
+	bool optional;		/* in a table line only when not def */
 	const char *error;	/* message for a value out of range */
 };
 
@@ -62,6 +64,7 @@ const char *vwc_mode_name(u64 mode);
 const struct vwc_key *vwc_find_key(const struct vwc_key *keys,
 				   unsigned int nr, const char *name);
 u64 vwc_key_get(const struct vwc_key *key, const void *settings);
+bool vwc_key_emitted(const struct vwc_key *key, const void *settings);
 int vwc_key_set(const struct vwc_key *key, void *settings,
 		const char *value, const char **error);
 

@@ -357,7 +357,7 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 	while ((bio = bio_list_pop(&c->waiters))) {
 		struct vwc_io *io = dm_per_bio_data(bio, sizeof(struct vwc_io));
 
-		io->committed = true;
+		io->finished = true;
 		if (r)
 			bio->bi_status = BLK_STS_IOERR;
 		bio_endio(bio);

@@ -24,8 +24,9 @@
  *    a partial one waits until its writeback is done, at most
  *    VWC_DRAIN_WAIT, then fails with EIO;
  *  - reads of a mapped block that is not PENDING come from the SSD, other
- *    reads from the origin; a whole-block read miss the filter finds hot
- *    is copied into the pool if no write touched the block meanwhile;
+ *    reads from the origin; a whole-block read miss is copied into the
+ *    pool (while free blocks are plenty, or when the filter finds it
+ *    hot), in the deferred worker, if no write touched it meanwhile;
  *  - FLUSH waits for a commit; a FUA write completes after one (I1).
  */
 #include <linux/slab.h>
@@ -50,7 +51,6 @@ struct vwc_promote {
 	struct vwc_pool *pool;
 	u32 cb;
 	void *buf;
-	struct work_struct work;
 };
 
 static struct vwc_io *vwc_io_of(struct bio *bio)
@@ -237,8 +237,15 @@ static void vwc_map_run_end_locked(struct vwc_vm *vm, struct bio *bio,
 {
 	if (r != DM_MAPIO_REMAPPED)
 		io->nr = 1;
-	if (vwc_bio_cut(vm, bio, io->nr))
+	if (vwc_bio_cut(vm, bio, io->nr)) {
 		vwc_bio_record(&io->rec, bio);
+		if (io->seq_noted)
+			vwc_seq_shorten(&vm->seq, bio_sectors(bio));
+	}
+	io->seq_noted = false;
+	if (io->bypass && r == DM_MAPIO_REMAPPED && io->kind == VWC_IO_ORIGIN)
+		this_cpu_add(vm->acct->pcpu->sequential_bypassed,
+			     bio->bi_iter.bi_size);
 	vwc_count(vm, bio, io);
 }
 
@@ -313,6 +320,43 @@ static bool vwc_read_may_promote(struct vwc_vm *vm, u16 whole)
 }
 
 /*
+ * Free blocks to spare: above 1/16 of the pool (and an eviction batch)
+ * every read miss is promoted, the first time; below, only those the
+ * filter finds hot, so that a scan does not push out what is hot.
+ */
+static bool vwc_promote_room_locked(struct vwc_pool *pool)
+{
+	return pool->blocks.free.count >
+	       (pool->blocks.nr >> 4) + VWC_EVICT_BATCH;
+}
+
+/*
+ * The sequential cutoff (pool setting sequential_cutoff, bcache's idea):
+ * a bio whose stream has run at least the cutoff, while the pool is
+ * under pressure (free blocks down to the promotion reserve, or dirty
+ * data at high_watermark), makes no new blocks: a write goes around (a
+ * dirty block it meets is still written in place), a read is not
+ * promoted.  A bio is noted once, at its first mapping, as cut
+ * (vwc_map_run_end_locked() shortens it).
+ */
+static void vwc_seq_check_locked(struct vwc_vm *vm, struct bio *bio,
+				 struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	u64 cutoff = READ_ONCE(pool->settings.sequential_cutoff);
+	u64 run;
+
+	if (!cutoff || io->counted)
+		return;
+	io->seq_noted = true;
+	run = vwc_seq_note(&vm->seq,
+			   dm_target_offset(vm->ti, bio->bi_iter.bi_sector),
+			   bio_sectors(bio));
+	io->bypass = run >= cutoff &&
+		     (!vwc_promote_room_locked(pool) || pool->wb_high);
+}
+
+/*
  * The first block of a read: a hit (pinned; split between the devices
  * when a dirty block holds part of it), a promotion, or the origin.
  * Returns DM_MAPIO_SUBMITTED when the bio waits for an unpin.
@@ -344,9 +388,10 @@ static int vwc_read_lead_locked(struct vwc_vm *vm, struct bio *bio,
 		io->cb = cb;
 		if (*have != touched)
 			io->split = true;
-	} else if (vwc_read_may_promote(vm, whole) &&
-		   vwc_filter_should_promote(&pool->filter, vm->slot,
-					     io->oblock)) {
+	} else if (vwc_read_may_promote(vm, whole) && !io->bypass &&
+		   (vwc_filter_should_promote(&pool->filter, vm->slot,
+					      io->oblock) ||
+		    vwc_promote_room_locked(pool))) {
 		io->kind = VWC_IO_PROMOTE;
 		io->epoch = pool->write_epoch[vwc_epoch_slot(vm->slot,
 							     io->oblock)];
@@ -372,8 +417,10 @@ static bool vwc_read_join_locked(struct vwc_vm *vm, struct bio *bio,
 
 	if (cb == VWC_NIL)
 		return io->kind == VWC_IO_ORIGIN &&
-		       (!vwc_read_may_promote(vm, whole) ||
-			vwc_filter_cold_miss(&pool->filter, vm->slot, oblock));
+		       (!vwc_read_may_promote(vm, whole) || io->bypass ||
+			(!vwc_promote_room_locked(pool) &&
+			 vwc_filter_cold_miss(&pool->filter, vm->slot,
+					      oblock)));
 	b = vwc_block(&pool->blocks, cb);
 	if (io->kind == VWC_IO_ORIGIN)
 		return !vwc_read_have(pool, b, touched);
@@ -396,6 +443,7 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io,
 
 	io->oblock = vwc_bio_oblock(vm, bio);
 	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_seq_check_locked(vm, bio, io);
 	r = vwc_read_lead_locked(vm, bio, io, &have);
 	if (r == DM_MAPIO_REMAPPED && !io->split &&
 	    io->kind != VWC_IO_PROMOTE)
@@ -565,7 +613,7 @@ static int vwc_write_lead_locked(struct vwc_vm *vm, struct bio *bio,
 		io->coalesced = true;
 		return DM_MAPIO_REMAPPED;
 	}
-	if (!vwc_may_dirty(vm) || !whole || whole != touched)
+	if (!vwc_may_dirty(vm) || io->bypass || !whole || whole != touched)
 		return vwc_map_write_around_locked(vm, bio, io, cb, touched,
 						   whole);
 
@@ -598,7 +646,8 @@ static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
 	u32 cb = vwc_lookup(&pool->blocks, vm->slot, oblock);
 	struct vwc_block *b = cb == VWC_NIL ? NULL :
 			      vwc_block(&pool->blocks, cb);
-	bool fill = vwc_may_dirty(vm) && whole && whole == touched;
+	bool fill = vwc_may_dirty(vm) && !io->bypass && whole &&
+		    whole == touched;
 
 	if (b && (b->flags & VWC_B_PENDING))
 		return false;
@@ -647,6 +696,7 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 
 	io->oblock = vwc_bio_oblock(vm, bio);
 	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_seq_check_locked(vm, bio, io);
 	r = vwc_write_lead_locked(vm, bio, io);
 	if (r == DM_MAPIO_REMAPPED)
 		while (io->nr < max &&
@@ -879,16 +929,27 @@ static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 	dm_submit_bio_remap(bio, NULL);
 }
 
+static void vwc_promote(struct vwc_vm *vm, struct bio *bio,
+			struct vwc_io *io);
+
 /*
  * Map @bio and send it on, in process context: for throttled bios and
- * for the deferred list (@from).
+ * for the deferred list (@from); or, for a completion held there (a
+ * retry, a promotion's copy), carry it out.
  */
 void vwc_map_and_submit(struct bio *bio, enum vwc_map_from from)
 {
-	struct vwc_vm *vm = vwc_io_of(bio)->vm;
+	struct vwc_io *io = vwc_io_of(bio);
+	struct vwc_vm *vm = io->vm;
 
-	if (vwc_io_of(bio)->retry) {
+	if (io->retry) {
 		vwc_retry_at_origin(vm, bio);
+		return;
+	}
+	if (io->copy) {
+		vwc_promote(vm, bio, io);
+		io->finished = true;
+		bio_endio(bio);
 		return;
 	}
 	switch (vwc_map_bio(vm, bio, from)) {
@@ -955,9 +1016,8 @@ static void vwc_promote_endio(unsigned long error, void *context)
 	kfree(p);
 }
 
-static void vwc_promote_work(struct work_struct *ws)
+static void vwc_promote_write(struct vwc_promote *p)
 {
-	struct vwc_promote *p = container_of(ws, struct vwc_promote, work);
 	struct vwc_pool *pool = p->pool;
 	struct dm_io_region where = {
 		.bdev = pool->cache.bdev,
@@ -978,8 +1038,10 @@ static void vwc_promote_work(struct work_struct *ws)
 }
 
 /*
- * A hot whole-block read miss completed: copy it into a fresh block if
- * none was mapped and no write or discard touched the block meanwhile.
+ * A whole-block read miss to promote completed, and waits in the deferred
+ * worker (vwc_end_io()): copy it into a fresh block if none was mapped
+ * and no write or discard touched the block meanwhile.  In process
+ * context: the copy is not made where the SSD or origin completed it.
  */
 static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 {
@@ -991,11 +1053,11 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 	unsigned long flags;
 	size_t off = 0;
 
-	p = kmalloc(sizeof(*p), GFP_ATOMIC | __GFP_NOWARN);
+	p = kmalloc(sizeof(*p), GFP_NOIO | __GFP_NOWARN);
 	if (!p)
 		return;
 	p->buf = kmalloc(1U << (pool->block_shift + SECTOR_SHIFT),
-			 GFP_ATOMIC | __GFP_NOWARN);
+			 GFP_NOIO | __GFP_NOWARN);
 	if (!p->buf)
 		goto free;
 
@@ -1020,8 +1082,7 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 		off += bv.bv_len;
 	}
 	p->pool = pool;
-	INIT_WORK(&p->work, vwc_promote_work);
-	queue_work(pool->wq, &p->work);
+	vwc_promote_write(p);
 	return;
 free:
 	kfree(p->buf);
@@ -1109,19 +1170,28 @@ static void vwc_drop_if_clean_locked(struct vwc_pool *pool, u32 cb, u32 slot,
 		vwc_drop_block_locked(pool, cb);
 }
 
-/* Resubmit a bio the SSD failed to the origin, from process context. */
-static int vwc_defer_retry(struct vwc_pool *pool, struct bio *bio,
-			   blk_status_t *error)
+/*
+ * Hold a completing bio for the deferred worker, which carries out what
+ * its flags say (vwc_map_and_submit()) in process context.
+ */
+static int vwc_defer_completion(struct vwc_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	vwc_io_of(bio)->retry = true;
-	*error = BLK_STS_OK;
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	bio_list_add(&pool->deferred, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	queue_work(pool->wq, &pool->deferred_work);
 	return DM_ENDIO_INCOMPLETE;
+}
+
+/* Resubmit a bio the SSD failed to the origin, from process context. */
+static int vwc_defer_retry(struct vwc_pool *pool, struct bio *bio,
+			   blk_status_t *error)
+{
+	vwc_io_of(bio)->retry = true;
+	*error = BLK_STS_OK;
+	return vwc_defer_completion(pool, bio);
 }
 
 int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
@@ -1132,7 +1202,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 	unsigned long flags;
 	u32 i;
 
-	if (io->committed) {
+	if (io->finished) {
 		vwc_count_done(vm, io);
 		return DM_ENDIO_DONE;
 	}
@@ -1162,8 +1232,10 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			return vwc_defer_retry(pool, bio, error);
 		break;
 	case VWC_IO_PROMOTE:
-		if (!*error)
-			vwc_promote(vm, bio, io);
+		if (!*error) {
+			io->copy = true;
+			return vwc_defer_completion(pool, bio);
+		}
 		break;
 	case VWC_IO_ORIGIN_FLUSH:
 		vwc_origin_flush_done(vm, true, blk_status_to_errno(*error));

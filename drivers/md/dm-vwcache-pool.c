@@ -469,12 +469,15 @@ static void vwc_pool_emit_settings(const struct vwc_pool_settings *s,
 				   unsigned int *out)
 {
 	unsigned int sz = *out;
-	unsigned int i;
+	unsigned int i, n = 0;
 
-	DMEMIT(" %u", vwc_nr_pool_keys * 2);
 	for (i = 0; i < vwc_nr_pool_keys; i++)
-		DMEMIT(" %s %llu", vwc_pool_keys[i].name,
-		       vwc_key_get(&vwc_pool_keys[i], s));
+		n += vwc_key_emitted(&vwc_pool_keys[i], s);
+	DMEMIT(" %u", n * 2);
+	for (i = 0; i < vwc_nr_pool_keys; i++)
+		if (vwc_key_emitted(&vwc_pool_keys[i], s))
+			DMEMIT(" %s %llu", vwc_pool_keys[i].name,
+			       vwc_key_get(&vwc_pool_keys[i], s));
 	*out = sz;
 }
 
@@ -543,6 +546,7 @@ int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
 	WRITE_ONCE(pool->settings.writeback_iops, new.writeback_iops);
 	WRITE_ONCE(pool->settings.io_capacity_iops, new.io_capacity_iops);
 	WRITE_ONCE(pool->settings.io_capacity_bw, new.io_capacity_bw);
+	WRITE_ONCE(pool->settings.sequential_cutoff, new.sequential_cutoff);
 	vwc_throttle_changed(pool);
 	vwc_kick_writeback(pool);
 	return 0;

@@ -29,6 +29,14 @@ static void vwc_stats_add_pcpu(struct vwc_stats *sum,
 	}
 }
 
+/* The sums over the CPUs of @stats, in @sum. */
+static void vwc_stats_sum_pcpu(struct vwc_stats *sum,
+			       struct vwc_stats __percpu *stats)
+{
+	memset(sum, 0, sizeof(*sum));
+	vwc_stats_add_pcpu(sum, stats);
+}
+
 void vwc_stats_add(struct vwc_stats *sum, const struct vwc_stats *add)
 {
 	const u64 *in = (const u64 *)add;
@@ -124,8 +132,7 @@ void vwc_acct_read(struct vwc_acct *a, struct vwc_stats *st)
 {
 	unsigned long flags;
 
-	memset(st, 0, sizeof(*st));
-	vwc_stats_add_pcpu(st, a->pcpu);
+	vwc_stats_sum_pcpu(st, a->pcpu);
 	spin_lock_irqsave(&a->lock, flags);
 	vwc_stats_sub(st, &a->base);
 	spin_unlock_irqrestore(&a->lock, flags);
@@ -154,8 +161,7 @@ void vwc_acct_clear(struct vwc_acct *a, u64 wb_blocks)
 	unsigned long flags;
 
 	spin_lock_irqsave(&a->lock, flags);
-	memset(&a->base, 0, sizeof(a->base));
-	vwc_stats_add_pcpu(&a->base, a->pcpu);
+	vwc_stats_sum_pcpu(&a->base, a->pcpu);
 	memset(a->v, 0, sizeof(a->v));
 	a->v[0][VWC_RATE_WB_BLOCKS] = wb_blocks;
 	a->t[0] = ktime_get_ns();

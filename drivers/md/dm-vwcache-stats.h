@@ -43,6 +43,7 @@ struct vwc_stats {
 	u64 write_hits;
 	u64 coalesced;
 	u64 throttled;
+	u64 sequential_bypassed;	/* bytes past sequential_cutoff */
 	u64 lat[2][VWC_LAT_BUCKETS];	/* [write] by log2 of us */
 	u64 lat_sum_ns[2];		/* [write] sum of the latencies */
 };

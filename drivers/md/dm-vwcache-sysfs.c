@@ -96,7 +96,7 @@ enum vwc_vm_field {
 	VWC_F_READ_HITS, VWC_F_WRITE_HITS, VWC_F_COALESCED, VWC_F_WB_BLOCKS,
 	VWC_F_THROTTLED, VWC_F_READ_IOPS, VWC_F_WRITE_IOPS, VWC_F_READ_BW,
 	VWC_F_WRITE_BW, VWC_F_READ_LAT, VWC_F_WRITE_LAT, VWC_F_WB_ERRORS,
-	VWC_F_READ_LAT_SUM, VWC_F_WRITE_LAT_SUM,
+	VWC_F_READ_LAT_SUM, VWC_F_WRITE_LAT_SUM, VWC_F_SEQ_BYPASSED,
 	VWC_F_LIMIT,	/* limits/: the key is the file's name */
 };
 
@@ -225,6 +225,7 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 			[VWC_F_WB_BLOCKS] = sn.wb_blocks,
 			[VWC_F_WB_ERRORS] = sn.wb_errors,
 			[VWC_F_THROTTLED] = sn.st.throttled,
+			[VWC_F_SEQ_BYPASSED] = sn.st.sequential_bypassed,
 			[VWC_F_READ_IOPS] = sn.rates[VWC_RATE_READS],
 			[VWC_F_WRITE_IOPS] = sn.rates[VWC_RATE_WRITES],
 			[VWC_F_READ_BW] = sn.rates[VWC_RATE_READ_BYTES],
@@ -335,6 +336,7 @@ VWC_VM_RO(read_latency_us, VWC_F_READ_LAT);
 VWC_VM_RO(write_latency_us, VWC_F_WRITE_LAT);
 VWC_VM_RO(read_latency_sum_ns, VWC_F_READ_LAT_SUM);
 VWC_VM_RO(write_latency_sum_ns, VWC_F_WRITE_LAT_SUM);
+VWC_VM_RO(sequential_bypassed_bytes, VWC_F_SEQ_BYPASSED);
 
 static struct attribute *vwc_vm_stats_attrs[] = {
 	&vwc_vm_attr_reads.attr, &vwc_vm_attr_writes.attr,
@@ -347,6 +349,7 @@ static struct attribute *vwc_vm_stats_attrs[] = {
 	&vwc_vm_attr_write_latency_us.attr, &vwc_vm_attr_writeback_errors.attr,
 	&vwc_vm_attr_read_latency_sum_ns.attr,
 	&vwc_vm_attr_write_latency_sum_ns.attr,
+	&vwc_vm_attr_sequential_bypassed_bytes.attr,
 	NULL,
 };
 
@@ -605,6 +608,7 @@ VWC_POOL_SETTING(commit_interval);
 VWC_POOL_SETTING(writeback_iops);
 VWC_POOL_SETTING(io_capacity_iops);
 VWC_POOL_SETTING(io_capacity_bw);
+VWC_POOL_SETTING(sequential_cutoff);
 
 static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_state.attr, &vwc_pool_attr_block_size.attr,
@@ -616,6 +620,7 @@ static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_writeback_iops.attr,
 	&vwc_pool_attr_io_capacity_iops.attr,
 	&vwc_pool_attr_io_capacity_bw.attr,
+	&vwc_pool_attr_sequential_cutoff.attr,
 	NULL,
 };
 

@@ -350,6 +350,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_origin;
 	}
 	vwc_throttle_init(vm);
+	vwc_seq_init(&vm->seq);
 	r = vwc_pool_attach_vm(vm->pool, vm, &error);
 	if (r)
 		goto bad_origin;

@@ -61,6 +61,7 @@
 #include "dm-vwcache-origin.h"
 #include "dm-vwcache-blocks.h"
 #include "dm-vwcache-policy.h"
+#include "dm-vwcache-seq.h"
 #include "dm-vwcache-share.h"
 #include "dm-vwcache-stats.h"
 #include "dm-vwcache-tbucket.h"
@@ -280,6 +281,7 @@ struct vwc_vm {
 					/* attachment record, under pool->lock */
 	struct vwc_attach_record *attach_new;	/* the slot's, if it has none */
 	struct vwc_throttle throttle;
+	struct vwc_seq seq;		/* its streams, under cache_lock */
 	struct vwc_vm_dir *dir;		/* sysfs, once resumed */
 };
 
@@ -303,6 +305,8 @@ struct vwc_io {
 	bool counted;		/* in the counters: once, when mapped */
 	bool drain_wait;	/* waits for a writeback, since: */
 	u32 drain_since;	/* ... jiffies (32 bits), VWC_DRAIN_WAIT */
+	bool bypass;		/* sequential past the cutoff, under pressure */
+	bool seq_noted;		/* noted in vm->seq by this mapping */
 	/*
 	 * Set by each mapping: rec whole, from oblock on zeroed again when
 	 * the bio is mapped again (vwc_map_bio()).
@@ -320,7 +324,8 @@ struct vwc_io {
 	bool coalesced;
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
-	bool committed;		/* the commit it waited for is done */
+	bool copy;		/* a promotion's copy to make, held */
+	bool finished;		/* its completion, held (a commit, a copy), is over */
 };
 /* dm-vwcache-registry.c */
 int vwc_pool_get_by_md(struct mapped_device *md, struct vwc_pool **pool);

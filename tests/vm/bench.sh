@@ -357,6 +357,16 @@ dirty_dm_cache() {
 # SSD).  Defaults otherwise (writeback_percent 10, writeback_delay 30 s,
 # sequential_cutoff 4 MiB).
 BCACHE_SET=
+# wait_path TEST PATH TRIES WHAT: until "test TEST PATH" holds, every 0.1 s,
+# TRIES times at most; then fail with "WHAT did not appear".
+wait_path() {
+	_i=0
+	while ! test "$1" "$2"; do
+		_i=$((_i + 1))
+		[ "$_i" -gt "$3" ] && fail "$4 did not appear"
+		sleep 0.1
+	done
+}
 # bcache_cache CACHEDEV: formats and registers the cache set, sets BCACHE_SET.
 bcache_cache() {
 	zero_mib "$1" 1
@@ -365,12 +375,7 @@ bcache_cache() {
 	BCACHE_SET=$(sed -n 's/^Set UUID:[[:space:]]*//p' /tmp/mkbcache.out | head -n 1)
 	[ -n "$BCACHE_SET" ] || { cat /tmp/mkbcache.out; fail "make-bcache -C $1: no Set UUID"; }
 	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
-	_i=0
-	while [ ! -d "/sys/fs/bcache/$BCACHE_SET" ]; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && fail "bcache cache set $BCACHE_SET on $1 did not appear"
-		sleep 0.1
-	done
+	wait_path -d "/sys/fs/bcache/$BCACHE_SET" 100 "bcache cache set $BCACHE_SET on $1"
 }
 # bcache_backing BACKING: formats and registers BACKING, attaches it to
 # BCACHE_SET in writeback mode; prints its /dev/bcacheN.
@@ -380,19 +385,9 @@ bcache_backing() {
 		{ cat /tmp/mkbcache.out; fail "make-bcache -B $1"; }
 	echo "$1" >/sys/fs/bcache/register 2>>/tmp/bcreg.err
 	_k=$(kname "$1")
-	_i=0
-	while [ ! -e "/sys/block/$_k/bcache/dev" ]; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && fail "bcache on $1 did not appear"
-		sleep 0.1
-	done
+	wait_path -e "/sys/block/$_k/bcache/dev" 100 "bcache on $1"
 	_b=$(basename "$(readlink -f "/sys/block/$_k/bcache/dev")")
-	_i=0
-	while [ ! -b "/dev/$_b" ]; do
-		_i=$((_i + 1))
-		[ $_i -gt 50 ] && fail "/dev/$_b did not appear"
-		sleep 0.1
-	done
+	wait_path -b "/dev/$_b" 50 "/dev/$_b"
 	echo "$BCACHE_SET" >"/sys/block/$_b/bcache/attach" 2>>/tmp/bcreg.err
 	if [ "$(cat "/sys/block/$_b/bcache/state")" = "no cache" ]; then
 		echo "[bench] bcache: $_b ($1) did not attach to $BCACHE_SET; $(tail -n 2 /tmp/bcreg.err 2>/dev/null | tr '\n' ' ') $(dmesg | grep -i bcache | tail -n 2 | tr '\n' ' ')" >&2

@@ -122,8 +122,16 @@ static const struct feature_opt pool_feature_opts[] = {
 	{ "--writeback-iops", "writeback_iops", false },
 	{ "--io-capacity-iops", "io_capacity_iops", false },
 	{ "--io-capacity-bw", "io_capacity_bw", true },
+	{ "--sequential-cutoff", "sequential_cutoff", true },
 	{ NULL, NULL, false }
 };
+
+/* Pool keys whose values are sizes (K, M, G, T suffixes taken). */
+static bool ctl_pool_key_is_size(const char *key)
+{
+	return !strcmp(key, "io_capacity_bw") ||
+	       !strcmp(key, "sequential_cutoff");
+}
 
 /*
  * A pool setting @key given as @in (an option, or a key=value of the
@@ -135,7 +143,7 @@ int ctl_pool_feature(struct vwc_pool_settings *s, const char *label,
 		     const char *key, const char *in, char *out, size_t len,
 		     char *why, size_t wlen)
 {
-	bool size = !strcmp(key, "io_capacity_bw");
+	bool size = ctl_pool_key_is_size(key);
 	const char *error;
 	uint64_t n;
 
@@ -919,13 +927,13 @@ static int set_pool(struct snapshot *s, int p, const char *key,
 	int r;
 
 	if (!vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys, key))
-		return ctl_usage("pools have no setting \"%s\" (high_watermark, low_watermark, max_age, commit_interval, writeback_iops, io_capacity_iops, io_capacity_bw)",
+		return ctl_usage("pools have no setting \"%s\" (high_watermark, low_watermark, max_age, commit_interval, writeback_iops, io_capacity_iops, io_capacity_bw, sequential_cutoff)",
 				 key);
-	r = !strcmp(key, "io_capacity_bw") ? ctl_parse_size(v, &n) :
+	r = ctl_pool_key_is_size(key) ? ctl_parse_size(v, &n) :
 	    ctl_parse_u64(v, &n);
 	if (r)
 		return ctl_usage("%s wants %s, not \"%s\"", key,
-				 !strcmp(key, "io_capacity_bw") ?
+				 ctl_pool_key_is_size(key) ?
 				 "a size (digits with K, M, G or T)" :
 				 "a whole number", v);
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)n);

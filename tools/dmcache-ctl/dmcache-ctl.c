@@ -28,6 +28,7 @@ static const struct ctl_opt o_pool_create[] = {
 	{ "--writeback-iops", "N", "cap on background writeback I/O, 0 = none" },
 	{ "--io-capacity-iops", "N", "IOPS the SSD serves, shared by weight; 0 = unlimited" },
 	{ "--io-capacity-bw", "SIZE", "bytes/s the SSD serves, shared by weight; 0 = unlimited" },
+	{ "--sequential-cutoff", "SIZE", "streams past this bypass the pool under pressure; 0 = off" },
 	OPT_END
 };
 
