@@ -96,7 +96,10 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 	if (!pool->meta_pages[0] || !pool->meta_pages[1] || !pool->vm_pages ||
 	    !pool->attach_pages)
 		goto bad_meta;
-	pool->write_epoch = kcalloc(VWC_WRITE_EPOCHS, sizeof(u32), GFP_KERNEL);
+	/* The epochs, then the writes in flight to the origin, by hash. */
+	pool->write_epoch = kcalloc(2 * VWC_WRITE_EPOCHS, sizeof(u32),
+				    GFP_KERNEL);
+	pool->write_inflight = pool->write_epoch + VWC_WRITE_EPOCHS;
 	pool->wb_cbs = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
 	pool->wb_subs = kcalloc(VWC_WB_BATCH, sizeof(u16), GFP_KERNEL);
 	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
@@ -162,7 +165,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		sizeof(unsigned long) +
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
 		sizeof(unsigned long) +
-		VWC_WRITE_EPOCHS * sizeof(u32) +
+		2 * VWC_WRITE_EPOCHS * sizeof(u32) +
 		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
 				sizeof(*pool->wb_runs)) +
 		2 * BIO_POOL_SIZE * sizeof(struct bio) +

@@ -153,6 +153,39 @@ static u32 vwc_epoch_slot(u32 slot, u64 oblock)
 	       (VWC_WRITE_EPOCHS - 1);
 }
 
+/*
+ * A write around to the origin, from its mapping to its completion, is in
+ * flight for each of its blocks (pool->write_inflight, by the epoch's
+ * hash): a read miss of such a block may have read the origin before the
+ * write landed, so no promotion takes it meanwhile (vwc_promote()), and
+ * its completion moves the epoch on, so none mapped before takes it
+ * after (I4 for clean blocks: a clean block equals the origin).
+ */
+static void vwc_write_around_start_locked(struct vwc_vm *vm,
+					  struct vwc_io *io)
+{
+	u32 i;
+
+	io->write_around = true;
+	for (i = 0; i < io->nr; i++)
+		vm->pool->write_inflight[vwc_epoch_slot(vm->slot,
+							io->oblock + i)]++;
+}
+
+static void vwc_write_around_end_locked(struct vwc_vm *vm,
+					struct vwc_io *io)
+{
+	u32 i, h;
+
+	for (i = 0; i < io->nr; i++) {
+		h = vwc_epoch_slot(vm->slot, io->oblock + i);
+		vm->pool->write_epoch[h]++;
+		if (io->write_around)
+			vm->pool->write_inflight[h]--;
+	}
+	io->write_around = false;
+}
+
 static bool vwc_pool_ok(struct vwc_pool *pool)
 {
 	return READ_ONCE(pool->state) == VWC_POOL_OK;
@@ -246,6 +279,8 @@ static void vwc_map_run_end_locked(struct vwc_vm *vm, struct bio *bio,
 	if (io->bypass && r == DM_MAPIO_REMAPPED && io->kind == VWC_IO_ORIGIN)
 		this_cpu_add(vm->acct->pcpu->sequential_bypassed,
 			     bio->bi_iter.bi_size);
+	if (io->write && r == DM_MAPIO_REMAPPED && io->kind == VWC_IO_ORIGIN)
+		vwc_write_around_start_locked(vm, io);
 	vwc_count(vm, bio, io);
 }
 
@@ -388,10 +423,13 @@ static int vwc_read_lead_locked(struct vwc_vm *vm, struct bio *bio,
 		io->cb = cb;
 		if (*have != touched)
 			io->split = true;
-	} else if (vwc_read_may_promote(vm, whole) && !io->bypass &&
-		   (vwc_filter_should_promote(&pool->filter, vm->slot,
-					      io->oblock) ||
-		    vwc_promote_room_locked(pool))) {
+		return DM_MAPIO_REMAPPED;
+	}
+	if (!vwc_read_may_promote(vm, whole) || io->bypass)
+		return DM_MAPIO_REMAPPED;
+	io->hot = vwc_filter_should_promote(&pool->filter, vm->slot,
+					    io->oblock);
+	if (io->hot || vwc_promote_room_locked(pool)) {
 		io->kind = VWC_IO_PROMOTE;
 		io->epoch = pool->write_epoch[vwc_epoch_slot(vm->slot,
 							     io->oblock)];
@@ -635,7 +673,8 @@ static int vwc_write_lead_locked(struct vwc_vm *vm, struct bio *bio,
  * Does the @i-th block of write @bio join its run?  The same kind of I/O
  * as the first block's, at the next cache block for a hit or a fill,
  * with nothing to wait for.  Nothing is done to a block that does not
- * join: the bio is cut before it, and it leads a bio of its own.
+ * join (but drop a clean copy a fill replaces): the bio is cut before
+ * it, and it leads a bio of its own.
  */
 static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
 				  struct vwc_io *io, u32 i)
@@ -661,11 +700,18 @@ static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
 		break;
 	case VWC_IO_FILL:
 		if (vwc_write_dirty_hit(vm, b) || !fill ||
-		    vwc_next_free(&pool->blocks) != io->cb + i ||
-		    !vwc_quota_room_locked(pool, vm->slot))
+		    vwc_next_free(&pool->blocks) != io->cb + i)
 			return false;
+		/*
+		 * The clean copy the write replaces goes first, as for the
+		 * first block: the quota's evictions may pick it.  Dropped
+		 * even if the block does not join: the write replaces it
+		 * whichever way it goes.
+		 */
 		if (b)
 			vwc_drop_block_locked(pool, cb);
+		if (!vwc_quota_room_locked(pool, vm->slot))
+			return false;
 		cb = vwc_alloc_locked(pool, vm->slot, oblock);
 		vwc_write_fill_locked(vm, io, cb, whole);
 		break;
@@ -692,6 +738,7 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 {
 	struct vwc_pool *pool = vm->pool;
 	unsigned long flags;
+	bool wait_space;
 	int r;
 
 	io->oblock = vwc_bio_oblock(vm, bio);
@@ -703,8 +750,10 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 		       vwc_write_join_locked(vm, bio, io, io->nr))
 			io->nr++;
 	vwc_map_run_end_locked(vm, bio, io, r);
+	/* A deferred bio is the worker's once the lock is dropped. */
+	wait_space = io->wait_space;
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	if (io->wait_space)
+	if (wait_space)
 		queue_work(pool->wq, &pool->commit_work);
 	if (r != DM_MAPIO_REMAPPED)
 		return r;
@@ -929,13 +978,10 @@ static void vwc_retry_at_origin(struct vwc_vm *vm, struct bio *bio)
 	dm_submit_bio_remap(bio, NULL);
 }
 
-static void vwc_promote(struct vwc_vm *vm, struct bio *bio,
-			struct vwc_io *io);
-
 /*
  * Map @bio and send it on, in process context: for throttled bios and
  * for the deferred list (@from); or, for a completion held there (a
- * retry, a promotion's copy), carry it out.
+ * retry at the origin), carry it out.
  */
 void vwc_map_and_submit(struct bio *bio, enum vwc_map_from from)
 {
@@ -944,12 +990,6 @@ void vwc_map_and_submit(struct bio *bio, enum vwc_map_from from)
 
 	if (io->retry) {
 		vwc_retry_at_origin(vm, bio);
-		return;
-	}
-	if (io->copy) {
-		vwc_promote(vm, bio, io);
-		io->finished = true;
-		bio_endio(bio);
 		return;
 	}
 	switch (vwc_map_bio(vm, bio, from)) {
@@ -1038,31 +1078,40 @@ static void vwc_promote_write(struct vwc_promote *p)
 }
 
 /*
- * A whole-block read miss to promote completed, and waits in the deferred
- * worker (vwc_end_io()): copy it into a fresh block if none was mapped
- * and no write or discard touched the block meanwhile.  In process
- * context: the copy is not made where the SSD or origin completed it.
+ * A whole-block read miss to promote completed, and waits in the pool's
+ * promotion work (vwc_end_io()): copy it into a fresh block, PENDING, if
+ * the pool may still take it (as vwc_read_lead_locked() found, and with
+ * free blocks to spare unless the filter found it hot), none was mapped
+ * meanwhile, and no write or discard touched the block since its read
+ * was mapped or is in flight to the origin (whose data the read may not
+ * have seen).  Returns the copy to write once the read is completed, or
+ * NULL.  Nothing here waits: memory is taken without reclaim, and a
+ * promotion is dropped rather than delay the read.
  */
-static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
+static struct vwc_promote *vwc_promote(struct vwc_vm *vm, struct bio *bio,
+				       struct vwc_io *io)
 {
 	struct vwc_pool *pool = vm->pool;
 	u64 oblock = io->oblock;
+	u32 h = vwc_epoch_slot(vm->slot, oblock);
 	struct vwc_promote *p;
 	struct bio_vec bv;
 	struct bvec_iter iter;
 	unsigned long flags;
 	size_t off = 0;
 
-	p = kmalloc(sizeof(*p), GFP_NOIO | __GFP_NOWARN);
+	p = kmalloc(sizeof(*p), GFP_NOWAIT | __GFP_NOWARN);
 	if (!p)
-		return;
+		return NULL;
 	p->buf = kmalloc(1U << (pool->block_shift + SECTOR_SHIFT),
-			 GFP_NOIO | __GFP_NOWARN);
+			 GFP_NOWAIT | __GFP_NOWARN);
 	if (!p->buf)
 		goto free;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	if (io->epoch != pool->write_epoch[vwc_epoch_slot(vm->slot, oblock)] ||
+	if (io->epoch != pool->write_epoch[h] || pool->write_inflight[h] ||
+	    !vwc_read_may_promote(vm, pool->sub_full) ||
+	    (!io->hot && !vwc_promote_room_locked(pool)) ||
 	    vwc_lookup(&pool->blocks, vm->slot, oblock) != VWC_NIL ||
 	    !vwc_quota_room_locked(pool, vm->slot))
 		p->cb = VWC_NIL;
@@ -1082,11 +1131,53 @@ static void vwc_promote(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io)
 		off += bv.bv_len;
 	}
 	p->pool = pool;
-	vwc_promote_write(p);
-	return;
+	return p;
 free:
 	kfree(p->buf);
 	kfree(p);
+	return NULL;
+}
+
+/*
+ * The pool's promotion work: the read misses held for a copy (their own
+ * list and work item, so that no other bio's mapping or submission holds
+ * up a read), each copied, completed, then its copy written.
+ */
+void vwc_promote_work(struct work_struct *ws)
+{
+	struct vwc_pool *pool = container_of(ws, struct vwc_pool,
+					     promote_work);
+	struct bio_list bios;
+	struct vwc_promote *p;
+	struct bio *bio;
+
+	spin_lock_irq(&pool->cache_lock);
+	bios = pool->promote_bios;
+	bio_list_init(&pool->promote_bios);
+	spin_unlock_irq(&pool->cache_lock);
+
+	while ((bio = bio_list_pop(&bios))) {
+		struct vwc_io *io = vwc_io_of(bio);
+
+		p = vwc_promote(io->vm, bio, io);
+		io->finished = true;
+		bio_endio(bio);
+		if (p)
+			vwc_promote_write(p);
+	}
+}
+
+/* Hold a completed read miss for vwc_promote_work(). */
+static int vwc_hold_promotion(struct vwc_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	vwc_io_of(bio)->copy = true;
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	bio_list_add(&pool->promote_bios, bio);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	queue_work(pool->wq, &pool->promote_work);
+	return DM_ENDIO_INCOMPLETE;
 }
 
 /* ---- completion -------------------------------------------------------- */
@@ -1232,10 +1323,8 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			return vwc_defer_retry(pool, bio, error);
 		break;
 	case VWC_IO_PROMOTE:
-		if (!*error) {
-			io->copy = true;
-			return vwc_defer_completion(pool, bio);
-		}
+		if (!*error)
+			return vwc_hold_promotion(pool, bio);
 		break;
 	case VWC_IO_ORIGIN_FLUSH:
 		vwc_origin_flush_done(vm, true, blk_status_to_errno(*error));
@@ -1245,9 +1334,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			spin_lock_irqsave(&pool->cache_lock, flags);
 			pool->slots[vm->slot].origin_written = true;
 			/* A read that overlapped this write may not promote. */
-			for (i = 0; i < io->nr; i++)
-				pool->write_epoch[vwc_epoch_slot(vm->slot,
-						  io->oblock + i)]++;
+			vwc_write_around_end_locked(vm, io);
 			/* I5: no dirty entry may come back over it. */
 			wait_commit = vwc_undirtied_locked(pool, vm->slot);
 			spin_unlock_irqrestore(&pool->cache_lock, flags);

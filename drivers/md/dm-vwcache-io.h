@@ -36,5 +36,6 @@ void vwc_map_and_submit(struct bio *bio, enum vwc_map_from from);
 int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error);
 int vwc_flush_origin(struct vwc_vm *vm);
 void vwc_deferred_work(struct work_struct *ws);
+void vwc_promote_work(struct work_struct *ws);
 
 #endif /* DM_VWCACHE_IO_H */

@@ -47,6 +47,7 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 	INIT_WORK(&pool->commit_work, vwc_commit_work);
 	INIT_WORK(&pool->wb_work, vwc_wb_work);
 	INIT_WORK(&pool->deferred_work, vwc_deferred_work);
+	INIT_WORK(&pool->promote_work, vwc_promote_work);
 	INIT_DELAYED_WORK(&pool->tick_work, vwc_tick_work);
 	INIT_DELAYED_WORK(&pool->throttle_work, vwc_throttle_work);
 	spin_lock_init(&pool->share_lock);

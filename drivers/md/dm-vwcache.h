@@ -225,6 +225,8 @@ struct vwc_pool {
 	bool commit_failed;
 	bool alloc_failed;		/* a write found no free block */
 	u32 *write_epoch;		/* promotion guard, by key hash */
+	u32 *write_inflight;		/* ... writes around in flight */
+	struct bio_list promote_bios;	/* read misses to copy, held */
 	struct bio_list deferred;	/* bios to map again */
 	bool drain_waiters;		/* ... one waits for a writeback: */
 					/* the tick maps them again */
@@ -251,6 +253,7 @@ struct vwc_pool {
 	struct work_struct commit_work;
 	struct work_struct wb_work;
 	struct work_struct deferred_work;
+	struct work_struct promote_work;
 	struct delayed_work tick_work;	/* commit_interval, max_age */
 	struct mutex commit_lock;	/* one commit at a time */
 	struct vwc_commit *commit;	/* its state, under commit_lock */
@@ -325,6 +328,8 @@ struct vwc_io {
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
 	bool copy;		/* a promotion's copy to make, held */
+	bool hot;		/* promoted because the filter found it hot */
+	bool write_around;	/* counted in pool->write_inflight */
 	bool finished;		/* its completion, held (a commit, a copy), is over */
 };
 /* dm-vwcache-registry.c */
