@@ -26,7 +26,8 @@
  *  - reads of a mapped block that is not PENDING come from the SSD, other
  *    reads from the origin; a whole-block read miss is copied into the
  *    pool (while free blocks are plenty, or when the filter finds it
- *    hot), in the deferred worker, if no write touched it meanwhile;
+ *    hot), in the promotion work, if no write touched it meanwhile and
+ *    none is in flight to the origin (P1, design.rst);
  *  - FLUSH waits for a commit; a FUA write completes after one (I1).
  */
 #include <linux/slab.h>
