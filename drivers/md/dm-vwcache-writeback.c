@@ -54,7 +54,7 @@
 #include "dm-vwcache-wbplan.h"
 #include "dm-vwcache-writeback.h"
 
-#define VWC_WB_MAX_JOBS		1024
+#define VWC_WB_MAX_JOBS		4096
 #define VWC_WB_MAX_BYTES	(16U << 20)
 #define VWC_WB_RUN_BYTES	(1U << 20)
 #define VWC_WB_MIN_ROOM		(VWC_WB_BATCH / 2)
