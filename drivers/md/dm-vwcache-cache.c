@@ -104,8 +104,12 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 	pool->wb_subs = kcalloc(VWC_WB_BATCH, sizeof(u16), GFP_KERNEL);
 	pool->wb_runs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_runs),
 				GFP_KERNEL);
+	pool->wb_order = kcalloc(VWC_WB_BATCH, sizeof(u32), GFP_KERNEL);
+	pool->wb_jobs = kcalloc(VWC_WB_BATCH, sizeof(*pool->wb_jobs),
+				GFP_KERNEL);
 	if (!pool->write_epoch || !pool->wb_cbs || !pool->wb_subs ||
-	    !pool->wb_runs || bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
+	    !pool->wb_runs || !pool->wb_order || !pool->wb_jobs ||
+	    bioset_init(&pool->split_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_scratch;
 	if (bioset_init(&pool->flush_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_flush_bs;
@@ -120,6 +124,8 @@ bad_scratch:
 	kfree(pool->wb_cbs);
 	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
+	kfree(pool->wb_order);
+	kfree(pool->wb_jobs);
 bad_meta:
 	bitmap_free(pool->vm_pages);
 	bitmap_free(pool->attach_pages);
@@ -166,8 +172,9 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 		BITS_TO_LONGS(VWC_MAX_VMS / VWC_ATTACH_PER_PAGE) *
 		sizeof(unsigned long) +
 		2 * VWC_WRITE_EPOCHS * sizeof(u32) +
-		VWC_WB_BATCH * (sizeof(u32) + sizeof(u16) +
-				sizeof(*pool->wb_runs)) +
+		VWC_WB_BATCH * (2 * sizeof(u32) + sizeof(u16) +
+				sizeof(*pool->wb_runs) +
+				sizeof(*pool->wb_jobs)) +
 		2 * BIO_POOL_SIZE * sizeof(struct bio) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
 	return bytes;
@@ -185,6 +192,8 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	kfree(pool->wb_cbs);
 	kfree(pool->wb_subs);
 	kfree(pool->wb_runs);
+	kfree(pool->wb_order);
+	kfree(pool->wb_jobs);
 	bioset_exit(&pool->split_bs);
 	bioset_exit(&pool->flush_bs);
 	kvfree(pool->meta_pages[0]);

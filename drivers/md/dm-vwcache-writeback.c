@@ -5,8 +5,9 @@
  * commit interval.
  *
  * Writeback rules:
- *  - per VM slot, oldest dirty blocks first, sorted by origin block and
- *    merged into runs of up to 1 MiB (dm-vwcache-wbplan.c);
+ *  - per VM slot, oldest dirty blocks first, each with its dirty
+ *    neighbours in origin order, sorted by origin block and merged into
+ *    runs of up to 1 MiB (dm-vwcache-wbplan.c);
  *  - a slot is written back when the pool is above high_watermark (until
  *    it is down to low_watermark), when its oldest dirty block is older
  *    than max_age, when it flushes (flush, migrate_prepare) or drains (a
@@ -21,7 +22,9 @@
  *    caps the rate.  A run written leaves that bound (its buffer freed)
  *    while it waits for its flush, so writes go on during a flush;
  *  - a run reads the sub-blocks its blocks hold (as planned:
- *    pool->wb_subs) from the SSD, writes them to its origin (a write per
+ *    pool->wb_subs) from the SSD (a batch's reads in cblock order, all
+ *    its runs allocated first, so that neighbours on the SSD merge under
+ *    the plug), writes them to its origin (a write per
  *    stretch of them in a row, across blocks), and
  *    is finished (its blocks clean) once a flush of the origin issued
  *    after its write completed; the writes of a slot's runs are submitted
@@ -51,7 +54,7 @@
 #include "dm-vwcache-wbplan.h"
 #include "dm-vwcache-writeback.h"
 
-#define VWC_WB_MAX_JOBS		1024
+#define VWC_WB_MAX_JOBS		4096
 #define VWC_WB_MAX_BYTES	(16U << 20)
 #define VWC_WB_RUN_BYTES	(1U << 20)
 #define VWC_WB_MIN_ROOM		(VWC_WB_BATCH / 2)
@@ -572,39 +575,80 @@ static void vwc_wb_read_done(unsigned long error, void *context)
 	}
 }
 
-/* Read the run's planned sub-blocks from the SSD: a read per stretch. */
-static void vwc_wb_submit(struct vwc_wb_job *job)
+/* Read block @i of the run's planned sub-blocks: a read per stretch. */
+static void vwc_wb_read_block(struct vwc_wb_job *job, u32 i)
 {
 	struct vwc_pool *pool = job->pool;
 	unsigned int shift = pool->sub_shift;
-	u32 per = 1U << (pool->block_shift - shift), i, a, b;
+	u32 per = 1U << (pool->block_shift - shift), a, b = i * per;
+	sector_t first = vwc_cblock_sector(pool, job->cbs[i]);
 
-	atomic_set(&job->reads, 1);
-	for (i = 0; i < job->count; i++) {
-		sector_t first = vwc_cblock_sector(pool, job->cbs[i]);
+	while (vwc_wb_stretch(job, per, (i + 1) * per, &a, &b)) {
+		struct dm_io_region where = {
+			.bdev = pool->cache.bdev,
+			.sector = first + ((sector_t)(a - i * per) << shift),
+			.count = (sector_t)(b - a) << shift,
+		};
+		struct dm_io_request req = {
+			.bi_opf = REQ_OP_READ,
+			.mem = vwc_wb_mem(job, (size_t)a << (shift + SECTOR_SHIFT)),
+			.notify.fn = vwc_wb_read_done,
+			.notify.context = job,
+			.client = pool->io_client,
+		};
 
-		b = i * per;
-		while (vwc_wb_stretch(job, per, (i + 1) * per, &a, &b)) {
-			struct dm_io_region where = {
-				.bdev = pool->cache.bdev,
-				.sector = first + ((sector_t)(a - i * per) << shift),
-				.count = (sector_t)(b - a) << shift,
-			};
-			struct dm_io_request req = {
-				.bi_opf = REQ_OP_READ,
-				.mem = vwc_wb_mem(job, (size_t)a <<
-						 (shift + SECTOR_SHIFT)),
-				.notify.fn = vwc_wb_read_done,
-				.notify.context = job,
-				.client = pool->io_client,
-			};
-
-			atomic_inc(&job->reads);
-			if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
-				vwc_wb_read_done(1, job);
-		}
+		atomic_inc(&job->reads);
+		if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+			vwc_wb_read_done(1, job);
 	}
-	vwc_wb_read_done(0, job);
+}
+
+/* The run of @nr_runs (cut from the plan in order) that holds block @p. */
+static u32 vwc_wb_run_of(const struct vwc_wb_run *runs, u32 nr_runs, u32 p)
+{
+	u32 lo = 0, hi = nr_runs;
+
+	while (hi - lo > 1) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (runs[mid].first <= p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Read the blocks of the runs started from a plan of @planned blocks cut
+ * in @nr_runs runs (pool->wb_jobs[]: NULL for a run not started) from the
+ * SSD, in cblock order, so that blocks written one after the other are
+ * read in a row and merge into few requests under the caller's plug.  A
+ * job goes on to its write once all its reads are done, not before all
+ * are submitted.  The pool's writeback work: its scratch arrays.
+ */
+static void vwc_wb_read_batch(struct vwc_pool *pool, u32 planned,
+			      u32 nr_runs)
+{
+	struct vwc_wb_job *job;
+	u32 i, p, r;
+
+	for (r = 0; r < nr_runs; r++) {
+		job = pool->wb_jobs[r];
+		if (job)
+			atomic_set(&job->reads, 1);
+	}
+	vwc_wb_read_order(pool->wb_cbs, planned, pool->wb_order);
+	for (i = 0; i < planned; i++) {
+		p = pool->wb_order[i];
+		r = vwc_wb_run_of(pool->wb_runs, nr_runs, p);
+		job = pool->wb_jobs[r];
+		if (job)
+			vwc_wb_read_block(job, p - pool->wb_runs[r].first);
+	}
+	for (r = 0; r < nr_runs; r++)
+		if (pool->wb_jobs[r])
+			vwc_wb_read_done(0, pool->wb_jobs[r]);
 }
 
 void vwc_wb_init_slots(struct vwc_pool *pool)
@@ -700,7 +744,8 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 
 /*
  * Plan one batch of @slot and start its runs; returns how many started.
- * Called with cache_lock held; drops and retakes it around allocation.
+ * Called with cache_lock held; drops and retakes it around allocation
+ * and around the reads, issued once every run of the batch has its job.
  * The origin is the one of the slot's VM device at the time, read under
  * cache_lock with the run counted: the device cannot go before the run
  * completes.  A slot whose VM device went meanwhile starts nothing.
@@ -731,6 +776,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		struct block_device *origin;
 		struct vwc_wb_job *job;
 
+		pool->wb_jobs[i] = NULL;
 		if (!s->vm || started >= budget ||
 		    (pool->wb_inflight_bytes &&
 		     pool->wb_inflight_bytes + bytes > VWC_WB_MAX_BYTES)) {
@@ -742,8 +788,6 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		vwc_wb_reserve_locked(pool, slot, bytes);
 		spin_unlock_irq(&pool->cache_lock);
 		job = vwc_wb_job_alloc(pool, slot, origin, run, pool->wb_cbs);
-		if (job)
-			vwc_wb_submit(job);
 		spin_lock_irq(&pool->cache_lock);
 		if (!job) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
@@ -752,7 +796,13 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 			vwc_wb_unreserve_locked(pool, slot);
 			continue;
 		}
+		pool->wb_jobs[i] = job;
 		started++;
+	}
+	if (started) {
+		spin_unlock_irq(&pool->cache_lock);
+		vwc_wb_read_batch(pool, planned, nr_runs);
+		spin_lock_irq(&pool->cache_lock);
 	}
 	return started;
 }

@@ -161,6 +161,8 @@ struct vwc_kobj {
 	struct completion released;
 };
 
+struct vwc_wb_job;
+
 struct vwc_pool {
 	struct list_head list;		/* in the registry */
 	refcount_t ref;
@@ -220,6 +222,8 @@ struct vwc_pool {
 	u32 *wb_cbs;			/* writeback planning scratch */
 	u16 *wb_subs;			/* ... their sub-blocks as planned */
 	struct vwc_wb_run *wb_runs;
+	u32 *wb_order;			/* ... their reads in cblock order */
+	struct vwc_wb_job **wb_jobs;	/* ... the job of each run */
 	struct vwc_tbucket wb_tb;	/* writeback_iops */
 	wait_queue_head_t wb_wait;
 	bool commit_failed;

@@ -37,18 +37,47 @@ static unsigned int check_plan(const struct vwc_blocks *t,
 	unsigned int bad = 0;
 	u32 cb, i, w = 0, r, covered = 0;
 
-	/* The oldest eligible blocks, max_blocks of them at most. */
-	for (cb = dirty->head; cb != VWC_NIL && w < max_blocks;
-	     cb = vwc_block(t, cb)->next)
-		if ((vwc_block(t, cb)->flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY)
-			want[w++] = cb;
-	if (n != w)
-		return 1;
-	memcpy(got, cbs, n * sizeof(u32));
-	qsort(want, w, sizeof(u32), cmp_u32);
-	qsort(got, n, sizeof(u32), cmp_u32);
-	if (memcmp(want, got, n * sizeof(u32)))
+	/*
+	 * Every block planned may be planned; the eligible blocks of the list
+	 * are planned oldest first (a prefix of them, all of them when the
+	 * plan is not full); every block planned is in a group of
+	 * consecutive ids planned that holds one of that prefix (a neighbour
+	 * of an old block, not a young block by itself).
+	 */
+	for (i = 0; i < n; i++)
+		if ((vwc_block(t, cbs[i])->flags &
+		     (VWC_B_VALID | VWC_B_DIRTY | VWC_B_WB)) !=
+		    (VWC_B_VALID | VWC_B_DIRTY))
+			bad++;
+	if (n > max_blocks)
 		bad++;
+	memcpy(got, cbs, n * sizeof(u32));
+	qsort(got, n, sizeof(u32), cmp_u32);
+	for (i = 1; i < n; i++)
+		if (got[i] == got[i - 1])
+			bad++;
+	for (cb = dirty->head; cb != VWC_NIL; cb = vwc_block(t, cb)->next) {
+		if ((vwc_block(t, cb)->flags & (VWC_B_DIRTY | VWC_B_WB)) != VWC_B_DIRTY)
+			continue;
+		if (!bsearch(&cb, got, n, sizeof(u32), cmp_u32))
+			break;
+		want[w++] = cb;
+	}
+	if (cb != VWC_NIL && n < max_blocks)
+		bad++;
+	if (max_blocks && cb != VWC_NIL && !w)
+		bad++;
+	qsort(want, w, sizeof(u32), cmp_u32);
+	for (i = 0; i < n;) {
+		u32 j = i, seed = 0;
+
+		while (j + 1 < n && id_of(t, cbs[j + 1]) == id_of(t, cbs[j]) + 1)
+			j++;
+		for (r = i; r <= j; r++)
+			seed |= !!bsearch(&cbs[r], want, w, sizeof(u32), cmp_u32);
+		bad += !seed;
+		i = j + 1;
+	}
 	/* Sorted by (vm, oblock). */
 	for (i = 1; i < n; i++)
 		if (id_of(t, cbs[i - 1]) >= id_of(t, cbs[i]))
@@ -196,10 +225,92 @@ static void test_cases(void)
 	vwc_blocks_exit(&t);
 }
 
+/*
+ * Random dirty data merges: an old block takes its young neighbours in
+ * origin order along (found in the index, not on the list's head), in
+ * its own VM only, never a block in writeback, and a young block already
+ * planned as a neighbour is not planned twice.
+ */
+static void test_neighbours(void)
+{
+	/* List order (oldest first): vm, oblock. */
+	static const u32 vms[] = { 7, 7, 7, 7, 7, 7, 8, 7, 7 };
+	static const u64 obs[] = { 100, 500, 900, 101, 99, 102, 103, 103, 98 };
+	struct vwc_wb_run runs[9];
+	struct vwc_blocks t;
+	struct vwc_list dirty;
+	u32 cbs[9], cb, n, nr_runs, i;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	vwc_list_init(&dirty);
+	for (i = 0; i < ARRAY_SIZE(obs); i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, vms[i], obs[i]);
+		vwc_block(&t, cb)->flags |= VWC_B_DIRTY;
+		vwc_list_push_tail(&t, &dirty, cb);
+	}
+	/* 98..103 of vm 7 with the oldest, 100; not 500 (the next oldest). */
+	n = vwc_wb_plan(&t, &dirty, 6, 0, cbs, runs, &nr_runs);
+	CHECK(n == 6 && nr_runs == 1 && runs[0].oblock == 98 &&
+	      runs[0].count == 6);
+	CHECK(cbs[0] == 8 && cbs[1] == 4 && cbs[2] == 0 && cbs[3] == 3 &&
+	      cbs[4] == 5 && cbs[5] == 7);
+	/* Room for 3: 100 and 99, 98 first (down), then 101. */
+	n = vwc_wb_plan(&t, &dirty, 3, 0, cbs, runs, &nr_runs);
+	CHECK(n == 3 && nr_runs == 1 && runs[0].oblock == 98);
+	/* max_run 2: one each way from 100: 99 100 101, cut 99 100 | 101. */
+	n = vwc_wb_plan(&t, &dirty, 3, 2, cbs, runs, &nr_runs);
+	CHECK(n == 3 && nr_runs == 2 && runs[0].oblock == 99 &&
+	      runs[0].count == 2 && runs[1].oblock == 101);
+	/* All of it, each block once: 98..103, 500, 900, vm 8's 103. */
+	n = vwc_wb_plan(&t, &dirty, 9, 0, cbs, runs, &nr_runs);
+	CHECK(n == 9 && nr_runs == 4);
+	/* 101 in writeback: 98..100 with 100, 500, 900, then 102 (full). */
+	vwc_block(&t, 3)->flags |= VWC_B_WB;
+	n = vwc_wb_plan(&t, &dirty, 6, 0, cbs, runs, &nr_runs);
+	CHECK(n == 6 && nr_runs == 4 && runs[0].oblock == 98 &&
+	      runs[0].count == 3 && runs[1].oblock == 102 &&
+	      runs[1].count == 1 && runs[2].oblock == 500 &&
+	      runs[3].oblock == 900);
+	vwc_blocks_exit(&t);
+}
+
+/* The read order: a permutation of the plan's indexes by cblock. */
+static void test_read_order(void)
+{
+	static u32 cbs[NR], order[NR], seen[NR];
+	unsigned int bad = 0, trials;
+	u32 n, i;
+
+	for (trials = 0; trials < 200; trials++) {
+		n = rnd_below(NR + 1);
+		for (i = 0; i < n; i++) {
+			cbs[i] = rnd_below(4 * NR);
+			seen[i] = 0;
+		}
+		vwc_wb_read_order(cbs, n, order);
+		for (i = 0; i < n; i++) {
+			if (order[i] >= n || seen[order[i]]++)
+				bad++;
+			if (i && order[i] < n && order[i - 1] < n &&
+			    cbs[order[i - 1]] > cbs[order[i]])
+				bad++;
+		}
+	}
+	CHECK(bad == 0);
+	cbs[0] = 30;
+	cbs[1] = 10;
+	cbs[2] = 20;
+	vwc_wb_read_order(cbs, 3, order);
+	CHECK(order[0] == 1 && order[1] == 2 && order[2] == 0);
+}
+
 int main(void)
 {
 	unit_seed(0x1234567887654321ULL);
 	test_cases();
+	test_neighbours();
 	test_random();
+	test_read_order();
 	return unit_report("test_wbplan");
 }
