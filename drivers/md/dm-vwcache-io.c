@@ -1173,7 +1173,6 @@ static int vwc_hold_promotion(struct vwc_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	vwc_io_of(bio)->copy = true;
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	bio_list_add(&pool->promote_bios, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);

@@ -331,7 +331,6 @@ struct vwc_io {
 	bool coalesced;
 	bool retry;		/* resubmit to the origin (SSD failed) */
 	bool wait_space;	/* deferred until a commit frees blocks */
-	bool copy;		/* a promotion's copy to make, held */
 	bool hot;		/* promoted because the filter found it hot */
 	bool write_around;	/* counted in pool->write_inflight */
 	bool finished;		/* its completion, held (a commit, a copy), is over */
