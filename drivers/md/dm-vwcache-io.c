@@ -577,7 +577,8 @@ static int vwc_map_write_around_locked(struct vwc_vm *vm, struct bio *bio,
  * No free block for a write.  When clean blocks can be evicted (or freed
  * ones wait for a commit), evict a batch and wait for the commit that
  * makes them reusable (I2); when all is dirty, go around to the origin
- * rather than wait for writeback.
+ * rather than wait for writeback, and have writeback make room
+ * (pool->all_dirty: only then, not while clean blocks can go).
  */
 static int vwc_wait_space_locked(struct vwc_pool *pool, struct bio *bio,
 				 struct vwc_io *io)
@@ -588,6 +589,7 @@ static int vwc_wait_space_locked(struct vwc_pool *pool, struct bio *bio,
 		io->wait_space = true;
 		return vwc_defer_locked(pool, bio);
 	}
+	pool->all_dirty = true;
 	io->kind = VWC_IO_ORIGIN;
 	return DM_MAPIO_REMAPPED;
 }
@@ -760,7 +762,7 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 		return r;
 	if (io->kind == VWC_IO_ORIGIN) {
 		vwc_remap_origin(vm, bio);
-		if (pool->alloc_failed)
+		if (pool->all_dirty)
 			vwc_kick_writeback(pool);
 	} else {
 		vwc_count_hit(vm, io);

@@ -11,7 +11,9 @@
  *  - a slot is written back when the pool is above high_watermark (until
  *    it is down to low_watermark), when its oldest dirty block is older
  *    than max_age, when it flushes (flush, migrate_prepare) or drains (a
- *    write waits for one of its dirty blocks);
+ *    write waits for one of its dirty blocks), and while every block of
+ *    the pool is dirty (a write found none free or clean to evict: not
+ *    merely none free);
  *  - only attached slots: the origin of a removed VM device is unknown;
  *  - the slots considered are those on pool->wb_slots, round robin: never
  *    a walk of every slot of the pool (vwc_wb_enlist_locked());
@@ -157,7 +159,7 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 		return false;
 	/* Not in writeback mode: nothing new gets dirty, drain what is. */
 	*urgent = s->flushing || s->drain || pool->wb_high ||
-		  pool->alloc_failed || vwc_slot_quota_wb_locked(s) ||
+		  pool->all_dirty || vwc_slot_quota_wb_locked(s) ||
 		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
 	return *urgent || vwc_slot_expired_locked(pool, s);
 }
@@ -933,6 +935,7 @@ static bool vwc_reclaim(struct vwc_pool *pool)
 		have = vwc_reclaim_have_locked(pool);
 	}
 	pool->alloc_failed = false;
+	pool->all_dirty = false;
 	commit = pool->blocks.free_pending.count > 0;
 	spin_unlock_irq(&pool->cache_lock);
 	return commit;

@@ -228,6 +228,7 @@ struct vwc_pool {
 	wait_queue_head_t wb_wait;
 	bool commit_failed;
 	bool alloc_failed;		/* a write found no free block */
+	bool all_dirty;			/* ... nor a clean one to evict */
 	u32 *write_epoch;		/* promotion guard, by key hash */
 	u32 *write_inflight;		/* ... writes around in flight */
 	struct bio_list promote_bios;	/* read misses to copy, held */
