@@ -136,6 +136,8 @@ struct log_writes_c {
 	atomic_t io_blocks;
 	atomic_t pending_blocks;
 	u64 write_seq;		/* writes completed, under blocks_lock */
+	struct list_head flushes;	/* flushes in flight, in map order */
+	u64 late_writes;	/* see log_writes_status() */
 	sector_t next_sector;
 	sector_t end_sector;
 	bool logging_enabled;
@@ -164,6 +166,7 @@ struct pending_block {
 struct per_bio_data {
 	struct pending_block *block;
 	u64 flush_seq;		/* a flush covers writes with seq <= this */
+	struct list_head flush_entry;	/* on lc->flushes while in flight */
 };
 
 static inline sector_t bio_to_dev_sectors(struct log_writes_c *lc,
@@ -567,6 +570,7 @@ static int log_writes_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	spin_lock_init(&lc->blocks_lock);
 	INIT_LIST_HEAD(&lc->unflushed_blocks);
+	INIT_LIST_HEAD(&lc->flushes);
 	INIT_LIST_HEAD(&lc->logging_blocks);
 	init_waitqueue_head(&lc->wait);
 	init_completion(&lc->super_done);
@@ -762,6 +766,7 @@ static int log_writes_map(struct dm_target *ti, struct bio *bio)
 	if (flush_bio && !bio_sectors(bio)) {
 		spin_lock_irq(&lc->blocks_lock);
 		pb->flush_seq = lc->write_seq;
+		list_add_tail(&pb->flush_entry, &lc->flushes);
 		spin_unlock_irq(&lc->blocks_lock);
 		goto map_bio;
 	}
@@ -802,6 +807,7 @@ static int log_writes_map(struct dm_target *ti, struct bio *bio)
 	if (flush_bio) {
 		spin_lock_irq(&lc->blocks_lock);
 		pb->flush_seq = lc->write_seq;
+		list_add_tail(&pb->flush_entry, &lc->flushes);
 		spin_unlock_irq(&lc->blocks_lock);
 	}
 map_bio:
@@ -822,6 +828,16 @@ static int normal_end_io(struct dm_target *ti, struct bio *bio,
 		spin_lock_irqsave(&lc->blocks_lock, flags);
 		if (block->flags & LOG_FLUSH_FLAG) {
 			struct pending_block *w, *tmp;
+			u64 before = 0;
+
+			/*
+			 * The writes that dm-log-writes would have logged only
+			 * with a flush mapped before this one and still in
+			 * flight (the last such flush covers the most).
+			 */
+			if (!list_is_first(&pb->flush_entry, &lc->flushes))
+				before = list_prev_entry(pb, flush_entry)->flush_seq;
+			list_del(&pb->flush_entry);
 
 			/*
 			 * Log the writes that completed before this flush was
@@ -832,6 +848,8 @@ static int normal_end_io(struct dm_target *ti, struct bio *bio,
 						 list) {
 				if (w->seq > pb->flush_seq)
 					break;
+				if (w->seq <= before)
+					lc->late_writes++;
 				list_move_tail(&w->list, &lc->logging_blocks);
 			}
 			list_add_tail(&block->list, &lc->logging_blocks);
@@ -850,7 +868,10 @@ static int normal_end_io(struct dm_target *ti, struct bio *bio,
 }
 
 /*
- * INFO format: <logged entries> <highest allocated sector>
+ * INFO format: <logged entries> <highest allocated sector> <late writes>
+ * The last: writes logged by a flush while a flush mapped before it, which
+ * dm-log-writes would have logged them with, was still in flight (there,
+ * after this flush and any mark placed once it completed).
  */
 static void log_writes_status(struct dm_target *ti, status_type_t type,
 			      unsigned int status_flags, char *result,
@@ -861,8 +882,9 @@ static void log_writes_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%llu %llu", lc->logged_entries,
-		       (unsigned long long)lc->next_sector - 1);
+		DMEMIT("%llu %llu %llu", lc->logged_entries,
+		       (unsigned long long)lc->next_sector - 1,
+		       lc->late_writes);
 		if (!lc->logging_enabled)
 			DMEMIT(" logging_disabled");
 		break;
