@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dm-vwtest-log-writes: a test-only device-mapper target for the VM tests,
- * never installed.  "vwtest-log-writes <dev_path> <log_dev_path>" is the
+ * never installed.  "vwtest-logw <dev_path> <log_dev_path>" is the
  * kernel's log-writes target (same table line, "mark" message, status and
  * on-disk log format, so tests/tools/lw-replay reads its logs), with one
  * change: which completed writes a flush brings into the log.
@@ -42,7 +42,7 @@
 #include <linux/freezer.h>
 #include <linux/uio.h>
 
-#define DM_MSG_PREFIX "vwtest-log-writes"
+#define DM_MSG_PREFIX "vwtest-logw"
 
 /*
  * This target will sequentially log all writes to the target device onto the
@@ -964,7 +964,7 @@ static void log_writes_io_hints(struct dm_target *ti, struct queue_limits *limit
 }
 
 static struct target_type log_writes_target = {
-	.name   = "vwtest-log-writes",
+	.name   = "vwtest-logw",
 	.version = {1, 0, 0},
 	.module = THIS_MODULE,
 	.ctr    = log_writes_ctr,

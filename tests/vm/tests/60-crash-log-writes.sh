@@ -1,8 +1,8 @@
 #!/bin/sh
 # 60-crash-log-writes: crash consistency checked at every flush.  One data
-# disk sits under vwtest-log-writes (log on a second disk) and dm-linear
+# disk sits under vwtest-logw (log on a second disk) and dm-linear
 # cuts it into the pool's SSD leg and three origin legs, so the log holds
-# one global order of every write to all legs (vwtest-log-writes, of
+# one global order of every write to all legs (vwtest-logw, of
 # tests/kmod, is dm-log-writes but for one thing: a flush logs every write
 # completed before it was mapped, also while a flush mapped earlier is
 # still in flight, which dm-log-writes lets log them later, after marks
@@ -82,7 +82,7 @@ done
 
 command -v vwc-model >/dev/null || fail "vwc-model not in the guest (make -C tests/tools)"
 command -v lw-replay >/dev/null || fail "lw-replay not in the guest (make -C tests/tools)"
-dmsetup targets | grep -q '^vwtest-log-writes' ||
+dmsetup targets | grep -q '^vwtest-logw' ||
 	insmod /lib/vwcache/dm-vwtest-log-writes.ko ||
 	fail "insmod dm-vwtest-log-writes (tests/kmod)"
 dmsetup targets | grep -q '^snapshot' || modprobe dm-snapshot 2>/dev/null ||
@@ -166,7 +166,7 @@ for d in "$data" "$scratch"; do
 		fail "zeroing $d"
 done
 dd if=/dev/zero of="$logd" bs=4096 count=1 conv=fsync 2>/dev/null || fail "zeroing the log head"
-assert_ok dmsetup create lw --table "0 $TOTAL_S vwtest-log-writes $data $logd"
+assert_ok dmsetup create lw --table "0 $TOTAL_S vwtest-logw $data $logd"
 assert_ok dmsetup message lw 0 mark start
 stack /dev/mapper/lw || fail "$why"
 log "pool on the $SSD_MB MiB leg: $(dmsetup status pool)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # 67-fs-crash: file systems on a VM device survive power cuts at its
 # flushes and between them.  As in 60-crash-log-writes, one data disk
-# sits under vwtest-log-writes (tests/kmod: dm-log-writes, but a flush
+# sits under vwtest-logw (tests/kmod: dm-log-writes, but a flush
 # logs every write completed before it was mapped, also when a flush
 # mapped earlier is still in flight) (log on a second disk) and dm-linear
 # cuts it into the pool's SSD leg and an origin leg, so the log holds one
@@ -81,7 +81,7 @@ for b in /sbin/mkfs.ext4 /sbin/e2fsck /sbin/mkfs.xfs /sbin/xfs_repair; do
 done
 command -v vwc-fsstress >/dev/null || fail "vwc-fsstress not in the guest (make -C tests/tools)"
 command -v lw-replay >/dev/null || fail "lw-replay not in the guest (make -C tests/tools)"
-dmsetup targets | grep -q '^vwtest-log-writes' ||
+dmsetup targets | grep -q '^vwtest-logw' ||
 	insmod /lib/vwcache/dm-vwtest-log-writes.ko ||
 	fail "insmod dm-vwtest-log-writes (tests/kmod)"
 dmsetup targets | grep -q '^snapshot' || modprobe dm-snapshot 2>/dev/null ||
@@ -169,7 +169,7 @@ run_fs() {
 			fail "zeroing $d"
 	done
 	dd if=/dev/zero of="$logd" bs=4096 count=1 conv=fsync 2>/dev/null || fail "zeroing the log head"
-	assert_ok dmsetup create lw --table "0 $TOTAL_S vwtest-log-writes $data $logd"
+	assert_ok dmsetup create lw --table "0 $TOTAL_S vwtest-logw $data $logd"
 	assert_ok dmsetup message lw 0 mark start
 	stack /dev/mapper/lw || fail "$why"
 	# mkfs with writeback off: the new file system is in the pool only.
