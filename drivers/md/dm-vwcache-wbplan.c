@@ -10,57 +10,50 @@ static u64 vwc_wb_id(const struct vwc_blocks *t, u32 cb)
 	return vwc_block_key(vwc_block(t, cb)) & VWC_KEY_ID_MASK;
 }
 
-/* Restore the max-heap property of cbs[0..n) below @i. */
-static void vwc_wb_sift(const struct vwc_blocks *t, u32 *cbs, u32 i, u32 n)
+/*
+ * The sort key of @v: with @t, the (vm, oblock) of cblock @v; else the
+ * cblock cbs[@v].  One heapsort serves both orders a plan needs.
+ */
+static u64 vwc_wb_key(const struct vwc_blocks *t, const u32 *cbs, u32 v)
 {
-	u32 top = cbs[i];
-	u64 id = vwc_wb_id(t, top);
+	return t ? vwc_wb_id(t, v) : cbs[v];
+}
+
+/* Restore the max-heap property of a[0..n), by vwc_wb_key(), below @i. */
+static void vwc_wb_sift(const struct vwc_blocks *t, const u32 *cbs, u32 *a,
+			u32 i, u32 n)
+{
+	u32 top = a[i];
+	u64 key = vwc_wb_key(t, cbs, top);
 	u32 child;
 
 	while ((u64)i * 2 + 1 < n) {
 		child = i * 2 + 1;
-		if (child + 1 < n &&
-		    vwc_wb_id(t, cbs[child + 1]) > vwc_wb_id(t, cbs[child]))
+		if (child + 1 < n && vwc_wb_key(t, cbs, a[child + 1]) >
+				     vwc_wb_key(t, cbs, a[child]))
 			child++;
-		if (vwc_wb_id(t, cbs[child]) <= id)
+		if (vwc_wb_key(t, cbs, a[child]) <= key)
 			break;
-		cbs[i] = cbs[child];
+		a[i] = a[child];
 		i = child;
 	}
-	cbs[i] = top;
+	a[i] = top;
 }
 
-/* Heapsort cbs[0..n) by (vm, oblock), ascending. */
-static void vwc_wb_sort(const struct vwc_blocks *t, u32 *cbs, u32 n)
+/* Heapsort a[0..n) by vwc_wb_key(), ascending: no memory, no recursion. */
+static void vwc_wb_heapsort(const struct vwc_blocks *t, const u32 *cbs,
+			    u32 *a, u32 n)
 {
 	u32 i, tmp;
 
 	for (i = n / 2; i > 0; i--)
-		vwc_wb_sift(t, cbs, i - 1, n);
+		vwc_wb_sift(t, cbs, a, i - 1, n);
 	for (i = n; i > 1; i--) {
-		tmp = cbs[0];
-		cbs[0] = cbs[i - 1];
-		cbs[i - 1] = tmp;
-		vwc_wb_sift(t, cbs, 0, i - 1);
+		tmp = a[0];
+		a[0] = a[i - 1];
+		a[i - 1] = tmp;
+		vwc_wb_sift(t, cbs, a, 0, i - 1);
 	}
-}
-
-/* Restore the max-heap property of order[0..n), keyed by cbs[], below @i. */
-static void vwc_wb_sift_order(const u32 *cbs, u32 *order, u32 i, u32 n)
-{
-	u32 top = order[i];
-	u32 child;
-
-	while ((u64)i * 2 + 1 < n) {
-		child = i * 2 + 1;
-		if (child + 1 < n && cbs[order[child + 1]] > cbs[order[child]])
-			child++;
-		if (cbs[order[child]] <= cbs[top])
-			break;
-		order[i] = order[child];
-		i = child;
-	}
-	order[i] = top;
 }
 
 /*
@@ -69,18 +62,11 @@ static void vwc_wb_sift_order(const u32 *cbs, u32 *order, u32 i, u32 n)
  */
 void vwc_wb_read_order(const u32 *cbs, u32 n, u32 *order)
 {
-	u32 i, tmp;
+	u32 i;
 
 	for (i = 0; i < n; i++)
 		order[i] = i;
-	for (i = n / 2; i > 0; i--)
-		vwc_wb_sift_order(cbs, order, i - 1, n);
-	for (i = n; i > 1; i--) {
-		tmp = order[0];
-		order[0] = order[i - 1];
-		order[i - 1] = tmp;
-		vwc_wb_sift_order(cbs, order, 0, i - 1);
-	}
+	vwc_wb_heapsort(NULL, cbs, order, n);
 }
 
 /* Cut the sorted cbs[0..n) into runs of at most max_run blocks. */
@@ -210,7 +196,7 @@ u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
 		}
 		cb = b->next;
 	}
-	vwc_wb_sort(t, cbs, n);
+	vwc_wb_heapsort(t, NULL, cbs, n);
 	*nr_runs = vwc_wb_runs(t, cbs, n, max_run, runs);
 	return n;
 }
