@@ -373,7 +373,9 @@ static bool vwc_promote_room_locked(struct vwc_pool *pool)
  * data at high_watermark), makes no new blocks: a write goes around (a
  * dirty block it meets is still written in place), a read is not
  * promoted.  A bio is noted once, at its first mapping, as cut
- * (vwc_map_run_end_locked() shortens it).
+ * (vwc_map_run_end_locked() shortens it).  I/O the cache would not take
+ * anyway (writes in writethrough or passthrough mode, reads in
+ * passthrough mode) is not bypassed, hence not counted as such.
  */
 static void vwc_seq_check_locked(struct vwc_vm *vm, struct bio *bio,
 				 struct vwc_io *io)
@@ -388,8 +390,11 @@ static void vwc_seq_check_locked(struct vwc_vm *vm, struct bio *bio,
 	run = vwc_seq_note(&vm->seq,
 			   dm_target_offset(vm->ti, bio->bi_iter.bi_sector),
 			   bio_sectors(bio));
+	/* Only what the cache would take: not what goes around anyway. */
 	io->bypass = run >= cutoff &&
-		     (!vwc_promote_room_locked(pool) || pool->wb_high);
+		     (!vwc_promote_room_locked(pool) || pool->wb_high) &&
+		     (io->write ? vwc_may_dirty(vm) :
+		      vwc_read_may_promote(vm, pool->sub_full));
 }
 
 /*

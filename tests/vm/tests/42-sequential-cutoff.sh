@@ -3,7 +3,8 @@
 # blocks down to 1/16 of it), a stream of sequential I/O that has run
 # past the cutoff makes no new blocks: its writes go to the origin (the
 # data reads back right), its reads are not promoted, and the bytes are
-# counted in stats/sequential_bypassed_bytes; random writes are still
+# counted in stats/sequential_bypassed_bytes (not those that go to the
+# origin anyway: writethrough, passthrough); random writes are still
 # cached, and with room (no pressure) a long stream is cached whole.  The
 # setting is re-emitted in the table line only when set, and is changed
 # by message and sysfs, bad values refused.
@@ -90,6 +91,19 @@ dd if=$dev of=/dev/null bs=64k count=128 skip=$((240 * 16)) iflag=direct 2>/dev/
 	fail "$(($(cached) - c0)) blocks of a read stream promoted under pressure"
 [ $(($(bypassed) - by)) -ge $((15 * MIB)) ] || fail "read stream not counted"
 log "read stream twice under pressure: $(($(cached) - c0)) blocks promoted"
+
+# What goes to the origin whatever the cutoff is not counted: writes in
+# writethrough mode, reads in passthrough mode.
+by=$(bypassed)
+assert_ok dmsetup message vm1 0 set mode writethrough
+dd if=/dev/urandom of=$dev bs=64k count=32 seek=$((100 * 16)) oflag=direct \
+	2>/dev/null || fail "writethrough stream"
+assert_ok dmsetup message vm1 0 set mode passthrough
+dd if=$dev of=/dev/null bs=64k count=32 skip=$((230 * 16)) iflag=direct \
+	2>/dev/null || fail "passthrough read stream"
+assert_eq $(($(bypassed) - by)) 0 "bytes counted bypassed in writethrough and passthrough"
+assert_ok dmsetup message vm1 0 set mode writeback
+log "2 MiB streams in writethrough and passthrough: nothing counted bypassed"
 
 # ---- the setting --------------------------------------------------------------
 dmsetup message pool 0 set sequential_cutoff 0 || fail "message"
