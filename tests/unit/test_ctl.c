@@ -514,6 +514,7 @@ static void fake_snapshot(struct snapshot *s)
 	ctl_parse_hist("16 3\n32 4\n64 0\n", &vms[0].read_lat);
 	vms[0].read_lat_sum_ns = (struct sval){ true, 150500 };
 	vms[0].writeback_errors = (struct sval){ true, 2 };
+	vms[0].sequential_bypassed = (struct sval){ true, 65536 };
 	strcpy(vms[1].dm.name, "vm2");
 	vms[1].dm.minor = 4;
 	ctl_parse_vm_status("writethrough migrating 8 5 0 0 0 0 0 0 0",
@@ -707,6 +708,9 @@ static void test_outputs(void)
 	CHECK(strstr(out, "vwcache_pool_max_age_seconds{pool=\"vw\\\"pool\"} 60\n"));
 	CHECK(strstr(out, "vwcache_pool_high_watermark_ratio{pool=\"vw\\\"pool\"} 0.8\n"));
 	CHECK(strstr(out, "vwcache_pool_low_watermark_ratio{pool=\"vw\\\"pool\"} 0.05\n"));
+	/* a setting the table leaves out when off is 0, not absent */
+	CHECK(strstr(out, "vwcache_pool_sequential_cutoff_bytes{pool=\"vw\\\"pool\"} 0\n"));
+	CHECK(strstr(out, "vwcache_vm_sequential_bypass_bytes_total{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 65536\n"));
 	/* space in bytes */
 	CHECK(strstr(out, "vwcache_vm_cached_bytes{pool=\"vw\\\"pool\",vm_id=\"web-01.vda\"} 409600\n"));
 	CHECK(strstr(out, "vwcache_pool_dirty_bytes{pool=\"vw\\\"pool\"} 409600\n"));

@@ -471,6 +471,9 @@ static const struct sys_metric vm_sys_metrics[] = {
 	SYSM("vm_writeback_errors_total", "counter",
 	     "Writeback runs the origin failed (the blocks stay dirty and are retried).",
 	     writeback_errors, 0),
+	SYSM("vm_sequential_bypass_bytes_total", "counter",
+	     "Bytes sent to the origin past the pool's sequential_cutoff.",
+	     sequential_bypassed, 0),
 };
 
 static const struct sval *vm_sval(const struct vm_dev *v, size_t off)
@@ -536,16 +539,19 @@ static void prom_states(FILE *f, const struct snapshot *s, int only_pool,
  * Settings, from the table line (which re-emits every setting in force):
  * one metric each, in base units.  @dec scales the table's value down by
  * a power of ten (ms -> s, percent -> ratio); @blocks multiplies it by
- * the block size.
+ * the block size; @absent is the value of a setting the table leaves out
+ * when it is off (NULL: a table without it has no sample).
  */
 struct setting_metric {
 	const char *key;
 	struct metric m;
 	int dec;
 	bool blocks;
+	const char *absent;
 };
 
-#define SETM(k, n, h, d, b) { k, { n, "gauge", h }, d, b }
+#define SETM(k, n, h, d, b) { k, { n, "gauge", h }, d, b, NULL }
+#define SETM_OFF(k, n, h) { k, { n, "gauge", h }, 0, false, "0" }
 
 static const struct setting_metric pool_settings[] = {
 	SETM("high_watermark", "pool_high_watermark_ratio",
@@ -568,6 +574,8 @@ static const struct setting_metric pool_settings[] = {
 	SETM("io_capacity_bw", "pool_io_capacity_bytes_per_second",
 	     "Bytes per second the SSD can serve, shared by weight (0 = unlimited).",
 	     0, false),
+	SETM_OFF("sequential_cutoff", "pool_sequential_cutoff_bytes",
+		 "Stream length past which I/O bypasses a pool under pressure (0 = off)."),
 };
 
 static const struct setting_metric vm_settings[] = {
@@ -602,6 +610,8 @@ static void prom_settings(FILE *f, const struct snapshot *s, int only_pool,
 							t->nr, sm->key);
 			uint64_t n;
 
+			if (!val)
+				val = sm->absent;
 			if ((only_pool >= 0 && only_pool != i) || !val ||
 			    ctl_parse_u64(val, &n))
 				continue;

@@ -258,6 +258,7 @@ struct vm_dev {
 	struct sval iops_limit, bw_limit, cache_quota, weight;
 	struct ctl_hist read_lat, write_lat;
 	struct sval writeback_errors, read_lat_sum_ns, write_lat_sum_ns;
+	struct sval sequential_bypassed;
 };
 
 struct snapshot {

@@ -51,6 +51,7 @@ void vm_read_sysfs(struct vm_dev *v)
 	hist_read(d, "stats/read_latency_us", &v->read_lat);
 	hist_read(d, "stats/write_latency_us", &v->write_lat);
 	sval_read(d, "stats/writeback_errors", &v->writeback_errors);
+	sval_read(d, "stats/sequential_bypassed_bytes", &v->sequential_bypassed);
 	sval_read(d, "stats/read_latency_sum_ns", &v->read_lat_sum_ns);
 	sval_read(d, "stats/write_latency_sum_ns", &v->write_lat_sum_ns);
 }
