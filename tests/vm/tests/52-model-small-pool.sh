@@ -68,7 +68,7 @@ fpid=$!
 sleep 3
 # fio may take longer to start on a slow (debug) kernel.
 i=0
-while [ "$(field 4 vm2)" = 0 ] && [ $i -lt $(scaled 100) ]; do
+while [ "$(field 4 vm2)" = 0 ] && [ $i -lt "$(scaled 100)" ]; do
 	i=$((i + 1))
 	sleep 0.1
 done
