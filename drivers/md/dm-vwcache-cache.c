@@ -194,6 +194,7 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	kfree(pool->wb_runs);
 	kfree(pool->wb_order);
 	kfree(pool->wb_jobs);
+	vwc_wbbuf_trim(&pool->wbbuf);
 	bioset_exit(&pool->split_bs);
 	bioset_exit(&pool->flush_bs);
 	kvfree(pool->meta_pages[0]);

@@ -20,13 +20,18 @@
  *  - in flight (reading or writing, a buffer held): up to
  *    VWC_WB_MAX_JOBS runs and VWC_WB_MAX_BYTES when something waits on it
  *    (a slow origin needs many writes in flight: random dirty blocks make
- *    one-block runs), else one run (it yields to VM I/O); writeback_iops
- *    caps the rate.  A run written leaves that bound (its buffer freed)
- *    while it waits for its flush, so writes go on during a flush;
+ *    one-block runs); above the high watermark alone, a share of
+ *    VWC_WB_MAX_BYTES that grows with the dirty share (writeback keeps
+ *    pace with the writes, vwc_wb_high_bound_locked()); else one run (it
+ *    yields to VM I/O); writeback_iops caps the rate.  A run written
+ *    leaves that bound (its buffer's pages go back to the pool's cache,
+ *    dm-vwcache-wbbuf.h) while it waits for its flush, so writes go on
+ *    during a flush;
  *  - a run reads the sub-blocks its blocks hold (as planned:
  *    pool->wb_subs) from the SSD (a batch's reads in cblock order, all
- *    its runs allocated first, so that neighbours on the SSD merge under
- *    the plug), writes them to its origin (a write per
+ *    its runs allocated first, a read per stretch next to each other on
+ *    the SSD and in the run's buffer, and neighbours merge under the
+ *    plug), writes them to its origin (a write per
  *    stretch of them in a row, across blocks), and
  *    is finished (its blocks clean) once a flush of the origin issued
  *    after its write completed; the writes of a slot's runs are submitted
@@ -48,12 +53,12 @@
  */
 #include <linux/blkdev.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
 
 #include "dm-vwcache.h"
 #include "dm-vwcache-cache.h"
 #include "dm-vwcache-commit.h"
 #include "dm-vwcache-wbplan.h"
+#include "dm-vwcache-wbbuf.h"
 #include "dm-vwcache-writeback.h"
 
 #define VWC_WB_MAX_JOBS		4096
@@ -62,6 +67,7 @@
 #define VWC_WB_MIN_ROOM		(VWC_WB_BATCH / 2)
 #define VWC_WB_BACKOFF_MAX	(30 * HZ)
 #define VWC_TICK		(HZ / 10)
+#define VWC_WBBUF_IDLE		10	/* ticks: free the buffers' pages */
 
 struct vwc_wb_job {
 	struct vwc_pool *pool;
@@ -69,7 +75,8 @@ struct vwc_wb_job {
 	struct block_device *origin;
 	u64 oblock;
 	u32 count;
-	void *buf;
+	u32 nr_pages;			/* its buffer's, 0 once given back */
+	struct page_list *pages;	/* its buffer (dm-vwcache-wbbuf.h) */
 	atomic_t reads;
 	atomic_t writes;
 	unsigned long error;
@@ -147,10 +154,36 @@ void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s)
 	vwc_slot_check_flushed_locked(pool, s);
 }
 
-/* Should @s be written back now, and is someone waiting for it? */
-static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
-				     struct vwc_slot *s, bool *urgent)
+/*
+ * Above the high watermark, and nothing else asks for haste: the bytes of
+ * writeback in flight grow with the dirty share, from one run (0) at the
+ * high watermark to VWC_WB_MAX_BYTES with every block dirty.  So
+ * writeback keeps pace with the writes that dirty the pool without
+ * taking the SSD and the origin from them while clean room is left (a
+ * stream that rewrites what was just written back would otherwise have
+ * its data written back over and over).
+ */
+static u64 vwc_wb_high_bound_locked(struct vwc_pool *pool)
 {
+	u64 high = div_u64((u64)pool->blocks.nr *
+			   pool->settings.high_watermark, 100);
+
+	if (pool->nr_dirty <= high || pool->blocks.nr <= high)
+		return 0;
+	return div64_u64((u64)(pool->nr_dirty - high) * VWC_WB_MAX_BYTES,
+			 pool->blocks.nr - high);
+}
+
+/*
+ * Should @s be written back now, and how much of it may be in flight
+ * (*@bound bytes: 0 for one run at a time, background writeback that
+ * yields to VM I/O)?  All of VWC_WB_MAX_BYTES when something waits for it.
+ */
+static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
+				     struct vwc_slot *s, u64 *bound)
+{
+	bool urgent;
+
 	if (vwc_list_empty(&s->dirty)) {
 		vwc_wb_slot_cleaned_locked(pool, s);
 		return false;
@@ -158,10 +191,11 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 	if (!s->vm || time_before(jiffies, s->wb_retry_at))
 		return false;
 	/* Not in writeback mode: nothing new gets dirty, drain what is. */
-	*urgent = s->flushing || s->drain || pool->wb_high ||
-		  pool->all_dirty || vwc_slot_quota_wb_locked(s) ||
-		  READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
-	return *urgent || vwc_slot_expired_locked(pool, s);
+	urgent = s->flushing || s->drain || pool->all_dirty ||
+		 vwc_slot_quota_wb_locked(s) ||
+		 READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
+	*bound = urgent ? VWC_WB_MAX_BYTES : vwc_wb_high_bound_locked(pool);
+	return urgent || pool->wb_high || vwc_slot_expired_locked(pool, s);
 }
 
 /*
@@ -277,12 +311,12 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	vwc_kick_deferred(pool);
 	queue_work(pool->wq, &pool->wb_work);
 	/* A run that failed before its write still holds its buffer. */
-	if (job->buf)
+	if (job->nr_pages)
 		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
 	/* The last use of the pool: see vwc_pool_stop(). */
 	vwc_wb_unreserve_locked(pool, job->slot);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	kvfree(job->buf);
+	vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
 	kfree(job);
 }
 
@@ -331,8 +365,8 @@ static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
 	if (list_empty(jobs))
 		return;
 	list_for_each_entry(job, jobs, list) {
-		kvfree(job->buf);
-		job->buf = NULL;
+		vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
+		job->nr_pages = 0;
 	}
 	spin_lock_irq(&pool->cache_lock);
 	list_for_each_entry_safe(job, next, jobs, list) {
@@ -455,24 +489,11 @@ static void vwc_wb_write_done(unsigned long error, void *context)
 		vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
 }
 
-/*
- * dm-io's view of @job's buffer from @offset: kmalloc'ed (a small run:
- * cheaper than vmalloc, which maps and unmaps pages each time) or
- * vmalloc'ed.
- */
+/* dm-io's view of @job's buffer from @offset. */
 static struct dm_io_memory vwc_wb_mem(const struct vwc_wb_job *job,
 				      size_t offset)
 {
-	struct dm_io_memory mem;
-
-	if (is_vmalloc_addr(job->buf)) {
-		mem.type = DM_IO_VMA;
-		mem.ptr.vma = job->buf + offset;
-	} else {
-		mem.type = DM_IO_KMEM;
-		mem.ptr.addr = job->buf + offset;
-	}
-	return mem;
+	return vwc_wbbuf_mem(job->pages, offset);
 }
 
 /* Is sub-block @i of the run (its blocks' sub-blocks in a row) planned? */
@@ -577,8 +598,47 @@ static void vwc_wb_read_done(unsigned long error, void *context)
 	}
 }
 
-/* Read block @i of the run's planned sub-blocks: a read per stretch. */
-static void vwc_wb_read_block(struct vwc_wb_job *job, u32 i)
+/*
+ * A read from the SSD into a run's buffer, grown while the stretches that
+ * follow are next to it both on the SSD and in the buffer (the blocks of
+ * a stream are often written back from cache blocks in a row): one dm-io
+ * request for them, not one per block.
+ */
+struct vwc_wb_read {
+	struct vwc_wb_job *job;		/* NULL: none pending */
+	sector_t sector;		/* on the SSD */
+	sector_t count;
+	size_t offset;			/* in the job's buffer */
+};
+
+static void vwc_wb_read_submit(struct vwc_wb_read *rd)
+{
+	struct vwc_wb_job *job = rd->job;
+	struct dm_io_region where = {
+		.bdev = job->pool->cache.bdev,
+		.sector = rd->sector,
+		.count = rd->count,
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_READ,
+		.mem = vwc_wb_mem(job, rd->offset),
+		.notify.fn = vwc_wb_read_done,
+		.notify.context = job,
+		.client = job->pool->io_client,
+	};
+
+	rd->job = NULL;
+	atomic_inc(&job->reads);
+	if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
+		vwc_wb_read_done(1, job);
+}
+
+/*
+ * Add block @i of the run's planned sub-blocks to the reads: a stretch
+ * at a time, each joining the pending read if it continues it.
+ */
+static void vwc_wb_read_block(struct vwc_wb_read *rd, struct vwc_wb_job *job,
+			      u32 i)
 {
 	struct vwc_pool *pool = job->pool;
 	unsigned int shift = pool->sub_shift;
@@ -586,22 +646,21 @@ static void vwc_wb_read_block(struct vwc_wb_job *job, u32 i)
 	sector_t first = vwc_cblock_sector(pool, job->cbs[i]);
 
 	while (vwc_wb_stretch(job, per, (i + 1) * per, &a, &b)) {
-		struct dm_io_region where = {
-			.bdev = pool->cache.bdev,
-			.sector = first + ((sector_t)(a - i * per) << shift),
-			.count = (sector_t)(b - a) << shift,
-		};
-		struct dm_io_request req = {
-			.bi_opf = REQ_OP_READ,
-			.mem = vwc_wb_mem(job, (size_t)a << (shift + SECTOR_SHIFT)),
-			.notify.fn = vwc_wb_read_done,
-			.notify.context = job,
-			.client = pool->io_client,
-		};
+		sector_t sector = first + ((sector_t)(a - i * per) << shift);
+		sector_t count = (sector_t)(b - a) << shift;
+		size_t offset = (size_t)a << (shift + SECTOR_SHIFT);
 
-		atomic_inc(&job->reads);
-		if (dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT))
-			vwc_wb_read_done(1, job);
+		if (rd->job == job && rd->sector + rd->count == sector &&
+		    rd->offset + (rd->count << SECTOR_SHIFT) == offset) {
+			rd->count += count;
+			continue;
+		}
+		if (rd->job)
+			vwc_wb_read_submit(rd);
+		rd->job = job;
+		rd->sector = sector;
+		rd->count = count;
+		rd->offset = offset;
 	}
 }
 
@@ -632,6 +691,7 @@ static u32 vwc_wb_run_of(const struct vwc_wb_run *runs, u32 nr_runs, u32 p)
 static void vwc_wb_read_batch(struct vwc_pool *pool, u32 planned,
 			      u32 nr_runs)
 {
+	struct vwc_wb_read rd = { .job = NULL };
 	struct vwc_wb_job *job;
 	u32 i, p, r;
 
@@ -646,8 +706,11 @@ static void vwc_wb_read_batch(struct vwc_pool *pool, u32 planned,
 		r = vwc_wb_run_of(pool->wb_runs, nr_runs, p);
 		job = pool->wb_jobs[r];
 		if (job)
-			vwc_wb_read_block(job, p - pool->wb_runs[r].first);
+			vwc_wb_read_block(&rd, job,
+					  p - pool->wb_runs[r].first);
 	}
+	if (rd.job)
+		vwc_wb_read_submit(&rd);
 	for (r = 0; r < nr_runs; r++)
 		if (pool->wb_jobs[r])
 			vwc_wb_read_done(0, pool->wb_jobs[r]);
@@ -658,6 +721,7 @@ void vwc_wb_init_slots(struct vwc_pool *pool)
 	u32 i;
 
 	INIT_LIST_HEAD(&pool->wb_slots);
+	vwc_wbbuf_init(&pool->wbbuf, VWC_WB_MAX_BYTES >> PAGE_SHIFT);
 	for (i = 0; i < pool->sb.layout.max_vms; i++) {
 		struct vwc_slot *s = &pool->slots[i];
 
@@ -719,19 +783,25 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 					   const struct vwc_wb_run *run,
 					   const u32 *cbs)
 {
+	size_t bytes = (size_t)run->count << (pool->block_shift + SECTOR_SHIFT);
+	u32 nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
 	struct vwc_wb_job *job;
+	size_t subs_at = struct_size(job, cbs, run->count);
+	size_t pages_at = ALIGN(subs_at + run->count * sizeof(u16),
+				__alignof__(struct page_list));
 
-	job = kzalloc(struct_size(job, cbs, run->count) +
-		      run->count * sizeof(u16), GFP_NOIO);
+	job = kmalloc(pages_at + nr_pages * sizeof(struct page_list),
+		      GFP_NOIO);
 	if (!job)
 		return NULL;
-	job->subs = (u16 *)(job->cbs + run->count);
-	job->buf = kvmalloc((size_t)run->count <<
-			    (pool->block_shift + SECTOR_SHIFT), GFP_NOIO);
-	if (!job->buf) {
+	memset(job, 0, sizeof(*job));
+	job->subs = (u16 *)((char *)job + subs_at);
+	job->pages = (struct page_list *)((char *)job + pages_at);
+	if (vwc_wbbuf_get(&pool->wbbuf, job->pages, nr_pages)) {
 		kfree(job);
 		return NULL;
 	}
+	job->nr_pages = nr_pages;
 	job->pool = pool;
 	job->slot = slot;
 	job->origin = origin;
@@ -753,7 +823,7 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
  * completes.  A slot whose VM device went meanwhile starts nothing.
  */
 static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
-				    u32 budget)
+				    u32 budget, u64 bound)
 {
 	struct vwc_slot *s = &pool->slots[slot];
 	u32 max_run = VWC_WB_RUN_BYTES >> (pool->block_shift + SECTOR_SHIFT);
@@ -781,7 +851,8 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		pool->wb_jobs[i] = NULL;
 		if (!s->vm || started >= budget ||
 		    (pool->wb_inflight_bytes &&
-		     pool->wb_inflight_bytes + bytes > VWC_WB_MAX_BYTES)) {
+		     pool->wb_inflight_bytes + bytes >
+		     (bound ?: VWC_WB_MAX_BYTES))) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
 			continue;
@@ -810,18 +881,19 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 }
 
 /*
- * The runs that may start now: one at a time, unless something waits for
- * the writeback: then up to VWC_WB_MAX_JOBS in flight, but only once there
- * is room for VWC_WB_MIN_ROOM of them, or none is in flight (a batch costs
- * its planning, a sort of VWC_WB_BATCH blocks, however few runs it
- * starts; every run that completes asks again).
+ * The runs that may start now: one at a time, unless @bound bytes may be
+ * in flight (vwc_slot_wants_wb_locked()): then up to VWC_WB_MAX_JOBS, but
+ * only once there is room for VWC_WB_MIN_ROOM of them, or none is in
+ * flight (a batch costs its planning, a sort of VWC_WB_BATCH blocks,
+ * however few runs it starts; every run that completes asks again).
  */
-static u32 vwc_wb_room_locked(struct vwc_pool *pool, bool urgent)
+static u32 vwc_wb_room_locked(struct vwc_pool *pool, u64 bound)
 {
-	u32 limit = urgent ? VWC_WB_MAX_JOBS : 1;
+	u32 limit = bound ? VWC_WB_MAX_JOBS : 1;
 	u32 room = limit > pool->wb_inflight ? limit - pool->wb_inflight : 0;
 
-	if (urgent && pool->wb_inflight && room < VWC_WB_MIN_ROOM)
+	if (bound && pool->wb_inflight &&
+	    (room < VWC_WB_MIN_ROOM || pool->wb_inflight_bytes >= bound))
 		return 0;
 	return room;
 }
@@ -865,15 +937,15 @@ void vwc_wb_work(struct work_struct *ws)
 						      struct vwc_slot,
 						      wb_entry);
 		u32 slot = s - pool->slots;
-		bool urgent = false;
+		u64 bound = 0;
 
 		list_move_tail(&s->wb_entry, &pool->wb_slots);
 		left--;
-		if (!vwc_slot_wants_wb_locked(pool, s, &urgent)) {
+		if (!vwc_slot_wants_wb_locked(pool, s, &bound)) {
 			vwc_wb_delist_locked(pool, s);
 			continue;
 		}
-		if (!vwc_wb_room_locked(pool, urgent))
+		if (!vwc_wb_room_locked(pool, bound))
 			continue;
 		spin_unlock_irq(&pool->cache_lock);
 		if (!vwc_wb_take_tokens(pool)) {
@@ -882,8 +954,9 @@ void vwc_wb_work(struct work_struct *ws)
 		}
 		spin_lock_irq(&pool->cache_lock);
 		if (vwc_wb_start_slot_locked(pool, slot,
-					     vwc_wb_room_locked(pool, urgent)) &&
-		    urgent && pool->wb_inflight_bytes < VWC_WB_MAX_BYTES) {
+					     vwc_wb_room_locked(pool, bound),
+					     bound) &&
+		    bound && pool->wb_inflight_bytes < bound) {
 			list_move(&s->wb_entry, &pool->wb_slots); /* more */
 			left++;
 		}
@@ -973,17 +1046,21 @@ void vwc_tick_work(struct work_struct *ws)
 {
 	struct vwc_pool *pool = container_of(to_delayed_work(ws),
 					     struct vwc_pool, tick_work);
-	bool commit;
+	bool commit, trim;
 
 	vwc_sample_rates(pool);
 	vwc_pool_raise_events(pool);
 	commit = vwc_reclaim(pool);
 	spin_lock_irq(&pool->cache_lock);
 	commit = commit || vwc_commit_due_locked(pool);
+	pool->wb_idle_ticks = pool->wb_inflight ? 0 : pool->wb_idle_ticks + 1;
+	trim = pool->wb_idle_ticks == VWC_WBBUF_IDLE;
 	/* A write that waits for a writeback fails at its deadline. */
 	if (pool->drain_waiters)
 		vwc_kick_deferred(pool);
 	spin_unlock_irq(&pool->cache_lock);
+	if (trim)
+		vwc_wbbuf_trim(&pool->wbbuf);
 	if (commit)
 		queue_work(pool->wq, &pool->commit_work);
 	queue_work(pool->wq, &pool->wb_work);

@@ -66,6 +66,7 @@
 #include "dm-vwcache-stats.h"
 #include "dm-vwcache-tbucket.h"
 #include "dm-vwcache-throttle.h"
+#include "dm-vwcache-wbbuf.h"
 #include "dm-vwcache-wbplan.h"
 
 #define DM_MSG_PREFIX "vwcache"
@@ -212,6 +213,8 @@ struct vwc_pool {
 	u32 wb_inflight;		/* writeback runs reading or writing: */
 	u64 wb_inflight_bytes;		/* ... their bytes (buffers held) */
 	u32 wb_unfinished;		/* ... and those awaiting a flush */
+	struct vwc_wbbuf wbbuf;		/* ... their buffers' free pages */
+	u32 wb_idle_ticks;		/* ticks with none in flight */
 	u32 promotions;			/* promotion copies in flight */
 	struct list_head wb_slots;	/* slots that may want writeback, */
 					/* the next to consider first */
