@@ -35,7 +35,11 @@
  *     watermark, which the superblock of step 5 raises past it: a page
  *     is read only once a durable commit wrote it whole;
  *  4. writes the pages and flushes the SSD (data writes durable too);
- *  5. writes the superblock, seq + 1, over its older copy, flushed (I1);
+ *  5. writes the superblock, seq + 1, over its older copy, flushed (I1),
+ *     unless no page changed (no record's meaning did, no page was
+ *     zeroed): the durable metadata says already what the freeze does,
+ *     and the flush of 4 made the data durable, so the commit is that
+ *     flush alone (a FLUSH after rewrites of dirty blocks costs one);
  *  6. gives the detached blocks to the free list (I2), frees the put slots
  *     and completes the waiting bios.
  *
@@ -91,6 +95,7 @@ struct vwc_commit {
 	u64 seq;
 	struct vwc_held held[VWC_COMMIT_BATCH];	/* the batch held */
 	u32 nr_held;
+	bool wrote;			/* a page changed: step 5 is due */
 	DECLARE_BITMAP(vm_pages, VWC_VM_PAGES);		/* taken marks */
 	DECLARE_BITMAP(attach_pages, VWC_ATTACH_PAGES);
 	u64 entries_init;		/* the superblock's watermark to be */
@@ -141,8 +146,12 @@ static void vwc_release_held(struct vwc_commit *c, bool write)
 {
 	u32 i;
 
-	for (i = 0; i < c->nr_held; i++)
-		vwc_md_put_page(c->held[i].b, write && c->held[i].changed);
+	for (i = 0; i < c->nr_held; i++) {
+		bool dirty = write && c->held[i].changed;
+
+		vwc_md_put_page(c->held[i].b, dirty);
+		c->wrote |= dirty;
+	}
 	c->nr_held = 0;
 }
 
@@ -263,6 +272,7 @@ static int vwc_hold_entry_page(struct vwc_pool *pool, struct vwc_commit *c,
 		r = vwc_md_write_page(pool, start, c->entries_init, c->zero);
 		if (r)
 			return r;
+		c->wrote = true;
 		cond_resched();
 	}
 	r = vwc_hold(pool, c, start, index, true);
@@ -406,6 +416,7 @@ int vwc_commit(struct vwc_pool *pool)
 
 	mutex_lock(&pool->commit_lock);
 	c->nr_held = 0;
+	c->wrote = false;
 	bio_list_init(&c->waiters);
 	vwc_commit_freeze(pool, c);
 	c->seq = pool->sb.seq + 1;
@@ -421,7 +432,8 @@ int vwc_commit(struct vwc_pool *pool)
 	vwc_release_held(c, false);	/* what a failed hold left */
 	if (!r)
 		r = vwc_md_write_pages(pool);
-	if (!r) {
+	/* Nothing changed on disk: the flush made the freeze durable. */
+	if (!r && c->wrote) {
 		if (pool->sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)
 			pool->sb.entries_init = c->entries_init;
 		r = vwc_md_commit_sb(pool, c->sb_buf);

@@ -261,9 +261,12 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 {
 	struct vwc_pool *pool = job->pool;
 	struct vwc_slot *s = &pool->slots[job->slot];
+	bool held = job->nr_pages;
 	unsigned long flags;
 	u32 i;
 
+	/* Before the unreserve below: after it the pool may be gone. */
+	vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	for (i = 0; i < job->count; i++) {
 		u32 cb = job->cbs[i];
@@ -311,12 +314,11 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	vwc_kick_deferred(pool);
 	queue_work(pool->wq, &pool->wb_work);
 	/* A run that failed before its write still holds its buffer. */
-	if (job->nr_pages)
+	if (held)
 		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
 	/* The last use of the pool: see vwc_pool_stop(). */
 	vwc_wb_unreserve_locked(pool, job->slot);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
 	kfree(job);
 }
 
