@@ -175,19 +175,33 @@ static u32 vwc_wb_grow(const struct vwc_blocks *t, u32 cb, u32 room,
  * blocks planned.  Each block looks up its two neighbours and compares
  * its id with the ranges planned so far (one for each old block planned
  * that was not yet): O(max_blocks^2) at worst, for a small batch.
+ *
+ * The walk of @dirty starts at its head when the head may be planned (the
+ * oldest first), else at *@from (a block on @dirty, or VWC_NIL for the
+ * head): where the last walk stopped, past the blocks it planned, which
+ * are in writeback now.  So batch after batch of a long flush costs a
+ * walk of what each plans, not of every block in writeback before it.  It
+ * goes on from the tail to the head, each block looked at once at most;
+ * *@from is set to the block after the last looked at.
  */
-u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
-		u32 max_blocks, u32 max_run, u32 *cbs,
-		struct vwc_wb_run *runs, u32 *nr_runs)
+u32 vwc_wb_plan_from(const struct vwc_blocks *t, const struct vwc_list *dirty,
+		     u32 *from, u32 max_blocks, u32 max_run, u32 *cbs,
+		     struct vwc_wb_run *runs, u32 *nr_runs)
 {
 	u32 cb = dirty->head, seen = 0, n = 0, nr = 0;
 	const struct vwc_block *b;
 
 	if (!max_run)
 		max_run = U32_MAX;
+	if (cb != VWC_NIL && !vwc_wb_eligible(vwc_block(t, cb)) &&
+	    *from != VWC_NIL)
+		cb = *from;
 	/* runs[] holds the ranges planned until the runs are cut. */
-	while (cb != VWC_NIL && n < max_blocks && seen++ < dirty->count) {
+	while (n < max_blocks && seen < dirty->count) {
+		if (cb == VWC_NIL)
+			cb = dirty->head;
 		b = vwc_block(t, cb);
+		seen++;
 		if ((b->flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY &&
 		    !vwc_wb_planned(runs, nr, vwc_wb_id(t, cb))) {
 			n += vwc_wb_grow(t, cb, max_blocks - n, max_run,
@@ -196,7 +210,19 @@ u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
 		}
 		cb = b->next;
 	}
+	*from = cb;
 	vwc_wb_heapsort(t, NULL, cbs, n);
 	*nr_runs = vwc_wb_runs(t, cbs, n, max_run, runs);
 	return n;
+}
+
+/* vwc_wb_plan_from() from the head. */
+u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
+		u32 max_blocks, u32 max_run, u32 *cbs,
+		struct vwc_wb_run *runs, u32 *nr_runs)
+{
+	u32 from = VWC_NIL;
+
+	return vwc_wb_plan_from(t, dirty, &from, max_blocks, max_run, cbs,
+				runs, nr_runs);
 }

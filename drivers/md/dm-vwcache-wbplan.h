@@ -11,6 +11,9 @@
  * dirty data merges as if the whole dirty set were sorted), sorts them by
  * origin block and cuts them into runs of consecutive origin blocks, so
  * that the writer can issue one sequential write per run.
+ * vwc_wb_plan_from() goes on from where the caller's last plan stopped
+ * while the oldest block is in writeback (a cursor the caller keeps and
+ * checks: it must name a block still on the list, or VWC_NIL).
  *
  * Rules: planning is pure.  It changes no flag and no list (the caller
  * sets VWC_B_WB on what it issues), allocates nothing, recurses nowhere
@@ -39,6 +42,9 @@ struct vwc_wb_run {
 u32 vwc_wb_plan(const struct vwc_blocks *t, const struct vwc_list *dirty,
 		u32 max_blocks, u32 max_run, u32 *cbs,
 		struct vwc_wb_run *runs, u32 *nr_runs);
+u32 vwc_wb_plan_from(const struct vwc_blocks *t, const struct vwc_list *dirty,
+		     u32 *from, u32 max_blocks, u32 max_run, u32 *cbs,
+		     struct vwc_wb_run *runs, u32 *nr_runs);
 void vwc_wb_read_order(const u32 *cbs, u32 n, u32 *order);
 
 #endif /* DM_VWCACHE_WBPLAN_H */

@@ -728,6 +728,7 @@ void vwc_wb_init_slots(struct vwc_pool *pool)
 		struct vwc_slot *s = &pool->slots[i];
 
 		s->pool = pool;
+		s->wb_from = VWC_NIL;
 		INIT_LIST_HEAD(&s->wb_entry);
 		INIT_LIST_HEAD(&s->wb_to_write);
 		INIT_WORK(&s->wb_write_work, vwc_wb_write_work);
@@ -833,8 +834,16 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 
 	if (!s->vm)
 		return 0;
-	planned = vwc_wb_plan(&pool->blocks, &s->dirty, VWC_WB_BATCH, max_run,
-			      pool->wb_cbs, pool->wb_runs, &nr_runs);
+	/* The cursor, if its block is still on the slot's dirty list. */
+	if (s->wb_from != VWC_NIL) {
+		struct vwc_block *b = vwc_block(&pool->blocks, s->wb_from);
+
+		if (!(b->flags & VWC_B_DIRTY) || vwc_block_vm(b) != slot)
+			s->wb_from = VWC_NIL;
+	}
+	planned = vwc_wb_plan_from(&pool->blocks, &s->dirty, &s->wb_from,
+				   VWC_WB_BATCH, max_run, pool->wb_cbs,
+				   pool->wb_runs, &nr_runs);
 	if (!planned)
 		return 0;
 	for (i = 0; i < planned; i++) {

@@ -128,6 +128,7 @@ struct vwc_slot {
 	u64 undirtied;			/* the freeze whose commit records */
 					/* a dirty block gone clean or free */
 	u32 wb_jobs;			/* writeback runs not finished */
+	u32 wb_from;			/* where its next plan goes on from */
 	struct list_head wb_entry;	/* in pool->wb_slots, see */
 					/* vwc_wb_enlist_locked() */
 	struct list_head wb_to_write;	/* ... read, to write */

@@ -21,6 +21,7 @@ struct fz {
 	struct vwc_blocks t;
 	struct vwc_policy p;
 	struct vwc_list dirty[VMS];
+	u32 from[VMS];			/* writeback cursors, as the kernel's */
 	u32 map[VMS][KEYS];		/* cblock + 1 */
 	u8 where[MAXNR];
 	u32 nr;
@@ -93,8 +94,15 @@ static void wb_issue(struct fz *f, u32 vm, u32 max_blocks, u32 max_run)
 	struct vwc_wb_run runs[MAXNR];
 	u64 id, prev = 0;
 
-	n = vwc_wb_plan(&f->t, &f->dirty[vm], max_blocks, max_run, cbs, runs,
-			&nr_runs);
+	/* The kernel's check of its cursor (vwc_wb_start_slot_locked()). */
+	if (f->from[vm] != VWC_NIL &&
+	    (!(vwc_block(&f->t, f->from[vm])->flags & VWC_B_DIRTY) ||
+	     vwc_block_vm(vwc_block(&f->t, f->from[vm])) != vm))
+		f->from[vm] = VWC_NIL;
+	n = vwc_wb_plan_from(&f->t, &f->dirty[vm], &f->from[vm], max_blocks,
+			     max_run, cbs, runs, &nr_runs);
+	ASSERT(f->from[vm] == VWC_NIL ||
+	       f->where[f->from[vm]] == W_DIRTY);
 	ASSERT(n <= max_blocks && nr_runs <= n);
 	for (i = 0; i < n; i++) {
 		struct vwc_block *b = vwc_block(&f->t, cbs[i]);
@@ -294,8 +302,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		abort();
 	if (vwc_policy_init(&f.p, &f.t, 2 + data[1] % 7, data[1] >> 3))
 		abort();
-	for (vm = 0; vm < VMS; vm++)
+	for (vm = 0; vm < VMS; vm++) {
 		vwc_list_init(&f.dirty[vm]);
+		f.from[vm] = VWC_NIL;
+	}
 	for (i = 2; i + 2 < size; i += 3) {
 		step(&f, data[i], data[i + 1], data[i + 2]);
 		if (i % 48 == 2)

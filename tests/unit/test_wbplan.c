@@ -305,11 +305,63 @@ static void test_read_order(void)
 	CHECK(order[0] == 1 && order[1] == 2 && order[2] == 0);
 }
 
+/*
+ * The cursor: batch after batch goes on past what the last one planned
+ * (in writeback now), from the head again when the head may be planned,
+ * round from the tail to the head, each block looked at once.
+ */
+static void test_from(void)
+{
+	struct vwc_wb_run runs[4];
+	struct vwc_blocks t;
+	struct vwc_list dirty;
+	u32 cbs[4], cb, n, nr_runs, from = VWC_NIL, i;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	vwc_list_init(&dirty);
+	/* 16 blocks of vm 7 at oblocks 0, 2, .. 30: no neighbours. */
+	for (i = 0; i < 16; i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, 7, 2 * i);
+		vwc_block(&t, cb)->flags |= VWC_B_DIRTY;
+		vwc_list_push_tail(&t, &dirty, cb);
+	}
+	n = vwc_wb_plan_from(&t, &dirty, &from, 4, 0, cbs, runs, &nr_runs);
+	CHECK(n == 4 && cbs[0] == 0 && cbs[3] == 3 && from == 4);
+	for (i = 0; i < n; i++)
+		vwc_block(&t, cbs[i])->flags |= VWC_B_WB;
+	n = vwc_wb_plan_from(&t, &dirty, &from, 4, 0, cbs, runs, &nr_runs);
+	CHECK(n == 4 && cbs[0] == 4 && cbs[3] == 7 && from == 8);
+	for (i = 0; i < n; i++)
+		vwc_block(&t, cbs[i])->flags |= VWC_B_WB;
+	/* The head may be planned again: the oldest first, then on. */
+	vwc_block(&t, 0)->flags &= ~VWC_B_WB;
+	n = vwc_wb_plan_from(&t, &dirty, &from, 4, 0, cbs, runs, &nr_runs);
+	CHECK(n == 4 && cbs[0] == 0 && cbs[1] == 8 && cbs[3] == 10 &&
+	      from == 11);
+	/* Round from the tail: 14, 15 and the head in writeback. */
+	for (cb = 0; cb < 16; cb++)
+		vwc_block(&t, cb)->flags &= ~VWC_B_WB;
+	vwc_block(&t, 0)->flags |= VWC_B_WB;
+	vwc_block(&t, 14)->flags |= VWC_B_WB;
+	vwc_block(&t, 15)->flags |= VWC_B_WB;
+	from = 14;
+	n = vwc_wb_plan_from(&t, &dirty, &from, 4, 0, cbs, runs, &nr_runs);
+	CHECK(n == 4 && cbs[0] == 1 && cbs[3] == 4 && from == 5);
+	/* All in writeback: nothing, every block looked at once. */
+	for (cb = 0; cb < 16; cb++)
+		vwc_block(&t, cb)->flags |= VWC_B_WB;
+	n = vwc_wb_plan_from(&t, &dirty, &from, 4, 0, cbs, runs, &nr_runs);
+	CHECK(n == 0 && nr_runs == 0 && from == 5);
+	vwc_blocks_exit(&t);
+}
+
 int main(void)
 {
 	unit_seed(0x1234567887654321ULL);
 	test_cases();
 	test_neighbours();
+	test_from();
 	test_random();
 	test_read_order();
 	return unit_report("test_wbplan");
