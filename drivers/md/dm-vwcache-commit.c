@@ -454,6 +454,29 @@ void vwc_commit_work(struct work_struct *ws)
 	vwc_kick_deferred(pool);
 }
 
+/*
+ * Would a commit now change nothing on disk, and is none under way?  No
+ * block, VM record or attachment record marked since the last commit
+ * began, no block waiting to be freed or being freed, no slot put, no
+ * commit frozen and not yet durable, none failed.  Then the durable
+ * metadata says what RAM says of every write completed so far, and a
+ * flush of the SSD alone makes them durable (I1): a FLUSH takes that
+ * shorter way (dm-vwcache-io.c).  Under cache_lock, which every mark and
+ * every freeze takes.
+ */
+bool vwc_commit_idle_locked(struct vwc_pool *pool)
+{
+	return !pool->meta_marked[pool->meta_gen] &&
+	       pool->freezes == pool->freezes_durable &&
+	       !pool->commit_failed &&
+	       !pool->blocks.free_pending.count &&
+	       !pool->blocks.committing.count &&
+	       list_empty(&pool->slots_put) &&
+	       bio_list_empty(&pool->commit_waiters) &&
+	       bitmap_empty(pool->vm_pages, VWC_VM_PAGES) &&
+	       bitmap_empty(pool->attach_pages, VWC_ATTACH_PAGES);
+}
+
 /* Queue @bio to complete after the next commit, and ask for one. */
 void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio)
 {

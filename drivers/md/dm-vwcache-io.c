@@ -915,6 +915,33 @@ u64 vwc_io_start(struct vwc_vm *vm, struct bio *bio)
 }
 
 /*
+ * A FLUSH (its bio for the pool; the other goes to the origin): when a
+ * commit would change nothing on disk, a flush of the SSD makes every
+ * write completed before it durable, so it goes there, without the
+ * commit worker's round trip (a FLUSH after rewrites of dirty blocks);
+ * else it completes after the next commit.  Either way I1.
+ */
+static int vwc_map_flush(struct vwc_vm *vm, struct bio *bio,
+			 struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	unsigned long flags;
+	bool idle;
+
+	spin_lock_irqsave(&pool->cache_lock, flags);
+	idle = vwc_commit_idle_locked(pool);
+	spin_unlock_irqrestore(&pool->cache_lock, flags);
+	if (idle) {
+		io->kind = VWC_IO_SSD_FLUSH;
+		bio_set_dev(bio, pool->cache.bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	io->kind = VWC_IO_FLUSH;
+	vwc_wait_commit(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/*
  * Map one bio, from dm's map or, @from, a worker: the throttle's (its
  * first mapping) or the deferred list's (again).  It is counted the first
  * time it is mapped (after any throttling).  The first mapping finds the
@@ -936,9 +963,7 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, enum vwc_map_from from)
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		if (dm_bio_get_target_bio_nr(bio) == VWC_FLUSH_BIO_ORIGIN)
 			return vwc_map_origin_flush(vm, bio, io);
-		io->kind = VWC_IO_FLUSH;
-		vwc_wait_commit(vm->pool, bio);
-		return DM_MAPIO_SUBMITTED;
+		return vwc_map_flush(vm, bio, io);
 	}
 	if (bio_op(bio) == REQ_OP_DISCARD) {
 		if (READ_ONCE(vm->pool->state) == VWC_POOL_FAILED)
@@ -1335,6 +1360,15 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		break;
 	case VWC_IO_ORIGIN_FLUSH:
 		vwc_origin_flush_done(vm, true, blk_status_to_errno(*error));
+		break;
+	case VWC_IO_SSD_FLUSH:
+		/* The commit's own flush decides: it fails the pool. */
+		if (*error) {
+			*error = BLK_STS_OK;
+			io->kind = VWC_IO_FLUSH;
+			vwc_wait_commit(pool, bio);
+			return DM_ENDIO_INCOMPLETE;
+		}
 		break;
 	case VWC_IO_ORIGIN:
 		if (io->write) {

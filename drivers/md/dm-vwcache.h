@@ -307,6 +307,7 @@ enum vwc_io_kind {
 	VWC_IO_FILL,		/* first write of a PENDING block */
 	VWC_IO_PROMOTE,		/* read miss to copy into the pool */
 	VWC_IO_FLUSH,		/* waits for a commit */
+	VWC_IO_SSD_FLUSH,	/* a FLUSH sent to the SSD alone */
 	VWC_IO_ORIGIN_FLUSH,	/* a FLUSH's flush of the origin */
 };
 
