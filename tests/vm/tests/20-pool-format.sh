@@ -49,10 +49,13 @@ assert_ok dmsetup message pool 0 clear_stats
 assert_eq "$(field 12 pool)" 0 "commits after clear_stats"
 
 # Remove and create again: the superblock is loaded, not re-formatted.
+# Nothing changed since the format (settings live in the table): the
+# removal's commit has no page to write, so it writes no superblock
+# either (dm-vwcache-commit.c, step 5).
 head1=$(dd if="$ssd" bs=4096 count=2 2>/dev/null | md5sum)
 dmsetup remove pool || fail "remove pool"
 head2=$(dd if="$ssd" bs=4096 count=2 2>/dev/null | md5sum)
-assert_ne "$head1" "$head2" "removal commits a new superblock"
+assert_eq "$head2" "$head1" "superblocks after a removal with nothing to commit"
 pool_create pool "$ssd" 4096
 assert_eq "$(field 3 pool)" "$total" "total_blocks after reload"
 dmsetup remove pool || fail "remove pool"
