@@ -113,10 +113,14 @@ int vwc_cache_init(struct vwc_pool *pool, const char **error)
 		goto bad_scratch;
 	if (bioset_init(&pool->flush_bs, BIO_POOL_SIZE, 0, 0))
 		goto bad_flush_bs;
+	if (vwc_unpins_init(pool))
+		goto bad_unpins;
 	init_waitqueue_head(&pool->wb_wait);
 	vwc_slots_init(pool);
 	return 0;
 
+bad_unpins:
+	bioset_exit(&pool->flush_bs);
 bad_flush_bs:
 	bioset_exit(&pool->split_bs);
 bad_scratch:
@@ -176,7 +180,8 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 				sizeof(*pool->wb_runs) +
 				sizeof(*pool->wb_jobs)) +
 		2 * BIO_POOL_SIZE * sizeof(struct bio) +
-		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE;
+		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE +
+		vwc_unpins_bytes();
 	return bytes;
 }
 
@@ -195,6 +200,7 @@ void vwc_cache_exit(struct vwc_pool *pool)
 	kfree(pool->wb_order);
 	kfree(pool->wb_jobs);
 	vwc_wbbuf_trim(&pool->wbbuf);
+	vwc_unpins_exit(pool);
 	bioset_exit(&pool->split_bs);
 	bioset_exit(&pool->flush_bs);
 	kvfree(pool->meta_pages[0]);
@@ -464,6 +470,7 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot)
 {
 	struct vwc_slot *s = &pool->slots[slot];
+	bool applied = false;
 	unsigned int n;
 	u32 cb;
 
@@ -471,6 +478,13 @@ bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot)
 		return true;
 	for (n = 0; s->nr_cached >= s->quota && n < VWC_QUOTA_EVICT; n++) {
 		cb = vwc_policy_victim_of(&pool->policy, slot, VWC_QUOTA_SCAN);
+		if (cb == VWC_NIL && !applied) {
+			/* Maybe only pins given back later hold them. */
+			vwc_unpins_apply_locked(pool);
+			applied = true;
+			cb = vwc_policy_victim_of(&pool->policy, slot,
+						  VWC_QUOTA_SCAN);
+		}
 		if (cb == VWC_NIL)
 			break;
 		vwc_drop_block_locked(pool, cb);
@@ -493,11 +507,18 @@ u64 vwc_quota_low(const struct vwc_slot *s)
  */
 u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr)
 {
+	bool applied = false;
 	u32 done;
 
 	for (done = 0; done < nr; done++) {
 		u32 cb = vwc_policy_victim(&pool->policy);
 
+		if (cb == VWC_NIL && !applied) {
+			/* Maybe only pins given back later hold them. */
+			vwc_unpins_apply_locked(pool);
+			applied = true;
+			cb = vwc_policy_victim(&pool->policy);
+		}
 		if (cb == VWC_NIL)
 			break;
 		vwc_drop_block_locked(pool, cb);
@@ -524,6 +545,8 @@ static u32 vwc_walk_slot(struct vwc_pool *pool, u32 slot, vwc_walk_fn fn)
 	u32 n, i, cb, sum = 0;
 
 	spin_lock_irq(&pool->cache_lock);
+	/* What completed before the walk holds no pin in it. */
+	vwc_unpins_apply_locked(pool);
 	n = vwc_vm_count(t, slot);
 	for (i = 0; i < n; i++) {
 		cb = vwc_vm_rotate(t, slot);

@@ -107,6 +107,8 @@ struct vwc_commit {
 static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
 {
 	spin_lock_irq(&pool->cache_lock);
+	/* Blocks dropped while pinned are released in this commit. */
+	vwc_unpins_apply_locked(pool);
 	c->gen = pool->meta_gen;
 	c->freeze = ++pool->freezes;
 	pool->meta_gen ^= 1;

@@ -1255,21 +1255,29 @@ static void vwc_ssd_error(struct vwc_pool *pool, bool write)
  * sub-block of a dirty block.  (It touched in part only sub-blocks the
  * block held: vwc_write_lead_locked().)
  */
+static u16 vwc_hit_whole(struct vwc_vm *vm, struct vwc_io *io, u32 i)
+{
+	struct vwc_pool *pool = vm->pool;
+	sector_t off = dm_target_offset(vm->ti, io->rec.bi_iter.bi_sector) &
+		       ((1U << pool->block_shift) - 1);
+	u16 whole;
+
+	vwc_subs(pool, off, io->rec.bi_iter.bi_size >> SECTOR_SHIFT, i, &whole);
+	return whole;
+}
+
 static void vwc_write_hit_done_locked(struct vwc_vm *vm, struct vwc_io *io,
 				      u32 i, bool ok)
 {
 	struct vwc_pool *pool = vm->pool;
 	u32 cb = io->cb + i, slot = vm->slot;
 	struct vwc_block *b = vwc_block(&pool->blocks, cb);
-	sector_t off = dm_target_offset(vm->ti, io->rec.bi_iter.bi_sector) &
-		       ((1U << pool->block_shift) - 1);
-	u16 whole, grow;
+	u16 grow;
 
 	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
 	    vwc_block_oblock(b) != io->oblock + i)
 		return;
-	vwc_subs(pool, off, io->rec.bi_iter.bi_size >> SECTOR_SHIFT, i, &whole);
-	grow = whole & ~b->sub;
+	grow = vwc_hit_whole(vm, io, i) & ~b->sub;
 	if (ok && grow) {
 		if (b->flags & VWC_B_DIRTY)
 			pool->slots[slot].dirty_subs += hweight16(grow);
@@ -1280,6 +1288,38 @@ static void vwc_write_hit_done_locked(struct vwc_vm *vm, struct vwc_io *io,
 		b->flags |= VWC_B_REDIRTY;
 	else if (!(b->flags & VWC_B_DIRTY))
 		vwc_make_dirty_locked(pool, cb);
+}
+
+/*
+ * Does a hit run that completed without error change nothing but its
+ * pins (dm-vwcache-unpin.h: given back without cache_lock)?  A read
+ * changes nothing.  An in-place write changes nothing if each block is
+ * dirty, not under writeback, and already holds every sub-block it
+ * wrote, or is unmapped (vwc_write_hit_done_locked() does nothing then).
+ * Read without cache_lock, after the write completed: a writeback that
+ * sets VWC_B_WB later reads this write's data, and one that set it
+ * before (and may have read the old data) is seen, as its read was
+ * submitted after that, under cache_lock.  Sub-blocks only grow while
+ * the block is mapped, and it stays mapped while pinned.
+ */
+static bool vwc_hit_quiet(struct vwc_vm *vm, struct vwc_io *io)
+{
+	struct vwc_pool *pool = vm->pool;
+	u32 i;
+
+	if (!io->write)
+		return true;
+	for (i = 0; i < io->nr; i++) {
+		struct vwc_block *b = vwc_block(&pool->blocks, io->cb + i);
+		u16 flags = READ_ONCE(b->flags);
+
+		if (!(flags & VWC_B_VALID))
+			continue;
+		if ((flags & (VWC_B_DIRTY | VWC_B_WB)) != VWC_B_DIRTY ||
+		    (vwc_hit_whole(vm, io, i) & ~READ_ONCE(b->sub)))
+			return false;
+	}
+	return true;
 }
 
 /* Drop @cb if it still holds clean data of (@slot, @oblock). */
@@ -1338,6 +1378,10 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 			return vwc_defer_retry(pool, bio, error);
 		break;
 	case VWC_IO_HIT:
+		if (!*error && vwc_hit_quiet(vm, io)) {
+			vwc_unpin_later(pool, io->cb, io->nr);
+			break;
+		}
 		if (*error)
 			vwc_ssd_error(pool, io->write);
 		spin_lock_irqsave(&pool->cache_lock, flags);

@@ -204,12 +204,16 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
  * Not gone while other I/O uses it (a pin besides the writeback's own):
  * an in-place write mapped before the writeback read the block ends
  * after this, and must land in a mapped block, which it makes dirty again.
+ * (Pins given back later are given back first: dm-vwcache-unpin.h.)
  */
 static void vwc_wb_done_block_locked(struct vwc_pool *pool,
 				     struct vwc_slot *s, u32 cb)
 {
-	if (s->quota && s->nr_cached > vwc_quota_low(s) &&
-	    vwc_block(&pool->blocks, cb)->pins == 1)
+	bool drop = s->quota && s->nr_cached > vwc_quota_low(s);
+
+	if (drop && vwc_block(&pool->blocks, cb)->pins > 1)
+		vwc_unpins_apply_locked(pool);
+	if (drop && vwc_block(&pool->blocks, cb)->pins == 1)
 		vwc_drop_block_locked(pool, cb);
 	else
 		vwc_make_clean_locked(pool, cb);
@@ -1063,6 +1067,7 @@ void vwc_tick_work(struct work_struct *ws)
 	vwc_pool_raise_events(pool);
 	commit = vwc_reclaim(pool);
 	spin_lock_irq(&pool->cache_lock);
+	vwc_unpins_apply_locked(pool);
 	commit = commit || vwc_commit_due_locked(pool);
 	pool->wb_idle_ticks = pool->wb_inflight ? 0 : pool->wb_idle_ticks + 1;
 	trim = pool->wb_idle_ticks == VWC_WBBUF_IDLE;

@@ -21,6 +21,8 @@
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
  *         policy, slots, deferred bios; the only lock of the I/O path,
  *         never held across I/O or a sleeping allocation
+ *           each CPU's buffer of pins given back later (spinlock, irq
+ *           safe, dm-vwcache-unpin.h): also taken alone by completions
  * The pool's own asynchronous I/O (writeback runs, promotion copies) is
  * counted under cache_lock, and its completion touches the pool only
  * under cache_lock, in the same hold that drops the count:
@@ -66,6 +68,7 @@
 #include "dm-vwcache-stats.h"
 #include "dm-vwcache-tbucket.h"
 #include "dm-vwcache-throttle.h"
+#include "dm-vwcache-unpin.h"
 #include "dm-vwcache-wbbuf.h"
 #include "dm-vwcache-wbplan.h"
 
@@ -195,6 +198,7 @@ struct vwc_pool {
 	/* The cache state, under cache_lock (a spinlock, irq safe). */
 	spinlock_t cache_lock;
 	struct vwc_blocks blocks;
+	struct vwc_unpins __percpu *unpins;	/* pins given back later */
 	struct vwc_policy policy;
 	struct vwc_filter filter;
 	struct bio_set split_bs;	/* reads of partly cached blocks */
