@@ -955,6 +955,9 @@ int vwc_map_bio(struct vwc_vm *vm, struct bio *bio, enum vwc_map_from from)
 	struct vwc_io *io = vwc_io_of(bio);
 	u32 max;
 
+	/* I/O again: background writeback yields (vwc_sample_rates()). */
+	if (unlikely(READ_ONCE(vm->pool->vm_idle)))
+		WRITE_ONCE(vm->pool->vm_idle, false);
 	if (from == VWC_MAP_DEFERRED)
 		memset_startat(io, 0, oblock);
 	io->cb = VWC_NIL;

@@ -171,7 +171,8 @@ void vwc_acct_clear(struct vwc_acct *a, u64 wb_blocks)
 }
 
 /* The tick's sample; a second one within 50 ms is not taken. */
-void vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks)
+/* Take a sample for the rates; returns the VM's reads and writes. */
+u64 vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks)
 {
 	unsigned int last = (a->next + VWC_RATE_SAMPLES - 1) %
 			    VWC_RATE_SAMPLES;
@@ -188,6 +189,7 @@ void vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks)
 			a->count++;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
+	return v[VWC_RATE_READS] + v[VWC_RATE_WRITES];
 }
 
 /* Per second, over the time since the oldest sample (about 1 s). */

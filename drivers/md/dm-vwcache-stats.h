@@ -78,7 +78,7 @@ void vwc_acct_free(struct vwc_acct *a);
 void vwc_acct_total(struct vwc_acct *a, struct vwc_stats *sum);
 void vwc_acct_read(struct vwc_acct *a, struct vwc_stats *st);
 void vwc_acct_clear(struct vwc_acct *a, u64 wb_blocks);
-void vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks);
+u64 vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks);
 void vwc_acct_rates(struct vwc_acct *a, u64 wb_blocks,
 		    u64 rates[VWC_NR_RATES]);
 

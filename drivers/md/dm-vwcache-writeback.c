@@ -23,7 +23,10 @@
  *    one-block runs); above the high watermark alone, a share of
  *    VWC_WB_MAX_BYTES that grows with the dirty share (writeback keeps
  *    pace with the writes, vwc_wb_high_bound_locked()); else one run (it
- *    yields to VM I/O); writeback_iops caps the rate.  A run written
+ *    yields to VM I/O); all of VWC_WB_MAX_BYTES while the pool is idle
+ *    (vwc_sample_rates()); for the watermarks never more than the dirty
+ *    data above the low mark (vwc_wb_above_low_locked());
+ *    writeback_iops caps the rate.  A run written
  *    leaves that bound (its buffer's pages go back to the pool's cache,
  *    dm-vwcache-wbbuf.h) while it waits for its flush, so writes go on
  *    during a flush;
@@ -175,14 +178,36 @@ static u64 vwc_wb_high_bound_locked(struct vwc_pool *pool)
 }
 
 /*
+ * Writeback that runs for the watermarks has no more than the dirty data
+ * above low_watermark under way at once, so that it stops near the low
+ * mark, not a whole bound below it: the bytes that may be in flight are
+ * those above the mark less those written and waiting for their flush
+ * (still dirty, no longer in flight).
+ */
+static u64 vwc_wb_above_low_locked(struct vwc_pool *pool)
+{
+	u64 low = div_u64((u64)pool->blocks.nr * pool->settings.low_watermark,
+			  100);
+	u64 above, waiting;
+
+	if (pool->nr_dirty <= low)
+		return 0;
+	above = (u64)(pool->nr_dirty - low) << (pool->block_shift +
+						SECTOR_SHIFT);
+	waiting = pool->wb_unfinished_bytes - pool->wb_inflight_bytes;
+	return above > waiting ? above - waiting : 0;
+}
+
+/*
  * Should @s be written back now, and how much of it may be in flight
  * (*@bound bytes: 0 for one run at a time, background writeback that
- * yields to VM I/O)?  All of VWC_WB_MAX_BYTES when something waits for it.
+ * yields to VM I/O)?  All of VWC_WB_MAX_BYTES when something waits for
+ * it, or while no VM device of the pool does I/O (vwc_sample_rates()).
  */
 static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 				     struct vwc_slot *s, u64 *bound)
 {
-	bool urgent;
+	bool urgent, expired;
 
 	if (vwc_list_empty(&s->dirty)) {
 		vwc_wb_slot_cleaned_locked(pool, s);
@@ -194,8 +219,18 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 	urgent = s->flushing || s->drain || pool->all_dirty ||
 		 vwc_slot_quota_wb_locked(s) ||
 		 READ_ONCE(s->vm->settings.mode) != VWC_MODE_WRITEBACK;
-	*bound = urgent ? VWC_WB_MAX_BYTES : vwc_wb_high_bound_locked(pool);
-	return urgent || pool->wb_high || vwc_slot_expired_locked(pool, s);
+	if (urgent) {
+		*bound = VWC_WB_MAX_BYTES;
+		return true;
+	}
+	expired = vwc_slot_expired_locked(pool, s);
+	if (!pool->wb_high && !expired)
+		return false;
+	*bound = READ_ONCE(pool->vm_idle) ? VWC_WB_MAX_BYTES :
+		 vwc_wb_high_bound_locked(pool);
+	if (!expired)
+		*bound = min(*bound, vwc_wb_above_low_locked(pool));
+	return true;
 }
 
 /*
@@ -244,6 +279,7 @@ static void vwc_wb_reserve_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
 	pool->wb_inflight++;
 	pool->wb_inflight_bytes += bytes;
 	pool->wb_unfinished++;
+	pool->wb_unfinished_bytes += bytes;
 	pool->slots[slot].wb_jobs++;
 }
 
@@ -254,9 +290,11 @@ static void vwc_wb_landed_locked(struct vwc_pool *pool, u64 bytes)
 	pool->wb_inflight_bytes -= bytes;
 }
 
-static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot)
+static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot,
+				    u64 bytes)
 {
 	pool->wb_unfinished--;
+	pool->wb_unfinished_bytes -= bytes;
 	pool->slots[slot].wb_jobs--;
 	wake_up_all(&pool->wb_wait);
 }
@@ -321,7 +359,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	if (held)
 		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
 	/* The last use of the pool: see vwc_pool_stop(). */
-	vwc_wb_unreserve_locked(pool, job->slot);
+	vwc_wb_unreserve_locked(pool, job->slot, vwc_wb_job_bytes(job));
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	kfree(job);
 }
@@ -881,7 +919,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
 			vwc_wb_landed_locked(pool, bytes);
-			vwc_wb_unreserve_locked(pool, slot);
+			vwc_wb_unreserve_locked(pool, slot, bytes);
 			continue;
 		}
 		pool->wb_jobs[i] = job;
@@ -1041,10 +1079,18 @@ static bool vwc_commit_due_locked(struct vwc_pool *pool)
 	       !bio_list_empty(&pool->commit_waiters);
 }
 
-/* Samples for the rates of every VM device (skipped when busy). */
+/*
+ * Samples for the rates of every VM device (skipped when busy), and the
+ * idle detector: the pool is idle (pool->vm_idle) when its VM devices
+ * counted no bio from one tick to the next, about 100 ms; the first bio
+ * mapped ends it (vwc_map_bio()).  While idle, writeback that runs
+ * (above high_watermark, on its way down to low_watermark, or for
+ * max_age) has all of VWC_WB_MAX_BYTES in flight: nothing to yield to.
+ */
 static void vwc_sample_rates(struct vwc_pool *pool)
 {
 	struct vwc_vm *vm;
+	u64 ios = 0;
 
 	if (!mutex_trylock(&pool->lock))
 		return;
@@ -1052,8 +1098,10 @@ static void vwc_sample_rates(struct vwc_pool *pool)
 		struct vwc_acct *a = READ_ONCE(vm->acct); /* NULL: attaching */
 
 		if (a)
-			vwc_acct_sample(a, READ_ONCE(pool->slots[vm->slot].writeback_blocks));
+			ios += vwc_acct_sample(a, READ_ONCE(pool->slots[vm->slot].writeback_blocks));
 	}
+	WRITE_ONCE(pool->vm_idle, ios == pool->vm_ios);
+	pool->vm_ios = ios;
 	mutex_unlock(&pool->lock);
 }
 

@@ -218,8 +218,11 @@ struct vwc_pool {
 	u32 wb_inflight;		/* writeback runs reading or writing: */
 	u64 wb_inflight_bytes;		/* ... their bytes (buffers held) */
 	u32 wb_unfinished;		/* ... and those awaiting a flush */
+	u64 wb_unfinished_bytes;	/* ... all their bytes */
 	struct vwc_wbbuf wbbuf;		/* ... their buffers' free pages */
 	u32 wb_idle_ticks;		/* ticks with none in flight */
+	u64 vm_ios;			/* VM bios counted, at the last tick */
+	bool vm_idle;			/* none since: writeback at full pace */
 	u32 promotions;			/* promotion copies in flight */
 	struct list_head wb_slots;	/* slots that may want writeback, */
 					/* the next to consider first */
