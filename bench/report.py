@@ -38,7 +38,7 @@ WDESC = {
     "mixed": "4 KiB 70/30 random read/write, QD16 (one warm read pass)",
     "fsync": "4 KiB random write, QD16, fsync every 32 writes",
     "8vm": "8 VM devices at once, 4 KiB random write, QD4 each",
-    "qd32": "1 VM device, 4 KiB random write, QD32 (8 x the 8vm depth)",
+    "qd32": "1 VM device, 4 KiB random write, QD32 over as much data as the 8vm's eight devices (8 x one's depth and region)",
     "flush": "write N MiB of distinct random 4 KiB blocks (IOPS: of that fill), then flush them",
     "flush2": "flush, with the origin delayed FLUSH2 ms instead",
 }

@@ -577,7 +577,12 @@ bench() {
 		_reg=$_sz
 		_args="--rw=randwrite --bs=4k --iodepth=4 --size=${_sz}m --time_based --runtime=$RT"
 		;;
-	qd32) _args="--rw=randwrite --bs=4k --iodepth=32 --size=${REGION}m --time_based --runtime=$RT" ;;
+	qd32)
+		# The 8vm's work on one VM device: its total region (8 x
+		# REGION/2), at its total depth.
+		_reg=$((REGION / 2 * 8))
+		_args="--rw=randwrite --bs=4k --iodepth=32 --size=${_reg}m --time_based --runtime=$RT"
+		;;
 	flush | flush2)
 		_reg=$((FLUSHMB * 4))
 		_args="--rw=randwrite --bs=4k --iodepth=16 --size=$((FLUSHMB * 4))m --io_size=${FLUSHMB}m" ;;
