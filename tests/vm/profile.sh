@@ -80,15 +80,24 @@ busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 rec() { perf record -o /tmp/perf.data -a -g -e cpu-clock -F 1999 -- "$@" 2>/tmp/perf.err; }
 c0=$(busy)
 if [ "$W" = flush ]; then
-	cat >/tmp/flush.sh <<'EOS'
+	# The VM device's sysfs directory: /dev/mapper/vm1 is a node, not a
+	# link to dm-N, without udev.
+	q=$(dm_sys vm1)/vwcache
+	[ -r "$q/dirty_blocks" ] || fail "no $q/dirty_blocks"
+	cat >/tmp/flush.sh <<EOS
 #!/bin/sh
-q=/sys/block/$(basename "$(readlink -f /dev/mapper/vm1)")/vwcache
+q=$q
+EOS
+	cat >>/tmp/flush.sh <<'EOS'
 read -r t0 _ </proc/uptime
 dmsetup message vm1 0 flush
+n=0
 while :; do
 	read -r d <"$q/dirty_blocks"
 	read -r st <"$q/state"
 	[ "$d" = 0 ] && [ "$st" != flushing ] && break
+	n=$((n + 1))
+	[ $n -le 12000 ] || { echo "PROFILE flush not done after 120 s: $d dirty, $st"; exit 1; }
 	sleep 0.01
 done
 read -r t1 _ </proc/uptime
