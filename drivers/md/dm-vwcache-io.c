@@ -1248,16 +1248,7 @@ static void vwc_ssd_error(struct vwc_pool *pool, bool write)
 			    dm_device_name(pool->md), write ? "write" : "read");
 }
 
-/*
- * An in-place write of the @i-th block of its run completed.  A writeback
- * that read the block before this write landed must not leave it clean:
- * if one is in flight the block stays dirty after it (REDIRTY), and if
- * one already finished it becomes dirty again.  (The pin kept it from
- * being evicted meanwhile.)  The sub-blocks it covered that the block did
- * not hold are the block's now, if written: all dirty, as every
- * sub-block of a dirty block.  (It touched in part only sub-blocks the
- * block held: vwc_write_lead_locked().)
- */
+/* The sub-blocks the @i-th block of a hit run covers whole. */
 static u16 vwc_hit_whole(struct vwc_vm *vm, struct vwc_io *io, u32 i)
 {
 	struct vwc_pool *pool = vm->pool;
@@ -1269,6 +1260,16 @@ static u16 vwc_hit_whole(struct vwc_vm *vm, struct vwc_io *io, u32 i)
 	return whole;
 }
 
+/*
+ * An in-place write of the @i-th block of its run completed.  A writeback
+ * that read the block before this write landed must not leave it clean:
+ * if one is in flight the block stays dirty after it (REDIRTY), and if
+ * one already finished it becomes dirty again.  (The pin kept it from
+ * being evicted meanwhile.)  The sub-blocks it covered that the block did
+ * not hold are the block's now, if written: all dirty, as every
+ * sub-block of a dirty block.  (It touched in part only sub-blocks the
+ * block held: vwc_write_lead_locked().)
+ */
 static void vwc_write_hit_done_locked(struct vwc_vm *vm, struct vwc_io *io,
 				      u32 i, bool ok)
 {

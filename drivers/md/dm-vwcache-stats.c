@@ -170,8 +170,10 @@ void vwc_acct_clear(struct vwc_acct *a, u64 wb_blocks)
 	spin_unlock_irqrestore(&a->lock, flags);
 }
 
-/* The tick's sample; a second one within 50 ms is not taken. */
-/* Take a sample for the rates; returns the VM's reads and writes. */
+/*
+ * The tick's sample (a second one within 50 ms is not taken); returns the
+ * VM's reads and writes so far, for the pool's idle detector.
+ */
 u64 vwc_acct_sample(struct vwc_acct *a, u64 wb_blocks)
 {
 	unsigned int last = (a->next + VWC_RATE_SAMPLES - 1) %

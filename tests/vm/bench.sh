@@ -48,13 +48,6 @@
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
 
-arg() {
-	for _a in $(cat /proc/cmdline); do
-		case $_a in "$1"=*) echo "${_a#*=}"; return 0 ;; esac
-	done
-	echo "$2"
-}
-
 QUICK=$(arg vwbench_quick 0)
 DELAY=$(arg vwbench_delay 10)
 SYSTEMS=$(arg vwbench_systems "raw-ssd,raw-origin,dm-vwcache,dm-writecache,dm-cache,bcache" | tr , ' ')

@@ -205,17 +205,23 @@ flakey_set() {
 	dm_set_table "$1" "$_t" || fail "flakey $1 $3"
 }
 
-# wait_state DEV STATE SECONDS [WHAT]: until the VM device's state is
-# STATE (SECONDS times vwtimescale), else fail with WHAT and its status.
+# wait_field DEV N VALUE SECONDS [WHAT]: until status field N of DEV is
+# VALUE (SECONDS times vwtimescale), else fail with WHAT and its status.
 # WAITED: tenths of a second it took.
-wait_state() {
+wait_field() {
 	WAITED=0
-	while [ "$(field 2 "$1")" != "$2" ]; do
+	while [ "$(field "$2" "$1")" != "$3" ]; do
 		WAITED=$((WAITED + 1))
-		[ $WAITED -le $(($3 * 10 * ${VW_TIMEOUT_SCALE:-1})) ] ||
-			fail "${4:-$1 not $2 after $3 s}: $(dmsetup status "$1")"
+		[ $WAITED -le $(($4 * 10 * ${VW_TIMEOUT_SCALE:-1})) ] ||
+			fail "${5:-$1: field $2 not $3 after $4 s}: $(dmsetup status "$1")"
 		sleep 0.1
 	done
+}
+
+# wait_state DEV STATE SECONDS [WHAT]: until the VM device's state is
+# STATE, as wait_field.
+wait_state() {
+	wait_field "$1" 2 "$2" "$3" "${4:-$1 not $2 after $3 s}"
 }
 
 wait_clean() {

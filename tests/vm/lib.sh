@@ -3,6 +3,8 @@
 # Source it first in every tests/vm/tests/*.sh:   . /lib/vwcache/lib.sh
 #
 #   log MSG...            print a progress line
+#   arg KEY DEFAULT       the value of KEY=VALUE on the kernel command line
+#                         (what the runner appended), else DEFAULT
 #   fail MSG...           print "FAIL: MSG" and exit 1 (from a $(...)
 #                         subshell it only leaves the subshell)
 #   assert_eq A B WHAT    fail unless A = B (string compare)
@@ -33,6 +35,13 @@ VW_TIMEOUT_SCALE=${VW_TIMEOUT_SCALE:-1}
 VW_MODNAME=dm_vwcache
 
 log() { echo "[$VWTEST] $*"; }
+
+arg() {
+	for _a in $(cat /proc/cmdline); do
+		case $_a in "$1"=*) echo "${_a#*=}"; return 0 ;; esac
+	done
+	echo "$2"
+}
 
 scaled() { echo $(($1 * VW_TIMEOUT_SCALE)); }
 

@@ -24,12 +24,6 @@
 . /lib/vwcache/lib.sh
 . /lib/vwcache/lib-vwcache.sh
 
-arg() {
-	for _a in $(cat /proc/cmdline); do
-		case $_a in "$1"=*) echo "${_a#*=}"; return 0 ;; esac
-	done
-	echo "$2"
-}
 W=$(arg vwprof_w seqwrite)
 SYS=$(arg vwprof_sys dm-vwcache)
 POOL=$(arg vwprof_pool "" | tr , ' ')

@@ -52,13 +52,8 @@ sleep 2
 d=$(field 5 pool)
 [ "$d" -ge 200 ] || fail "expected dirty blocks to stay without max_age: $d"
 assert_ok dmsetup message pool 0 set max_age 1000
-i=0
-while [ "$(field 5 pool)" != 0 ]; do
-	i=$((i + 1))
-	[ $i -le 300 ] || fail "max_age did not clean: $(dmsetup status pool)"
-	sleep 0.1
-done
-log "max_age 1000 cleaned $d dirty blocks in about $((i / 10)) s"
+wait_field pool 5 0 30 "max_age did not clean"
+log "max_age 1000 cleaned $d dirty blocks in about $((WAITED / 10)) s"
 assert_ok dmsetup message pool 0 set max_age 0
 
 # migrate_prepare converges while the VM keeps writing.

@@ -78,12 +78,7 @@ assert_eq "$(field 3 vm1)" 0
 # of them, so every clean block goes at once, not at the next tick.
 for i in 1 2 3 4 5; do
 	rd /dev/mapper/vm1 0 16 >/dev/null # misses: promoted
-	n=0
-	while [ "$(field 3 vm1)" != 16 ]; do
-		n=$((n + 1))
-		[ $n -le 100 ] || fail "16 reads not promoted: $(dmsetup status vm1)"
-		sleep 0.1
-	done
+	wait_field vm1 3 16 10 "16 reads not promoted"
 	h=$(field 6 vm1)
 	rd /dev/mapper/vm1 0 16 >/dev/null # hits
 	dmsetup message vm1 0 invalidate || fail "invalidate $i"
