@@ -23,8 +23,8 @@
  *    one-block runs); above the high watermark alone, a share of
  *    VWC_WB_MAX_BYTES that grows with the dirty share (writeback keeps
  *    pace with the writes, vwc_wb_high_bound_locked()); else one run (it
- *    yields to VM I/O); all of VWC_WB_MAX_BYTES while the pool is idle
- *    (vwc_sample_rates()); for the watermarks never more than the dirty
+ *    yields to VM I/O); for the watermarks all of VWC_WB_MAX_BYTES while
+ *    the pool is idle (vwc_sample_rates()), and never more than the dirty
  *    data above the low mark (vwc_wb_above_low_locked());
  *    writeback_iops caps the rate.  A run written
  *    leaves that bound (its buffer's pages go back to the pool's cache,
@@ -226,7 +226,8 @@ static bool vwc_slot_wants_wb_locked(struct vwc_pool *pool,
 	expired = vwc_slot_expired_locked(pool, s);
 	if (!pool->wb_high && !expired)
 		return false;
-	*bound = READ_ONCE(pool->vm_idle) ? VWC_WB_MAX_BYTES :
+	/* max_age alone stays a trickle: one run at a time. */
+	*bound = READ_ONCE(pool->vm_idle) && !expired ? VWC_WB_MAX_BYTES :
 		 vwc_wb_high_bound_locked(pool);
 	if (!expired)
 		*bound = min(*bound, vwc_wb_above_low_locked(pool));
@@ -1083,9 +1084,10 @@ static bool vwc_commit_due_locked(struct vwc_pool *pool)
  * Samples for the rates of every VM device (skipped when busy), and the
  * idle detector: the pool is idle (pool->vm_idle) when its VM devices
  * counted no bio from one tick to the next, about 100 ms; the first bio
- * mapped ends it (vwc_map_bio()).  While idle, writeback that runs
- * (above high_watermark, on its way down to low_watermark, or for
- * max_age) has all of VWC_WB_MAX_BYTES in flight: nothing to yield to.
+ * mapped ends it (vwc_map_bio()).  While idle, writeback that runs for
+ * the watermarks (above high_watermark, or on its way down to
+ * low_watermark) has all of VWC_WB_MAX_BYTES in flight: nothing to
+ * yield to.  Writeback for max_age stays one run at a time.
  */
 static void vwc_sample_rates(struct vwc_pool *pool)
 {
