@@ -9,7 +9,8 @@
  * but for a drain); the pins are given back, under cache_lock, when the
  * buffer is applied: by the completion that finds its buffer full (once
  * every VWC_UNPIN_RUNS completions of a CPU), by the tick (every 100 ms),
- * by each commit before it freezes, and wherever an exact pin count
+ * by each commit before it freezes, before a walk of a slot's blocks
+ * (invalidate, drop, attach, detach), and wherever an exact pin count
  * matters (eviction that found nothing to evict, writeback dropping a
  * block for a quota).
  *
