@@ -92,7 +92,7 @@ demo:
 
 # make bench: dm-vwcache against the raw devices, dm-writecache, dm-cache and
 # bcache in one QEMU boot per kernel (KVER, 6.1 by default); BENCH_QUICK=1,
-# BENCH_DELAY=ms, BENCH_SYSTEMS, BENCH_WORKLOADS: see bench/run.
+# BENCH_DELAY=ms, BENCH_SYSTEMS, BENCH_WORKLOADS, BENCH_OLD=rev: see bench/run.
 bench:
 	@tests/deps.sh bench
 	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"

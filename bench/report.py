@@ -25,8 +25,8 @@ FIELDS = ["kernel", "system", "workload", "iops", "lat_mean_us", "p99_us",
           "slabvm_bytes_per_block", "cpu_us_per_io", "flush_s", "dirty_mib",
           "meminfo_bytes_per_block", "origin_blocks", "distinct_blocks", "note"]
 LEGACY_FIELDS = [f for f in FIELDS if f not in ("origin_blocks", "distinct_blocks")]
-SYSTEMS = ["raw-ssd", "raw-origin", "dm-vwcache", "dm-writecache",
-           "dm-cache", "bcache"]
+SYSTEMS = ["raw-ssd", "raw-origin", "dm-vwcache", "dm-vwcache-old",
+           "dm-writecache", "dm-cache", "bcache"]
 WORKLOADS = ["randwrite", "hotread", "zipf", "seqwrite", "mixed", "fsync",
              "8vm", "qd32", "flush", "flush2"]
 FLUSHES = ["flush", "flush2"]   # timed flushes, no IOPS comparison
@@ -360,6 +360,9 @@ def main():
               "" if done else "; **the run did not finish: results are partial**"))
           if params else "Run: parameters not recorded (made from %s)." % os.path.basename(log),
           "Module: %s." % os.environ.get("BENCH_REV", "unknown"),
+          ("dm-vwcache-old: the module built from %s (BENCH_OLD), same settings, "
+           "loaded in place of ours for its runs." % os.environ.get("BENCH_OLD_REV", "?"))
+          if "dm-vwcache-old" in systems else "",
           "",
           "## Goals (issue 18), computed from the numbers below", ""]
     md += goal_md(gl, res)
@@ -410,6 +413,9 @@ def main():
         md += table_md(res, systems, w)
         md.append("")
     md += ["## Method", "",
+           "- Order: workload by workload, each system in turn (forward on the first,",
+           "  third ... workload, backward on the others), so that a host slowing",
+           "  down during the run moves all systems of a workload alike.",
            "- Each (system, workload) pair runs on freshly built devices: heads of the",
            "  SSD (and for bcache the origin) zeroed, a new pool / cache formatted,",
            "  and torn down afterwards. Defaults of each system are kept: dm-vwcache",

@@ -3,6 +3,8 @@
 # origin (vdb) slowed by dm-delay, become in turn the raw SSD, the raw slow
 # origin, dm-vwcache, dm-writecache (ssd mode), dm-cache (writeback, smq) and
 # bcache (writeback); each runs the same fio workloads on fresh devices.
+# With /lib/vwcache/dm-vwcache-old.ko (bench/run's BENCH_OLD=REV) the system
+# dm-vwcache-old is that module, loaded in place of ours for its runs.
 # One "VWBENCH-CSV: ..." line per system and workload goes to the console;
 # bench/run (host) turns them into results, ratios and plots.
 #
@@ -38,6 +40,10 @@
 #               map writes every block of a region once before any twice) and
 #               for flush, an upper bound for mixed; for zipf (its offsets
 #               repeat) counted exactly by zipf_distinct
+# Order: workload by workload, every system in turn (forward on the 1st,
+# 3rd ... workload, backward on the others), so that a host that slows down
+# during the run shifts every system of a workload alike, not one system's
+# whole column.
 # The CSV's columns are named in VWBENCH-PARAMS (csv_fields=); the note
 # stays last, as it may hold commas.
 # vwtest-disks: 1x1G 1x2G
@@ -50,7 +56,10 @@
 
 QUICK=$(arg vwbench_quick 0)
 DELAY=$(arg vwbench_delay 10)
-SYSTEMS=$(arg vwbench_systems "raw-ssd,raw-origin,dm-vwcache,dm-writecache,dm-cache,bcache" | tr , ' ')
+ALL_SYSTEMS=raw-ssd,raw-origin,dm-vwcache
+[ -f /lib/vwcache/dm-vwcache-old.ko ] && ALL_SYSTEMS=$ALL_SYSTEMS,dm-vwcache-old
+ALL_SYSTEMS=$ALL_SYSTEMS,dm-writecache,dm-cache,bcache
+SYSTEMS=$(arg vwbench_systems "$ALL_SYSTEMS" | tr , ' ')
 WORKLOADS=$(arg vwbench_workloads "randwrite,hotread,zipf,seqwrite,mixed,fsync,8vm,qd32,flush,flush2" | tr , ' ')
 KVER=$(uname -r)
 
@@ -250,6 +259,22 @@ vw_counts() {
 vw_note() { # BEFORE AFTER (vw_counts)
 	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes", $6 - $2, $5 - $1, $8 - $4, $7 - $3 }'
 }
+
+# dm-vwcache-old: the same, on the older module (its runs only).
+OLD_KO=/lib/vwcache/dm-vwcache-old.ko
+setup_dm_vwcache_old() {
+	[ -f $OLD_KO ] || return 1
+	vw_unload_module
+	insmod $OLD_KO || { vw_load_module; return 1; }
+	setup_dm_vwcache "$1"
+}
+teardown_dm_vwcache_old() {
+	teardown_dm_vwcache "$1"
+	vw_unload_module
+	vw_load_module
+}
+flush_dm_vwcache_old() { flush_dm_vwcache; }
+dirty_dm_vwcache_old() { dirty_dm_vwcache; }
 
 setup_dm_writecache() {
 	if [ "$1" = multi ]; then
@@ -584,9 +609,9 @@ bench() {
 	# shellcheck disable=SC2086
 	_ow0=$(stat_sum 5 $ODISK) _ss0=$(stat_sum 7 $SSD) _os0=$(stat_sum 7 $ODISK) _c0=$(cpu_busy)
 	# shellcheck disable=SC2086
-	[ "$_sys" = dm-vwcache ] && _vc0=$(vw_counts)
+	case $_sys in dm-vwcache*) _vc0=$(vw_counts) ;; esac
 	fio_run $_args || NOTE="fio-failed"
-	[ "$_sys" = dm-vwcache ] && NOTE="$NOTE $(vw_note "$_vc0" "$(vw_counts)")"
+	case $_sys in dm-vwcache*) NOTE="$NOTE $(vw_note "$_vc0" "$(vw_counts)")" ;; esac
 	_c1=$(cpu_busy)
 	# shellcheck disable=SC2086
 	# I/Os and bytes as fio issued them: a dm device's own stat may count
@@ -649,8 +674,14 @@ P "kernel $KVER, origin delay $DELAY ms, runs of $RT s, quick=$QUICK"
 P "systems: $SYSTEMS"
 P "workloads: $WORKLOADS"
 echo "VWBENCH-PARAMS: kernel=$KVER delay_ms=$DELAY runtime_s=$RT quick=$QUICK region_mib=$REGION hot_mib=$HOT mixed_mib=$MIXREG seq_mib=$SEQREG flush_mib=$FLUSHMB flush2_delay_ms=$FLUSH2_DELAY ssd_mib=$((SSD_SECT / 2048)) origin_mib=$((ORIG_SECT / 2048)) cpus=$(grep -c ^processor /proc/cpuinfo) zipf_distinct=exact csv_fields=$CSV_FIELDS"
-for s in $SYSTEMS; do
-	for w in $WORKLOADS; do
+BACKWARD=
+for s in $SYSTEMS; do BACKWARD="$s $BACKWARD"; done
+_n=0
+for w in $WORKLOADS; do
+	_n=$((_n + 1))
+	_order=$SYSTEMS
+	[ $((_n % 2)) = 0 ] && _order=$BACKWARD
+	for s in $_order; do
 		# The raw devices have nothing to flush.
 		case $s:$w in raw-*:flush | raw-*:flush2) continue ;; esac
 		bench "$s" "$w"
