@@ -461,6 +461,28 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 	return cb;
 }
 
+#define VWC_ANY_SLOT	U32_MAX
+
+/*
+ * The policy's next victim, of @slot or of any (VWC_ANY_SLOT); if it has
+ * none, the first time (*@applied false), the pins given back later are
+ * applied (maybe only they hold the blocks) and it is asked once more.
+ */
+static u32 vwc_victim_locked(struct vwc_pool *pool, u32 slot, bool *applied)
+{
+	u32 cb;
+
+	for (;;) {
+		cb = slot == VWC_ANY_SLOT ?
+		     vwc_policy_victim(&pool->policy) :
+		     vwc_policy_victim_of(&pool->policy, slot, VWC_QUOTA_SCAN);
+		if (cb != VWC_NIL || *applied)
+			return cb;
+		vwc_unpins_apply_locked(pool);
+		*applied = true;
+	}
+}
+
 /*
  * Room for one more block of @slot within its cache quota.  At the quota,
  * some of the slot's own clean blocks are evicted, never another slot's.
@@ -477,14 +499,7 @@ bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot)
 	if (!s->quota)
 		return true;
 	for (n = 0; s->nr_cached >= s->quota && n < VWC_QUOTA_EVICT; n++) {
-		cb = vwc_policy_victim_of(&pool->policy, slot, VWC_QUOTA_SCAN);
-		if (cb == VWC_NIL && !applied) {
-			/* Maybe only pins given back later hold them. */
-			vwc_unpins_apply_locked(pool);
-			applied = true;
-			cb = vwc_policy_victim_of(&pool->policy, slot,
-						  VWC_QUOTA_SCAN);
-		}
+		cb = vwc_victim_locked(pool, slot, &applied);
 		if (cb == VWC_NIL)
 			break;
 		vwc_drop_block_locked(pool, cb);
@@ -511,14 +526,8 @@ u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr)
 	u32 done;
 
 	for (done = 0; done < nr; done++) {
-		u32 cb = vwc_policy_victim(&pool->policy);
+		u32 cb = vwc_victim_locked(pool, VWC_ANY_SLOT, &applied);
 
-		if (cb == VWC_NIL && !applied) {
-			/* Maybe only pins given back later hold them. */
-			vwc_unpins_apply_locked(pool);
-			applied = true;
-			cb = vwc_policy_victim(&pool->policy);
-		}
 		if (cb == VWC_NIL)
 			break;
 		vwc_drop_block_locked(pool, cb);

@@ -44,16 +44,25 @@ static void vwc_unpin_run_locked(struct vwc_pool *pool, u32 cb, u32 nr)
 		vwc_unpin_locked(pool, cb + i);
 }
 
-/* Give back the pins @u holds; cache_lock held, interrupts off. */
+/*
+ * Give back the pins @u holds; cache_lock held, interrupts off.  An empty
+ * buffer is passed over without its lock (a commit applies every CPU's):
+ * a pin recorded before what made the caller apply (a completion the
+ * caller waited for) is seen, as its record was released by the buffer's
+ * lock before that completion; one recorded meanwhile waits for the next
+ * apply, as it would have if recorded just after this one.
+ */
 static void vwc_unpins_apply_one_locked(struct vwc_pool *pool,
 					struct vwc_unpins *u)
 {
 	u32 i;
 
+	if (!READ_ONCE(u->nr))
+		return;
 	spin_lock(&u->lock);
 	for (i = 0; i < u->nr; i++)
 		vwc_unpin_run_locked(pool, u->run[i].cb, u->run[i].nr);
-	u->nr = 0;
+	WRITE_ONCE(u->nr, 0);
 	spin_unlock(&u->lock);
 }
 
@@ -84,7 +93,7 @@ void vwc_unpin_later(struct vwc_pool *pool, u32 cb, u32 nr)
 	if (u->nr < VWC_UNPIN_RUNS) {
 		u->run[u->nr].cb = cb;
 		u->run[u->nr].nr = nr;
-		u->nr++;
+		WRITE_ONCE(u->nr, u->nr + 1);
 		spin_unlock(&u->lock);
 		local_irq_restore(flags);
 		return;

@@ -166,10 +166,15 @@ void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s)
  * stream that rewrites what was just written back would otherwise have
  * its data written back over and over).
  */
+/* @pct per cent of the pool's blocks (a watermark) in blocks. */
+static u64 vwc_wb_mark_blocks(const struct vwc_pool *pool, u32 pct)
+{
+	return div_u64((u64)pool->blocks.nr * pct, 100);
+}
+
 static u64 vwc_wb_high_bound_locked(struct vwc_pool *pool)
 {
-	u64 high = div_u64((u64)pool->blocks.nr *
-			   pool->settings.high_watermark, 100);
+	u64 high = vwc_wb_mark_blocks(pool, pool->settings.high_watermark);
 
 	if (pool->nr_dirty <= high || pool->blocks.nr <= high)
 		return 0;
@@ -186,8 +191,7 @@ static u64 vwc_wb_high_bound_locked(struct vwc_pool *pool)
  */
 static u64 vwc_wb_above_low_locked(struct vwc_pool *pool)
 {
-	u64 low = div_u64((u64)pool->blocks.nr * pool->settings.low_watermark,
-			  100);
+	u64 low = vwc_wb_mark_blocks(pool, pool->settings.low_watermark);
 	u64 above, waiting;
 
 	if (pool->nr_dirty <= low)
@@ -534,13 +538,6 @@ static void vwc_wb_write_done(unsigned long error, void *context)
 		vwc_wb_pass_on(job, &s->wb_to_flush, &s->wb_flush_work);
 }
 
-/* dm-io's view of @job's buffer from @offset. */
-static struct dm_io_memory vwc_wb_mem(const struct vwc_wb_job *job,
-				      size_t offset)
-{
-	return vwc_wbbuf_mem(job->pages, offset);
-}
-
 /* Is sub-block @i of the run (its blocks' sub-blocks in a row) planned? */
 static bool vwc_wb_sub_planned(const struct vwc_wb_job *job, u32 per, u32 i)
 {
@@ -595,7 +592,8 @@ static void vwc_wb_write(struct vwc_wb_job *job)
 		};
 		struct dm_io_request req = {
 			.bi_opf = REQ_OP_WRITE,	/* I3: flushed before clean */
-			.mem = vwc_wb_mem(job, (size_t)a << (shift + SECTOR_SHIFT)),
+			.mem = vwc_wbbuf_mem(job->pages,
+					     (size_t)a << (shift + SECTOR_SHIFT)),
 			.notify.fn = vwc_wb_write_done,
 			.notify.context = job,
 			.client = pool->io_client,
@@ -666,7 +664,7 @@ static void vwc_wb_read_submit(struct vwc_wb_read *rd)
 	};
 	struct dm_io_request req = {
 		.bi_opf = REQ_OP_READ,
-		.mem = vwc_wb_mem(job, rd->offset),
+		.mem = vwc_wbbuf_mem(job->pages, rd->offset),
 		.notify.fn = vwc_wb_read_done,
 		.notify.context = job,
 		.client = job->pool->io_client,
@@ -829,8 +827,7 @@ static struct vwc_wb_job *vwc_wb_job_alloc(struct vwc_pool *pool, u32 slot,
 					   const struct vwc_wb_run *run,
 					   const u32 *cbs)
 {
-	size_t bytes = (size_t)run->count << (pool->block_shift + SECTOR_SHIFT);
-	u32 nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
+	u32 nr_pages = DIV_ROUND_UP(vwc_wb_run_bytes(pool, run), PAGE_SIZE);
 	struct vwc_wb_job *job;
 	size_t subs_at = struct_size(job, cbs, run->count);
 	size_t pages_at = ALIGN(subs_at + run->count * sizeof(u16),
@@ -903,10 +900,10 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		struct vwc_wb_job *job;
 
 		pool->wb_jobs[i] = NULL;
+		/* No @bound (one run at a time): @budget is at most 1. */
 		if (!s->vm || started >= budget ||
-		    (pool->wb_inflight_bytes &&
-		     pool->wb_inflight_bytes + bytes >
-		     (bound ?: VWC_WB_MAX_BYTES))) {
+		    (bound && pool->wb_inflight_bytes &&
+		     pool->wb_inflight_bytes + bytes > bound)) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
 			continue;
