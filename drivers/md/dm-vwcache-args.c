@@ -43,6 +43,12 @@ const struct vwc_key vwc_pool_keys[] = {
 		.min = 0, .max = VWC_MAX_RATE, .def = 0, .optional = true,
 		.error = "sequential_cutoff must be 0 (off) or bytes up to 2^40",
 	},
+	{
+		.name = "writeback_depth",
+		.offset = offsetof(struct vwc_pool_settings, writeback_depth),
+		.min = 0, .max = VWC_WB_DEPTH_MAX, .def = 0, .optional = true,
+		.error = "writeback_depth must be 0 (the origin's queue depth) or runs from 1 to 4096",
+	},
 };
 const unsigned int vwc_nr_pool_keys = ARRAY_SIZE(vwc_pool_keys);
 

@@ -29,6 +29,7 @@ struct vwc_pool_settings {
 	u64 io_capacity_iops;	/* 0 = unlimited */
 	u64 io_capacity_bw;	/* bytes/s; 0 = unlimited */
 	u64 sequential_cutoff;	/* bytes; 0 = off */
+	u64 writeback_depth;	/* runs per origin; 0 = its queue's */
 };
 
 struct vwc_vm_settings {
@@ -38,6 +39,9 @@ struct vwc_vm_settings {
 	u64 cache_quota;	/* blocks; 0 = no quota */
 	u64 weight;		/* 1..1000 */
 };
+
+/* writeback_depth's most: the pool's own bound on runs in flight. */
+#define VWC_WB_DEPTH_MAX	4096
 
 /* One settable key: where it lives in its settings struct and its range. */
 struct vwc_key {

@@ -548,6 +548,7 @@ int vwc_pool_set_locked(struct vwc_pool *pool, const char *key,
 	WRITE_ONCE(pool->settings.io_capacity_iops, new.io_capacity_iops);
 	WRITE_ONCE(pool->settings.io_capacity_bw, new.io_capacity_bw);
 	WRITE_ONCE(pool->settings.sequential_cutoff, new.sequential_cutoff);
+	WRITE_ONCE(pool->settings.writeback_depth, new.writeback_depth);
 	vwc_throttle_changed(pool);
 	vwc_kick_writeback(pool);
 	return 0;

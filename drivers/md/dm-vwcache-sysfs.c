@@ -30,6 +30,7 @@
 
 #include "dm-vwcache.h"
 #include "dm-vwcache-cache.h"
+#include "dm-vwcache-writeback.h"
 
 #define VWC_SYSFS_VALUE_MAX	32
 
@@ -97,6 +98,7 @@ enum vwc_vm_field {
 	VWC_F_THROTTLED, VWC_F_READ_IOPS, VWC_F_WRITE_IOPS, VWC_F_READ_BW,
 	VWC_F_WRITE_BW, VWC_F_READ_LAT, VWC_F_WRITE_LAT, VWC_F_WB_ERRORS,
 	VWC_F_READ_LAT_SUM, VWC_F_WRITE_LAT_SUM, VWC_F_SEQ_BYPASSED,
+	VWC_F_WB_DEPTH,
 	VWC_F_LIMIT,	/* limits/: the key is the file's name */
 };
 
@@ -185,6 +187,8 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 	case VWC_F_MODE:
 		return sysfs_emit(buf, "%s\n",
 				  vwc_mode_name(READ_ONCE(vm->settings.mode)));
+	case VWC_F_WB_DEPTH:
+		return sysfs_emit(buf, "%u\n", vwc_wb_vm_depth(vm));
 	case VWC_F_LIMIT:
 		key = vwc_find_key(vwc_vm_keys, vwc_nr_vm_keys, name);
 		mutex_lock(&vm->pool->lock);
@@ -305,12 +309,14 @@ VWC_VM_RO(cached_blocks, VWC_F_CACHED);
 VWC_VM_RO(dirty_blocks, VWC_F_DIRTY);
 VWC_VM_RO(dirty_bytes, VWC_F_DIRTY_BYTES);
 VWC_VM_RO(flush_eta_ms, VWC_F_FLUSH_ETA);
+VWC_VM_RO(writeback_depth, VWC_F_WB_DEPTH);
 
 static struct attribute *vwc_vm_attrs[] = {
 	&vwc_vm_attr_vm_id.attr, &vwc_vm_attr_pool.attr,
 	&vwc_vm_attr_mode.attr, &vwc_vm_attr_state.attr,
 	&vwc_vm_attr_cached_blocks.attr, &vwc_vm_attr_dirty_blocks.attr,
 	&vwc_vm_attr_dirty_bytes.attr, &vwc_vm_attr_flush_eta_ms.attr,
+	&vwc_vm_attr_writeback_depth.attr,
 	NULL,
 };
 
@@ -609,6 +615,7 @@ VWC_POOL_SETTING(writeback_iops);
 VWC_POOL_SETTING(io_capacity_iops);
 VWC_POOL_SETTING(io_capacity_bw);
 VWC_POOL_SETTING(sequential_cutoff);
+VWC_POOL_SETTING(writeback_depth);
 
 static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_state.attr, &vwc_pool_attr_block_size.attr,
@@ -621,6 +628,7 @@ static struct attribute *vwc_pool_attrs[] = {
 	&vwc_pool_attr_io_capacity_iops.attr,
 	&vwc_pool_attr_io_capacity_bw.attr,
 	&vwc_pool_attr_sequential_cutoff.attr,
+	&vwc_pool_attr_writeback_depth.attr,
 	NULL,
 };
 

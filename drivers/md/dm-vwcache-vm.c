@@ -335,6 +335,7 @@ static int vwc_vm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad_origin;
 	vwc_origin_identify(vm->origin_dev->bdev, argv[1], &vm->origin);
+	vm->wb_depth_auto = vwc_wb_origin_depth(vm->origin_dev->bdev);
 	strscpy_pad(vm->attach.vm_id, vm->vm_id, sizeof(vm->attach.vm_id));
 	strscpy_pad(vm->attach.path, vm->origin.path, sizeof(vm->attach.path));
 	vm->attach_new = kzalloc(sizeof(*vm->attach_new), GFP_KERNEL);

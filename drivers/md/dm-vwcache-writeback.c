@@ -25,7 +25,9 @@
  *    pace with the writes, vwc_wb_high_bound_locked()); else one run (it
  *    yields to VM I/O); for the watermarks all of VWC_WB_MAX_BYTES while
  *    the pool is idle (vwc_sample_rates()), and never more than the dirty
- *    data above the low mark (vwc_wb_above_low_locked());
+ *    data above the low mark (vwc_wb_above_low_locked()); per origin, at
+ *    most writeback_depth runs, or its request queue's depth (vwc_wb_vm_depth():
+ *    one slow origin does not hold all the pool's runs in flight);
  *    writeback_iops caps the rate.  A run written
  *    leaves that bound (its buffer's pages go back to the pool's cache,
  *    dm-vwcache-wbbuf.h) while it waits for its flush, so writes go on
@@ -64,7 +66,7 @@
 #include "dm-vwcache-wbbuf.h"
 #include "dm-vwcache-writeback.h"
 
-#define VWC_WB_MAX_JOBS		4096
+#define VWC_WB_MAX_JOBS		VWC_WB_DEPTH_MAX
 #define VWC_WB_MAX_BYTES	(16U << 20)
 #define VWC_WB_RUN_BYTES	(1U << 20)
 #define VWC_WB_MIN_ROOM		(VWC_WB_BATCH / 2)
@@ -286,13 +288,15 @@ static void vwc_wb_reserve_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
 	pool->wb_unfinished++;
 	pool->wb_unfinished_bytes += bytes;
 	pool->slots[slot].wb_jobs++;
+	pool->slots[slot].wb_inflight++;
 }
 
 /* A run is no longer in flight: its write is done, its buffer freed. */
-static void vwc_wb_landed_locked(struct vwc_pool *pool, u64 bytes)
+static void vwc_wb_landed_locked(struct vwc_pool *pool, u32 slot, u64 bytes)
 {
 	pool->wb_inflight--;
 	pool->wb_inflight_bytes -= bytes;
+	pool->slots[slot].wb_inflight--;
 }
 
 static void vwc_wb_unreserve_locked(struct vwc_pool *pool, u32 slot,
@@ -362,7 +366,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 	queue_work(pool->wq, &pool->wb_work);
 	/* A run that failed before its write still holds its buffer. */
 	if (held)
-		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
+		vwc_wb_landed_locked(pool, job->slot, vwc_wb_job_bytes(job));
 	/* The last use of the pool: see vwc_pool_stop(). */
 	vwc_wb_unreserve_locked(pool, job->slot, vwc_wb_job_bytes(job));
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
@@ -419,7 +423,7 @@ static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
 	}
 	spin_lock_irq(&pool->cache_lock);
 	list_for_each_entry_safe(job, next, jobs, list) {
-		vwc_wb_landed_locked(pool, vwc_wb_job_bytes(job));
+		vwc_wb_landed_locked(pool, job->slot, vwc_wb_job_bytes(job));
 		list_move_tail(&job->list, job->error ? failed : &s->wb_written);
 	}
 	queue_work(pool->wq, &pool->wb_work);
@@ -916,7 +920,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		if (!job) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
-			vwc_wb_landed_locked(pool, bytes);
+			vwc_wb_landed_locked(pool, slot, bytes);
 			vwc_wb_unreserve_locked(pool, slot, bytes);
 			continue;
 		}
@@ -932,21 +936,67 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 }
 
 /*
- * The runs that may start now: one at a time, unless @bound bytes may be
- * in flight (vwc_slot_wants_wb_locked()): then up to VWC_WB_MAX_JOBS, but
- * only once there is room for VWC_WB_MIN_ROOM of them, or none is in
- * flight (a batch costs its planning, a sort of VWC_WB_BATCH blocks,
- * however few runs it starts; every run that completes asks again).
+ * What @origin takes at once before submission waits: the depth of its
+ * request queue if it is a blk-mq device; 0 (no bound of its own) for a
+ * bio-based one (dm, md), whose queue says nothing of the devices below.
+ * Read at a VM device's ctr (writeback_depth 0 uses it).
  */
-static u32 vwc_wb_room_locked(struct vwc_pool *pool, u64 bound)
+u32 vwc_wb_origin_depth(struct block_device *origin)
+{
+	struct request_queue *q = bdev_get_queue(origin);
+
+	if (!queue_is_mq(q))
+		return 0;
+	return clamp_t(unsigned long, q->nr_requests, 1, VWC_WB_MAX_JOBS);
+}
+
+/*
+ * The most writeback runs in flight at once to @vm's origin: the pool's
+ * writeback_depth, or if that is 0 the depth of the origin's request
+ * queue (a blk-mq device: what it takes before submission waits for a
+ * tag), or if the origin has none (a dm or md device) 0: no bound of its
+ * own.  Any context.
+ */
+u32 vwc_wb_vm_depth(const struct vwc_vm *vm)
+{
+	u64 depth = READ_ONCE(vm->pool->settings.writeback_depth);
+
+	return depth ? (u32)depth : vm->wb_depth_auto;
+}
+
+static u32 vwc_wb_depth(struct vwc_slot *s)
+{
+	return s->vm ? vwc_wb_vm_depth(s->vm) : 0;
+}
+
+/*
+ * The runs of @s that may start now: one at a time, unless @bound bytes
+ * may be in flight (vwc_slot_wants_wb_locked()): then up to
+ * VWC_WB_MAX_JOBS in the pool and the depth of @s's origin, but only once
+ * there is room for VWC_WB_MIN_ROOM of them (or half the depth), or none
+ * is in flight (a batch costs its planning, a sort of VWC_WB_BATCH
+ * blocks, however few runs it starts; every run that completes asks
+ * again).  So one slow origin cannot hold every run the pool allows.
+ */
+static u32 vwc_wb_room_locked(struct vwc_pool *pool, struct vwc_slot *s,
+			      u64 bound)
 {
 	u32 limit = bound ? VWC_WB_MAX_JOBS : 1;
 	u32 room = limit > pool->wb_inflight ? limit - pool->wb_inflight : 0;
+	u32 depth = vwc_wb_depth(s);
 
 	if (bound && pool->wb_inflight &&
 	    (room < VWC_WB_MIN_ROOM || pool->wb_inflight_bytes >= bound))
 		return 0;
-	return room;
+	if (!depth)
+		return room;
+	if (s->wb_inflight >= depth)
+		return 0;
+	if (bound && s->wb_inflight &&
+	    depth - s->wb_inflight < min_t(u32, VWC_WB_MIN_ROOM,
+					   DIV_ROUND_UP(depth, 2)))
+		return 0;
+	return min(room, depth - s->wb_inflight);
 }
 
 static bool vwc_wb_take_tokens(struct vwc_pool *pool)
@@ -996,7 +1046,7 @@ void vwc_wb_work(struct work_struct *ws)
 			vwc_wb_delist_locked(pool, s);
 			continue;
 		}
-		if (!vwc_wb_room_locked(pool, bound))
+		if (!vwc_wb_room_locked(pool, s, bound))
 			continue;
 		spin_unlock_irq(&pool->cache_lock);
 		if (!vwc_wb_take_tokens(pool)) {
@@ -1005,7 +1055,7 @@ void vwc_wb_work(struct work_struct *ws)
 		}
 		spin_lock_irq(&pool->cache_lock);
 		if (vwc_wb_start_slot_locked(pool, slot,
-					     vwc_wb_room_locked(pool, bound),
+					     vwc_wb_room_locked(pool, s, bound),
 					     bound) &&
 		    bound && pool->wb_inflight_bytes < bound) {
 			list_move(&s->wb_entry, &pool->wb_slots); /* more */

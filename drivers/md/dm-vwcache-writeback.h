@@ -7,10 +7,14 @@
 
 #define VWC_WB_BATCH		64	/* blocks planned per slot per round */
 
+struct block_device;
 struct vwc_pool;
 struct vwc_slot;
+struct vwc_vm;
 struct work_struct;
 
+u32 vwc_wb_origin_depth(struct block_device *origin);
+u32 vwc_wb_vm_depth(const struct vwc_vm *vm);
 void vwc_wb_work(struct work_struct *ws);
 void vwc_wb_init_slots(struct vwc_pool *pool);
 void vwc_tick_work(struct work_struct *ws);

@@ -131,6 +131,7 @@ struct vwc_slot {
 	u64 undirtied;			/* the freeze whose commit records */
 					/* a dirty block gone clean or free */
 	u32 wb_jobs;			/* writeback runs not finished */
+	u32 wb_inflight;		/* ... of them reading or writing */
 	u32 wb_from;			/* where its next plan goes on from */
 	struct list_head wb_entry;	/* in pool->wb_slots, see */
 					/* vwc_wb_enlist_locked() */
@@ -289,6 +290,8 @@ struct vwc_vm {
 	struct vwc_origin origin;	/* its identity, read at ctr */
 	char vm_id[VWC_VM_ID_MAX + 1];
 	u32 slot;
+	u32 wb_depth_auto;		/* origin's queue depth (blk-mq), */
+					/* else 0: see vwc_wb_vm_depth() */
 
 	struct vwc_vm_settings settings;	/* under pool->lock */
 	u64 mode_before_migrate;

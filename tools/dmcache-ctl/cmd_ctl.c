@@ -123,6 +123,7 @@ static const struct feature_opt pool_feature_opts[] = {
 	{ "--io-capacity-iops", "io_capacity_iops", false },
 	{ "--io-capacity-bw", "io_capacity_bw", true },
 	{ "--sequential-cutoff", "sequential_cutoff", true },
+	{ "--writeback-depth", "writeback_depth", false },
 	{ NULL, NULL, false }
 };
 
@@ -927,7 +928,7 @@ static int set_pool(struct snapshot *s, int p, const char *key,
 	int r;
 
 	if (!vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys, key))
-		return ctl_usage("pools have no setting \"%s\" (high_watermark, low_watermark, max_age, commit_interval, writeback_iops, io_capacity_iops, io_capacity_bw, sequential_cutoff)",
+		return ctl_usage("pools have no setting \"%s\" (high_watermark, low_watermark, max_age, commit_interval, writeback_iops, io_capacity_iops, io_capacity_bw, sequential_cutoff, writeback_depth)",
 				 key);
 	r = ctl_pool_key_is_size(key) ? ctl_parse_size(v, &n) :
 	    ctl_parse_u64(v, &n);

@@ -576,6 +576,8 @@ static const struct setting_metric pool_settings[] = {
 	     0, false),
 	SETM_OFF("sequential_cutoff", "pool_sequential_cutoff_bytes",
 		 "Stream length past which I/O bypasses a pool under pressure (0 = off)."),
+	SETM_OFF("writeback_depth", "pool_writeback_depth",
+		 "Writeback runs in flight per origin (0 = the origin's queue depth)."),
 };
 
 static const struct setting_metric vm_settings[] = {

@@ -29,6 +29,7 @@ static const struct ctl_opt o_pool_create[] = {
 	{ "--io-capacity-iops", "N", "IOPS the SSD serves, shared by weight; 0 = unlimited" },
 	{ "--io-capacity-bw", "SIZE", "bytes/s the SSD serves, shared by weight; 0 = unlimited" },
 	{ "--sequential-cutoff", "SIZE", "streams past this bypass the pool under pressure; 0 = off" },
+	{ "--writeback-depth", "N", "writeback runs in flight per origin; 0 = its queue depth" },
 	OPT_END
 };
 
