@@ -443,6 +443,93 @@ void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb)
 	vwc_wb_enlist_locked(pool, vwc_block_vm(b));
 }
 
+/*
+ * A fresh block is to be filled with @sub (a whole write's sub-blocks, or
+ * all of them for a promotion): PENDING, so no other I/O uses it until
+ * its data is written (I4), and pinned by the filler.
+ */
+void vwc_fill_begin_locked(struct vwc_pool *pool, u32 cb, u16 sub)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	b->flags |= VWC_B_PENDING;
+	b->sub = sub;
+	vwc_pin_new_locked(pool, cb);
+}
+
+/*
+ * Its fill is done: if the block is still mapped, dirty (a write's) or
+ * clean (a promotion's) when @ok, dropped when not; the filler's pin
+ * given back.
+ */
+void vwc_fill_end_locked(struct vwc_pool *pool, u32 cb, bool ok, bool dirty)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	b->flags &= ~VWC_B_PENDING;
+	if (b->flags & VWC_B_VALID) {
+		if (!ok)
+			vwc_drop_block_locked(pool, cb);
+		else if (dirty)
+			vwc_make_dirty_locked(pool, cb);
+		else
+			vwc_make_clean_locked(pool, cb);
+	}
+	vwc_unpin_locked(pool, cb);
+}
+
+/*
+ * A write absorbed in place by dirty block @cb: pinned (false at the pin
+ * cap: the caller waits for an unpin), and a writeback in flight, which
+ * may have read the old data, must leave it dirty (REDIRTY).  The
+ * sub-blocks it covers are the block's once written
+ * (vwc_write_hit_done_locked()): I4.
+ */
+bool vwc_write_hit_locked(struct vwc_pool *pool, u32 cb)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+
+	if (!vwc_pin_locked(pool, cb))
+		return false;
+	if (b->flags & VWC_B_WB)
+		b->flags |= VWC_B_REDIRTY;
+	return true;
+}
+
+/*
+ * An in-place write to block @cb, mapped for (@slot, @oblock) when the
+ * write was, completed (@ok: without error); @whole: the sub-blocks it
+ * covered whole.  A writeback that read the block before this write
+ * landed must not leave it clean: if one is in flight the block stays
+ * dirty after it (REDIRTY), and if one already finished it becomes dirty
+ * again.  (The write's pin kept it from being evicted meanwhile.)  The
+ * sub-blocks it covered that the block did not hold are the block's now,
+ * if written: all dirty, as every sub-block of a dirty block.  (It
+ * touched in part only sub-blocks the block held.)  Nothing for a block
+ * no longer mapped there.
+ */
+void vwc_write_hit_done_locked(struct vwc_pool *pool, u32 cb, u32 slot,
+			       u64 oblock, u16 whole, bool ok)
+{
+	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	u16 grow;
+
+	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
+	    vwc_block_oblock(b) != oblock)
+		return;
+	grow = whole & ~b->sub;
+	if (ok && grow) {
+		if (b->flags & VWC_B_DIRTY)
+			pool->slots[slot].dirty_subs += hweight16(grow);
+		b->sub |= grow;
+		vwc_mark_meta_locked(pool, cb);
+	}
+	if (b->flags & VWC_B_WB)
+		b->flags |= VWC_B_REDIRTY;
+	else if (!(b->flags & VWC_B_DIRTY))
+		vwc_make_dirty_locked(pool, cb);
+}
+
 /* Map a fresh block for (slot, oblock); returns VWC_NIL when none free. */
 u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 {

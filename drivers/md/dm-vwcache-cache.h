@@ -36,6 +36,11 @@ void vwc_unpin_locked(struct vwc_pool *pool, u32 cb);
 void vwc_make_clean_locked(struct vwc_pool *pool, u32 cb);
 void vwc_make_dirty_locked(struct vwc_pool *pool, u32 cb);
 u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock);
+void vwc_fill_begin_locked(struct vwc_pool *pool, u32 cb, u16 sub);
+void vwc_fill_end_locked(struct vwc_pool *pool, u32 cb, bool ok, bool dirty);
+bool __must_check vwc_write_hit_locked(struct vwc_pool *pool, u32 cb);
+void vwc_write_hit_done_locked(struct vwc_pool *pool, u32 cb, u32 slot,
+			       u64 oblock, u16 whole, bool ok);
 u32 vwc_evict_locked(struct vwc_pool *pool, u32 nr);
 bool vwc_quota_room_locked(struct vwc_pool *pool, u32 slot);
 u64 vwc_quota_low(const struct vwc_slot *s);

@@ -487,5 +487,5 @@ void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio)
 	spin_lock_irqsave(&pool->cache_lock, flags);
 	bio_list_add(&pool->commit_waiters, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
-	queue_work(pool->wq, &pool->commit_work);
+	vwc_kick_commit(pool);
 }

@@ -17,7 +17,4 @@ void vwc_commit_work(struct work_struct *ws);
 void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio);
 bool vwc_commit_idle_locked(struct vwc_pool *pool);
 
-/* dm-vwcache-io.c */
-void vwc_kick_deferred(struct vwc_pool *pool);
-
 #endif /* DM_VWCACHE_COMMIT_H */

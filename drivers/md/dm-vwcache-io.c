@@ -29,6 +29,11 @@
  *    hot), in the promotion work, if no write touched it meanwhile and
  *    none is in flight to the origin (P1, design.rst);
  *  - FLUSH waits for a commit; a FUA write completes after one (I1).
+ *
+ * This file decides each bio's way from the state of its blocks and has
+ * the cache carry it out: a block's state changes only in
+ * dm-vwcache-cache.c (vwc_fill_begin_locked(), vwc_write_hit_locked(),
+ * vwc_drop_block_locked() ...).
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -605,17 +610,6 @@ static bool vwc_write_dirty_hit(struct vwc_vm *vm, struct vwc_block *b)
 	return b && (b->flags & VWC_B_DIRTY) && vwc_may_dirty(vm);
 }
 
-/* A fresh block for a whole write, PENDING until its data is written. */
-static void vwc_write_fill_locked(struct vwc_vm *vm, struct vwc_io *io,
-				  u32 cb, u16 whole)
-{
-	struct vwc_block *b = vwc_block(&vm->pool->blocks, cb);
-
-	b->flags |= VWC_B_PENDING;
-	b->sub = whole;
-	vwc_pin_new_locked(vm->pool, cb);
-}
-
 /*
  * The first block of a write decides the run: written in place (a dirty
  * hit), into a fresh block (a fill), or around to the origin; or the bio
@@ -644,16 +638,12 @@ static int vwc_write_lead_locked(struct vwc_vm *vm, struct bio *bio,
 		if (grow & ~whole)
 			return vwc_map_write_around_locked(vm, bio, io, cb,
 							   touched, whole);
-		/* At the pin cap: wait for an unpin. */
-		if (!vwc_pin_locked(pool, cb))
-			return vwc_defer_locked(pool, bio);
 		/*
-		 * Absorbed in place; writeback in flight must run again.
-		 * The sub-blocks it covers are the block's once written
-		 * (vwc_write_hit_done_locked()): I4.
+		 * Absorbed in place (vwc_write_hit_locked()); at the pin cap
+		 * it waits for an unpin.
 		 */
-		if (b->flags & VWC_B_WB)
-			b->flags |= VWC_B_REDIRTY;
+		if (!vwc_write_hit_locked(pool, cb))
+			return vwc_defer_locked(pool, bio);
 		io->kind = VWC_IO_HIT;
 		io->cb = cb;
 		io->coalesced = true;
@@ -671,7 +661,7 @@ static int vwc_write_lead_locked(struct vwc_vm *vm, struct bio *bio,
 	cb = vwc_alloc_locked(pool, vm->slot, io->oblock);
 	if (cb == VWC_NIL)
 		return vwc_wait_space_locked(pool, bio, io);
-	vwc_write_fill_locked(vm, io, cb, whole);
+	vwc_fill_begin_locked(pool, cb, whole);
 	io->kind = VWC_IO_FILL;
 	io->cb = cb;
 	return DM_MAPIO_REMAPPED;
@@ -701,10 +691,9 @@ static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
 	switch (io->kind) {
 	case VWC_IO_HIT:
 		if (!vwc_write_dirty_hit(vm, b) || cb != io->cb + i ||
-		    (touched & ~b->sub & ~whole) || !vwc_pin_locked(pool, cb))
+		    (touched & ~b->sub & ~whole) ||
+		    !vwc_write_hit_locked(pool, cb))
 			return false;
-		if (b->flags & VWC_B_WB)
-			b->flags |= VWC_B_REDIRTY;
 		break;
 	case VWC_IO_FILL:
 		if (vwc_write_dirty_hit(vm, b) || !fill ||
@@ -721,7 +710,7 @@ static bool vwc_write_join_locked(struct vwc_vm *vm, struct bio *bio,
 		if (!vwc_quota_room_locked(pool, vm->slot))
 			return false;
 		cb = vwc_alloc_locked(pool, vm->slot, oblock);
-		vwc_write_fill_locked(vm, io, cb, whole);
+		vwc_fill_begin_locked(pool, cb, whole);
 		break;
 	case VWC_IO_ORIGIN:
 		/* Around without waiting (vwc_map_write_around_locked()). */
@@ -762,7 +751,7 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 	wait_space = io->wait_space;
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	if (wait_space)
-		queue_work(pool->wq, &pool->commit_work);
+		vwc_kick_commit(pool);
 	if (r != DM_MAPIO_REMAPPED)
 		return r;
 	if (io->kind == VWC_IO_ORIGIN) {
@@ -1062,12 +1051,6 @@ void vwc_deferred_work(struct work_struct *ws)
 		vwc_map_and_submit(bio, VWC_MAP_DEFERRED);
 }
 
-void vwc_kick_deferred(struct vwc_pool *pool)
-{
-	if (!bio_list_empty(&pool->deferred))
-		queue_work(pool->wq, &pool->deferred_work);
-}
-
 /* ---- promotion of hot read misses ------------------------------------- */
 
 static void vwc_promote_endio(unsigned long error, void *context)
@@ -1077,12 +1060,7 @@ static void vwc_promote_endio(unsigned long error, void *context)
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	vwc_block(&pool->blocks, p->cb)->flags &= ~VWC_B_PENDING;
-	if (error)
-		vwc_drop_block_locked(pool, p->cb);
-	else if (vwc_block(&pool->blocks, p->cb)->flags & VWC_B_VALID)
-		vwc_make_clean_locked(pool, p->cb);
-	vwc_unpin_locked(pool, p->cb);
+	vwc_fill_end_locked(pool, p->cb, !error, false);
 	vwc_kick_deferred(pool);
 	/* The last use of the pool: see vwc_pool_stop(). */
 	pool->promotions--;
@@ -1154,8 +1132,7 @@ static struct vwc_promote *vwc_promote(struct vwc_vm *vm, struct bio *bio,
 	else
 		p->cb = vwc_alloc_locked(pool, vm->slot, oblock);
 	if (p->cb != VWC_NIL) {
-		vwc_block(&pool->blocks, p->cb)->flags |= VWC_B_PENDING;
-		vwc_pin_new_locked(pool, p->cb);
+		vwc_fill_begin_locked(pool, p->cb, pool->sub_full);
 		pool->promotions++;
 	}
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
@@ -1224,18 +1201,8 @@ static void vwc_fill_done(struct vwc_pool *pool, struct vwc_io *io, bool ok)
 	u32 cb;
 
 	spin_lock_irqsave(&pool->cache_lock, flags);
-	for (cb = io->cb; cb < io->cb + io->nr; cb++) {
-		struct vwc_block *b = vwc_block(&pool->blocks, cb);
-
-		b->flags &= ~VWC_B_PENDING;
-		if (b->flags & VWC_B_VALID) {
-			if (ok)
-				vwc_make_dirty_locked(pool, cb);
-			else
-				vwc_drop_block_locked(pool, cb);
-		}
-		vwc_unpin_locked(pool, cb);
-	}
+	for (cb = io->cb; cb < io->cb + io->nr; cb++)
+		vwc_fill_end_locked(pool, cb, ok, true);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vwc_kick_deferred(pool);
 }
@@ -1258,40 +1225,6 @@ static u16 vwc_hit_whole(struct vwc_vm *vm, struct vwc_io *io, u32 i)
 
 	vwc_subs(pool, off, io->rec.bi_iter.bi_size >> SECTOR_SHIFT, i, &whole);
 	return whole;
-}
-
-/*
- * An in-place write of the @i-th block of its run completed.  A writeback
- * that read the block before this write landed must not leave it clean:
- * if one is in flight the block stays dirty after it (REDIRTY), and if
- * one already finished it becomes dirty again.  (The pin kept it from
- * being evicted meanwhile.)  The sub-blocks it covered that the block did
- * not hold are the block's now, if written: all dirty, as every
- * sub-block of a dirty block.  (It touched in part only sub-blocks the
- * block held: vwc_write_lead_locked().)
- */
-static void vwc_write_hit_done_locked(struct vwc_vm *vm, struct vwc_io *io,
-				      u32 i, bool ok)
-{
-	struct vwc_pool *pool = vm->pool;
-	u32 cb = io->cb + i, slot = vm->slot;
-	struct vwc_block *b = vwc_block(&pool->blocks, cb);
-	u16 grow;
-
-	if (!(b->flags & VWC_B_VALID) || vwc_block_vm(b) != slot ||
-	    vwc_block_oblock(b) != io->oblock + i)
-		return;
-	grow = vwc_hit_whole(vm, io, i) & ~b->sub;
-	if (ok && grow) {
-		if (b->flags & VWC_B_DIRTY)
-			pool->slots[slot].dirty_subs += hweight16(grow);
-		b->sub |= grow;
-		vwc_mark_meta_locked(pool, cb);
-	}
-	if (b->flags & VWC_B_WB)
-		b->flags |= VWC_B_REDIRTY;
-	else if (!(b->flags & VWC_B_DIRTY))
-		vwc_make_dirty_locked(pool, cb);
 }
 
 /*
@@ -1391,7 +1324,11 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		spin_lock_irqsave(&pool->cache_lock, flags);
 		for (i = 0; i < io->nr; i++) {
 			if (io->write)
-				vwc_write_hit_done_locked(vm, io, i, !*error);
+				vwc_write_hit_done_locked(pool, io->cb + i,
+							  vm->slot,
+							  io->oblock + i,
+							  vwc_hit_whole(vm, io, i),
+							  !*error);
 			if (*error && io->clean_hit)
 				vwc_drop_if_clean_locked(pool, io->cb + i,
 							 vm->slot,

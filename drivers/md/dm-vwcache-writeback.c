@@ -363,7 +363,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 		DMERR_LIMIT("%s: writeback of %u blocks of %s failed; kept dirty",
 			    dm_device_name(pool->md), job->count, s->vm_id);
 	vwc_kick_deferred(pool);
-	queue_work(pool->wq, &pool->wb_work);
+	vwc_kick_writeback(pool);
 	/* A run that failed before its write still holds its buffer. */
 	if (held)
 		vwc_wb_landed_locked(pool, job->slot, vwc_wb_job_bytes(job));
@@ -426,7 +426,7 @@ static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
 		vwc_wb_landed_locked(pool, job->slot, vwc_wb_job_bytes(job));
 		list_move_tail(&job->list, job->error ? failed : &s->wb_written);
 	}
-	queue_work(pool->wq, &pool->wb_work);
+	vwc_kick_writeback(pool);
 	spin_unlock_irq(&pool->cache_lock);
 }
 
@@ -1066,11 +1066,6 @@ void vwc_wb_work(struct work_struct *ws)
 	blk_finish_plug(&plug);
 }
 
-void vwc_kick_writeback(struct vwc_pool *pool)
-{
-	queue_work(pool->wq, &pool->wb_work);
-}
-
 /* Blocks evicted per hold of cache_lock by the tick's reclaim. */
 #define VWC_RECLAIM_BATCH	256
 
@@ -1175,8 +1170,8 @@ void vwc_tick_work(struct work_struct *ws)
 	if (trim)
 		vwc_wbbuf_trim(&pool->wbbuf);
 	if (commit)
-		queue_work(pool->wq, &pool->commit_work);
-	queue_work(pool->wq, &pool->wb_work);
+		vwc_kick_commit(pool);
+	vwc_kick_writeback(pool);
 	if (!READ_ONCE(pool->suspended))
 		queue_delayed_work(pool->wq, &pool->tick_work, VWC_TICK);
 }

@@ -18,7 +18,6 @@ u32 vwc_wb_vm_depth(const struct vwc_vm *vm);
 void vwc_wb_work(struct work_struct *ws);
 void vwc_wb_init_slots(struct vwc_pool *pool);
 void vwc_tick_work(struct work_struct *ws);
-void vwc_kick_writeback(struct vwc_pool *pool);
 void vwc_wb_wait_slot(struct vwc_pool *pool, u32 slot);
 void vwc_flush_slot_locked(struct vwc_pool *pool, u32 slot, bool all);
 void vwc_wb_enlist_locked(struct vwc_pool *pool, u32 slot);

@@ -372,6 +372,30 @@ int vwc_pool_attach_vm(struct vwc_pool *pool, struct vwc_vm *vm,
 		       const char **error);
 void vwc_pool_detach_vm(struct vwc_pool *pool, struct vwc_vm *vm);
 
+/*
+ * Waking the pool's work items: the one place, so that the files that
+ * change state (cache, commit, writeback, the data path) wake the work
+ * that waits for it without calling into each other's code.
+ *  - deferred: bios that wait for a commit, a block's writeback or a pin
+ *    (dm-vwcache-io.c); woken only when some wait;
+ *  - writeback (dm-vwcache-writeback.c), commit (dm-vwcache-commit.c).
+ */
+static inline void vwc_kick_deferred(struct vwc_pool *pool)
+{
+	if (!bio_list_empty(&pool->deferred))
+		queue_work(pool->wq, &pool->deferred_work);
+}
+
+static inline void vwc_kick_writeback(struct vwc_pool *pool)
+{
+	queue_work(pool->wq, &pool->wb_work);
+}
+
+static inline void vwc_kick_commit(struct vwc_pool *pool)
+{
+	queue_work(pool->wq, &pool->commit_work);
+}
+
 /* dm-vwcache-vm.c */
 extern struct target_type vwc_vm_target;
 enum vwc_vm_state vwc_vm_state(struct vwc_vm *vm);
