@@ -413,6 +413,8 @@ def main():
         md += table_md(res, systems, w)
         md.append("")
     md += ["## Method", "",
+           "- Before the first run both disks are written through once: the host keeps",
+           "  them as sparse files, and a first write to a hole costs more than a rewrite.",
            "- Order: workload by workload, each system in turn (forward on the first,",
            "  third ... workload, backward on the others), so that a host slowing",
            "  down during the run moves all systems of a workload alike.",
