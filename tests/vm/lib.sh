@@ -112,25 +112,31 @@ dm_dev_of() {
 	echo "/dev/mapper/$1"
 }
 
-# mk_null_blk NAME SIZE_MiB [BLOCKSIZE]: memory-backed null_blk via configfs.
+# mk_null_blk NAME SIZE_MiB [BLOCKSIZE [ATTR=VALUE]...]: memory-backed
+# null_blk via configfs, with more of its configfs attributes if given
+# (irqmode=2 completion_nsec=N: every I/O completes N ns after submission).
 mk_null_blk() {
 	grep -q '^null_blk ' /proc/modules || kmod_load null_blk nr_devices=0
 	grep -q ' /sys/kernel/config ' /proc/mounts ||
 		mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
-	_d=/sys/kernel/config/nullb/$1
+	_nb=$1 _d=/sys/kernel/config/nullb/$1
 	mkdir "$_d" || fail "mk_null_blk: mkdir $_d"
 	echo "$2" >"$_d/size"
 	echo 1 >"$_d/memory_backed"
 	echo "${3:-512}" >"$_d/blocksize"
-	echo 1 >"$_d/power" || fail "mk_null_blk: power on $1"
+	shift 3 2>/dev/null || shift $#
+	for _a in "$@"; do
+		echo "${_a#*=}" >"$_d/${_a%%=*}" || fail "mk_null_blk: $_a"
+	done
+	echo 1 >"$_d/power" || fail "mk_null_blk: power on $_nb"
 	# Newer kernels name the disk after the directory, older nullb<index>.
 	_i=0
 	while :; do
-		for _n in "$1" "nullb$(cat "$_d/index")"; do
+		for _n in "$_nb" "nullb$(cat "$_d/index")"; do
 			[ -b "/dev/$_n" ] && { echo "/dev/$_n"; return 0; }
 		done
 		_i=$((_i + 1))
-		[ $_i -le 20 ] || fail "null_blk $1 did not appear"
+		[ $_i -le 20 ] || fail "null_blk $_nb did not appear"
 		sleep 0.1
 	done
 }

@@ -32,32 +32,16 @@ vw_load_module
 depth() { cat "$(dm_sys "$1")/vwcache/writeback_depth"; }
 pdepth() { cat "$(dm_sys pool)/vwcache_pool/writeback_depth"; }
 
-# slow_nullb NAME: a 16 MiB memory-backed null_blk disk whose every I/O
-# completes 200 ms after submission (timer), with 1024 tags: its inflight
-# shows what is sent to it, its own queue does not bound it.
-slow_nullb() {
-	grep -q '^null_blk ' /proc/modules || kmod_load null_blk nr_devices=0
-	grep -q ' /sys/kernel/config ' /proc/mounts ||
-		mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
-	_d=/sys/kernel/config/nullb/$1
-	mkdir "$_d" || fail "mkdir $_d"
-	echo 16 >"$_d/size" && echo 1 >"$_d/memory_backed" &&
-		echo 4096 >"$_d/blocksize" && echo 2 >"$_d/irqmode" &&
-		echo 200000000 >"$_d/completion_nsec" &&
-		echo 1024 >"$_d/hw_queue_depth" && echo 1 >"$_d/power" ||
-		fail "null_blk $1"
-	for _n in "$1" "nullb$(cat "$_d/index")"; do
-		[ -b "/dev/$_n" ] && { echo "/dev/$_n"; return 0; }
-	done
-	fail "null_blk $1: no disk"
-}
-
 # --- 1: the depth each VM device gets ---------------------------------------
 fname=$(basename "$fast")
 echo 16 >"/sys/block/$fname/queue/nr_requests" ||
 	fail "cannot set nr_requests of $fname"
 assert_eq "$(cat "/sys/block/$fname/queue/nr_requests")" 16 "nr_requests of $fname"
-slow=$(slow_nullb slow)
+# A 16 MiB disk whose every I/O completes 200 ms after submission, with
+# 1024 tags: its inflight shows what is sent to it, its own queue does
+# not bound it.
+slow=$(mk_null_blk slow 16 4096 irqmode=2 completion_nsec=200000000 \
+	hw_queue_depth=1024)
 snr=$(cat "/sys/block/$(basename "$slow")/queue/nr_requests")
 S=$(sectors "$odisk")
 dmsetup create dmo --table "0 $S linear $odisk 0" || fail "dm-linear"
@@ -109,6 +93,7 @@ while :; do
 	read -r _r w <"$inflight"
 	[ "$w" -gt "$max" ] && max=$w
 	n=$((n + 1))
+	# shellcheck disable=SC2046
 	set -- $(dmsetup status vma)
 	adirty=$7
 	if [ -z "$b_done" ] && [ "$(field 4 vmb)" = 0 ]; then
@@ -136,5 +121,4 @@ for v in vma vmb; do
 done
 log "3: both origins hold the written data"
 for d in vma vmb pool; do dmsetup remove $d || fail "remove $d"; done
-echo 0 >/sys/kernel/config/nullb/slow/power
-rmdir /sys/kernel/config/nullb/slow
+rm_null_blk slow
