@@ -251,13 +251,15 @@ dirty_dm_vwcache() {
 	echo $_s
 }
 
-# vw_counts: "reads read_hits writes coalesced" summed over DEVS.
+# vw_counts: "reads read_hits writes coalesced" summed over DEVS, and the
+# pool's commits.
 vw_counts() {
 	for _d in $DEVS; do dmsetup status "$_d"; done |
-		awk '{ r += $8; h += $9; w += $10; c += $12 } END { print r + 0, h + 0, w + 0, c + 0 }'
+		awk '{ r += $8; h += $9; w += $10; c += $12 } END { printf "%d %d %d %d ", r, h, w, c }'
+	dmsetup status pool | awk '{ print $15 }'
 }
 vw_note() { # BEFORE AFTER (vw_counts)
-	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes", $6 - $2, $5 - $1, $8 - $4, $7 - $3 }'
+	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes, %d commits", $7 - $2, $6 - $1, $9 - $4, $8 - $3, $10 - $5 }'
 }
 
 # dm-vwcache-old: the same, on the older module (its runs only).
