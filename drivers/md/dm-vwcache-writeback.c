@@ -26,8 +26,9 @@
  *    yields to VM I/O); for the watermarks all of VWC_WB_MAX_BYTES while
  *    the pool is idle (vwc_sample_rates()), and never more than the dirty
  *    data above the low mark (vwc_wb_above_low_locked()); per origin, at
- *    most writeback_depth runs, or its request queue's depth (vwc_wb_vm_depth():
- *    one slow origin does not hold all the pool's runs in flight);
+ *    most writeback_depth runs, or its request queue's depth
+ *    (vwc_wb_vm_depth(): one slow origin does not hold all the pool's
+ *    runs in flight);
  *    writeback_iops caps the rate.  A run written
  *    leaves that bound (its buffer's pages go back to the pool's cache,
  *    dm-vwcache-wbbuf.h) while it waits for its flush, so writes go on
@@ -159,6 +160,12 @@ void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s)
 	vwc_slot_check_flushed_locked(pool, s);
 }
 
+/* @pct per cent of the pool's blocks (a watermark) in blocks. */
+static u64 vwc_wb_mark_blocks(const struct vwc_pool *pool, u32 pct)
+{
+	return div_u64((u64)pool->blocks.nr * pct, 100);
+}
+
 /*
  * Above the high watermark, and nothing else asks for haste: the bytes of
  * writeback in flight grow with the dirty share, from one run (0) at the
@@ -168,12 +175,6 @@ void vwc_wb_slot_cleaned_locked(struct vwc_pool *pool, struct vwc_slot *s)
  * stream that rewrites what was just written back would otherwise have
  * its data written back over and over).
  */
-/* @pct per cent of the pool's blocks (a watermark) in blocks. */
-static u64 vwc_wb_mark_blocks(const struct vwc_pool *pool, u32 pct)
-{
-	return div_u64((u64)pool->blocks.nr * pct, 100);
-}
-
 static u64 vwc_wb_high_bound_locked(struct vwc_pool *pool)
 {
 	u64 high = vwc_wb_mark_blocks(pool, pool->settings.high_watermark);
