@@ -39,14 +39,14 @@ KVER ?= $(DEFAULT_KVER)
 KDIR ?= /lib/modules/$(KVER)/build
 TEST_KVER := $(if $(USER_KVER),$(USER_KVER),all)
 
-.PHONY: all modules tools unit check check-full check-debug demo bench install \
+.PHONY: all modules tools unit check check-full check-debug demo bench bench-core install \
 	install-module install-tools install-dkms-src uninstall dkms-install \
 	dkms-remove deb version-check print-version lint clean help deps
 
 all: modules tools
 
 help:
-	@echo "targets: all modules tools check check-full check-debug demo bench install"
+	@echo "targets: all modules tools check check-full check-debug demo bench bench-core install"
 	@echo "         uninstall dkms-install dkms-remove deb version-check lint unit clean"
 	@echo "KVER=$(KVER) KDIR=$(KDIR) VERSION=$(VERSION)"
 
@@ -96,6 +96,11 @@ demo:
 bench:
 	@tests/deps.sh bench
 	@bench/run --kver "$(if $(USER_KVER),$(USER_KVER),6.1)"
+
+# make bench-core: the portable core's hit path in userspace, one thread
+# against two (tests/unit/bench_core.c); no VM, a minute or so.
+bench-core:
+	@$(MAKE) -s -C tests/unit bench-core
 
 # make install: the module for KVER (under updates/, loaded at boot through
 # MODLOADDIR), dmcache-ctl with its man page and completion,

@@ -163,6 +163,23 @@ def goals(res, params=None):
                     None if r is None else r <= 0.8,
                     "%s x (%s s vs %s s; dirty at flush start %s vs %s MiB)"
                     % (show(r), show(a), show(b), show(da, 1), show(db, 1))))
+    # Pool-wide lock acquisitions per I/O (the note's "locks/io", from the
+    # pool's sysfs locks/): hotread is all read hits; zipf's writes are
+    # mostly in-place writes to dirty blocks (its note's coalesced share).
+    def locks(w):
+        x = res.r.get((ME, w))
+        m = re.search(r"([0-9.]+) locks/io", (x or {}).get("note") or "")
+        return float(m.group(1)) if m else None
+    lr, lz = locks("hotread"), locks("zipf")
+    others = ["%s %s" % (w, show(locks(w), 3)) for w in WORKLOADS
+              if w not in ("hotread", "zipf") and locks(w) is not None]
+    out.append(("pool-wide lock acquisitions <= 0.1 per read hit and per dirty write hit",
+                None if lr is None else lr <= 0.1,
+                "hotread (read hits) %s, zipf (mostly dirty write hits) %s per I/O; "
+                "exact per kind: tests/vm/tests/92-lock-counts.sh%s"
+                % (show(lr, 3), show(lz, 3),
+                   "; the others (misses, fills, writes around take cache_lock): " +
+                   ", ".join(others) if others else "")))
     # Origin writes: 4 KiB blocks written to the origin's disk, against the
     # distinct 4 KiB blocks fio wrote (see the notes on method).
     parts, met, seen = [], True, False

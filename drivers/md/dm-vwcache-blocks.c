@@ -93,6 +93,7 @@ static u64 vwc_make_id(u32 vm, u64 oblock)
 static void vwc_block_reset(struct vwc_block *b)
 {
 	memset(b, 0, sizeof(*b));
+	b->pins = VWC_PIN_DEAD;
 	b->hnext = VWC_NIL;
 	b->prev = VWC_NIL;
 	b->next = VWC_NIL;
@@ -120,6 +121,7 @@ static int vwc_chunk_init(struct vwc_blocks *t, u32 i)
 		u32 cb = first + j;
 
 		memset(&c[j], 0, sizeof(c[j]));
+		c[j].pins = VWC_PIN_DEAD;
 		c[j].hnext = VWC_NIL;
 		c[j].prev = cb ? cb - 1 : VWC_NIL;
 		c[j].next = cb + 1 < t->nr ? cb + 1 : VWC_NIL;
@@ -209,6 +211,42 @@ u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock)
 		cb = b->hnext;
 	}
 	return VWC_NIL;
+}
+
+/*
+ * vwc_lookup() without the table's lock: the block that mapped (@vm,
+ * @oblock) when its chain was walked, or VWC_NIL, which is no answer (a
+ * chain changed under the walk; the caller looks again under the lock).
+ * The walk is bounded: a chain followed into a block moved to another
+ * chain may not end.  The caller pins the block (vwc_block_pin_ref())
+ * and then checks with vwc_block_is() that it still is that block.
+ */
+#define VWC_QUICK_STEPS		16
+
+u32 vwc_lookup_quick(const struct vwc_blocks *t, u32 vm, u64 oblock)
+{
+	u64 id = vwc_make_id(vm, oblock);
+	u32 cb = READ_ONCE(*vwc_bucket(t, vwc_hash(t, id)));
+	u32 n;
+
+	for (n = 0; cb < t->nr && n < VWC_QUICK_STEPS; n++) {
+		const struct vwc_block *b = vwc_block(t, cb);
+
+		if (vwc_block_is(b, vm, oblock))
+			return cb;
+		cb = READ_ONCE(b->hnext);
+	}
+	return VWC_NIL;
+}
+
+/* Is @b mapped for (@vm, @oblock)?  Safe without the lock (a snapshot). */
+bool vwc_block_is(const struct vwc_block *b, u32 vm, u64 oblock)
+{
+	u64 id = vwc_make_id(vm, oblock);
+
+	return (READ_ONCE(b->flags) & VWC_B_VALID) &&
+	       READ_ONCE(b->key_lo) == (u32)id &&
+	       (READ_ONCE(b->key_hi) & VWC_KEY_ID_HI_MASK) == (u32)(id >> 32);
 }
 
 /*
@@ -325,9 +363,9 @@ void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock)
 	u32 h = vwc_hash(t, id);
 
 	vwc_block_set_key(b, id);
-	b->hnext = *vwc_bucket(t, h);
-	*vwc_bucket(t, h) = cb;
 	b->flags |= VWC_B_VALID;
+	WRITE_ONCE(b->hnext, *vwc_bucket(t, h));
+	WRITE_ONCE(*vwc_bucket(t, h), cb);
 	vwc_links_push_tail(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
 }
 
@@ -347,8 +385,8 @@ void vwc_unmap(struct vwc_blocks *t, u32 cb)
 	while (*pp != cb && *pp != VWC_NIL)
 		pp = &vwc_block(t, *pp)->hnext;
 	if (*pp == cb)
-		*pp = b->hnext;
-	b->hnext = VWC_NIL;
+		WRITE_ONCE(*pp, b->hnext);
+	WRITE_ONCE(b->hnext, VWC_NIL);
 	vwc_links_del(t, vwc_vm_list(t, cb), cb, VWC_VM_LINKS);
 	b->flags &= ~(VWC_B_VALID | VWC_B_DIRTY | VWC_B_REDIRTY);
 }

@@ -10,7 +10,7 @@
  *
  * No array is one allocation (the kernel refuses kvmalloc() sizes above
  * INT_MAX, 76.7 M blocks in one array): the blocks are stored in chunks
- * of VWC_CHUNK_BLOCKS (64 Ki blocks, 1.75 MiB; the last one shorter), each
+ * of VWC_CHUNK_BLOCKS (64 Ki blocks, 2.5 MiB; the last one shorter), each
  * vmalloc'd on its own (whole pages, none wasted: kmalloc would round a
  * chunk up to a power of two), found through an array of chunk pointers;
  * the buckets in chunks of VWC_BUCKET_CHUNK (256 Ki buckets, 1 MiB).
@@ -18,7 +18,7 @@
  * table holds up to VWC_BLOCKS_MAX = 2^32 - 1 blocks, the most a u32
  * cblock can number with VWC_NIL (U32_MAX) left free to end lists and
  * chains: 16 TiB at 4 KiB blocks, 256 TiB at 64 KiB.  RAM is the limit
- * well before that (vwc_blocks_ram_per_block(), about 39 bytes a block).
+ * well before that (vwc_blocks_ram_per_block(), about 44 bytes a block).
  *
  * Every block is on at most one of these lists at a time, linked by
  * cblock index through its prev/next fields: a struct vwc_list is a head, a tail and a
@@ -63,7 +63,14 @@
  *   list, a block deleted must be on the list given.  vwc_list_valid()
  *   checks a list from end to end, for tests and debugging.
  * - Nothing here sleeps except init/exit (allocation), nothing locks:
- *   the caller serialises every call on one table (one spinlock).
+ *   the caller serialises every call on one table (one spinlock), except
+ *   vwc_lookup_quick(), vwc_block_is() and the pin word's helpers, which
+ *   are for readers without that lock (see the pin word below): the
+ *   index's links and buckets are written with WRITE_ONCE for them, and
+ *   the block array is never freed while the table lives.
+ * - An unmapped block is dead (VWC_PIN_DEAD): at init, and from its
+ *   release (the caller kills it first) until the caller revives it after
+ *   mapping it again; vwc_alloc() and vwc_claim() leave it dead.
  *   vwc_blocks_init() that fails has freed whatever it allocated.
  */
 #ifndef DM_VWCACHE_BLOCKS_H
@@ -111,10 +118,9 @@ struct vwc_block {
 	u32 vnext;
 	u32 stamp;	/* dirty: time first dirtied (caller's unit); */
 			/* clean: the policy's */
-	u16 pins;	/* in-flight I/O using the block's data: not evictable */
+	u32 pins;	/* VWC_PIN_*: in-flight I/O using the block's data */
 	u16 flags;	/* VWC_B_* */
 	u16 sub;	/* the caller's: which sub-blocks hold data */
-	u16 spare;
 };
 
 /* An intrusive doubly linked list over the block array, by cblock. */
@@ -223,23 +229,126 @@ static inline void vwc_block_set_id(struct vwc_block *b, u32 vm, u64 oblock)
 }
 
 /*
- * Pins (in-flight I/O using a block's data) are a u16, which must not wrap:
- * a block whose count went back to 0 could be evicted and reused under the
- * I/O.  The data path takes at most VWC_PINS_MAX of them; the one above is
- * kept for writeback, which pins a block once at most (VWC_B_WB).
+ * The pin word: the pins (in-flight I/O using a block's data, which keeps
+ * it from being released) in its low 16 bits, and two flags.  It is the
+ * one field of a block changed without the caller's lock: a read hit
+ * takes its pin with vwc_block_pin_ref() after vwc_lookup_quick(), so
+ * every change of it is a compare-and-exchange (a full barrier).
+ *  - VWC_PIN_DEAD: the block is not mapped (free, or released): no pin
+ *    may be taken.  A block is released only once vwc_block_kill() set it
+ *    (which fails while any pin is held), and mapped again with it set,
+ *    until vwc_block_revive() once the block is ready to be seen (the
+ *    caller's flags say what a reader may take from it).  So a reader
+ *    that pinned a block it found without the lock holds a block that is
+ *    not reused until that pin goes: it checks the block's key and flags
+ *    after the pin, and gives the pin back if they are not what it
+ *    looked up (a pin on a block unmapped meanwhile, released by the
+ *    caller at its last unpin).
+ *  - VWC_PIN_REF: a pin was taken by a read hit that did not move the
+ *    block on the policy; the policy takes it (vwc_block_take_ref()) as
+ *    the hit, when it next looks at the block.
+ * Pins must not wrap: a block whose count went back to 0 could be evicted
+ * and reused under the I/O.  The data path takes at most VWC_PINS_MAX of
+ * them; the one above is kept for writeback, which pins a block once at
+ * most (VWC_B_WB).
  */
+#define VWC_PIN_COUNT		0xffffU
+#define VWC_PIN_REF		0x10000U
+#define VWC_PIN_DEAD		0x80000000U
 #define VWC_PINS_MAX		(U16_MAX - 1)
 
-/* Pin @b if it has fewer than @max pins; false, and nothing done, if not. */
+static inline u32 vwc_block_pins(const struct vwc_block *b)
+{
+	return READ_ONCE(b->pins) & VWC_PIN_COUNT;
+}
+
+/*
+ * Pin @b if it is not dead and has fewer than @max pins, setting @ref in
+ * the word too; false, and nothing done, if not.  Any context, no lock.
+ */
+static inline bool vwc_block_pin_as(struct vwc_block *b, u16 max, u32 ref)
+{
+	u32 v = READ_ONCE(b->pins), old;
+
+	for (;;) {
+		if ((v & VWC_PIN_DEAD) || (v & VWC_PIN_COUNT) >= max)
+			return false;
+		old = vwc_cmpxchg32(&b->pins, v, (v + 1) | ref);
+		if (old == v)
+			return true;
+		v = old;
+	}
+}
+
 static inline bool vwc_block_pin(struct vwc_block *b, u16 max)
 {
-	if (b->pins >= max)
-		return false;
-	b->pins++;
-	return true;
+	return vwc_block_pin_as(b, max, 0);
+}
+
+/* A read hit's pin: the policy counts it as a hit later. */
+static inline bool vwc_block_pin_ref(struct vwc_block *b, u16 max)
+{
+	return vwc_block_pin_as(b, max, VWC_PIN_REF);
+}
+
+/* Give back one pin of @b (which has one); returns the pins left. */
+static inline u32 vwc_block_unpin(struct vwc_block *b)
+{
+	u32 v = READ_ONCE(b->pins), old;
+
+	for (;;) {
+		old = vwc_cmpxchg32(&b->pins, v, v - 1);
+		if (old == v)
+			return (v - 1) & VWC_PIN_COUNT;
+		v = old;
+	}
+}
+
+/* Make @b dead if it has no pin (true); false if it has one. */
+static inline bool vwc_block_kill(struct vwc_block *b)
+{
+	u32 v = READ_ONCE(b->pins), old;
+
+	for (;;) {
+		if (v & VWC_PIN_COUNT)
+			return false;
+		if (v & VWC_PIN_DEAD)
+			return true;
+		old = vwc_cmpxchg32(&b->pins, v, VWC_PIN_DEAD);
+		if (old == v)
+			return true;
+		v = old;
+	}
+}
+
+/*
+ * A dead block, mapped, may be pinned from now on: what it was set up
+ * with before is seen by whoever pins it (release).  No one can have
+ * changed the word of a dead block, so a store does.
+ */
+static inline void vwc_block_revive(struct vwc_block *b)
+{
+	/* Pairs with the pin's compare-and-exchange: the setup is seen. */
+	smp_store_release(&b->pins, 0);
+}
+
+/* Was @b hit by a read since this was last asked?  Clears the mark. */
+static inline bool vwc_block_take_ref(struct vwc_block *b)
+{
+	u32 v = READ_ONCE(b->pins), old;
+
+	while (v & VWC_PIN_REF) {
+		old = vwc_cmpxchg32(&b->pins, v, v & ~VWC_PIN_REF);
+		if (old == v)
+			return true;
+		v = old;
+	}
+	return false;
 }
 
 u32 vwc_lookup(const struct vwc_blocks *t, u32 vm, u64 oblock);
+u32 vwc_lookup_quick(const struct vwc_blocks *t, u32 vm, u64 oblock);
+bool vwc_block_is(const struct vwc_block *b, u32 vm, u64 oblock);
 void vwc_map(struct vwc_blocks *t, u32 cb, u32 vm, u64 oblock);
 void vwc_unmap(struct vwc_blocks *t, u32 cb);
 

@@ -163,7 +163,7 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 
 	if (per_block)
 		return vwc_cache_block_bytes(&pool->sb.layout, nr);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	for (i = 0; i < pool->sb.layout.max_vms; i++)
 		attached += !!pool->slots[i].attach;
 	spin_unlock_irq(&pool->cache_lock);
@@ -181,7 +181,8 @@ u64 vwc_cache_ram(struct vwc_pool *pool, bool per_block)
 				sizeof(*pool->wb_jobs)) +
 		2 * BIO_POOL_SIZE * sizeof(struct bio) +
 		vwc_commit_bytes() + VWC_MD_RESERVE * VWC_MD_BLOCK_SIZE +
-		vwc_unpins_bytes();
+		vwc_unpins_bytes() +
+		(u64)num_possible_cpus() * sizeof(struct vwc_lock_counts);
 	return bytes;
 }
 
@@ -353,7 +354,8 @@ void vwc_drop_block_locked(struct vwc_pool *pool, u32 cb)
 	b->flags &= ~(VWC_B_DIRTY | VWC_B_REDIRTY | VWC_B_PENDING |
 		      VWC_B_STALE);
 	vwc_mark_meta_locked(pool, cb);
-	if (b->pins) {
+	/* A read hit may pin it without the lock until it is dead. */
+	if (!vwc_block_kill(b)) {
 		b->flags |= VWC_B_ZOMBIE;
 		return;
 	}
@@ -370,10 +372,15 @@ bool vwc_pin_locked(struct vwc_pool *pool, u32 cb)
 	return vwc_block_pin(vwc_block(&pool->blocks, cb), VWC_PINS_MAX);
 }
 
-/* Pin a block just allocated, which no I/O uses yet. */
+/*
+ * Pin a block just allocated, which no I/O uses yet: but a read hit
+ * without the lock may have pinned it since vwc_alloc_locked() revived
+ * it (found PENDING, that pin is given back).
+ */
 void vwc_pin_new_locked(struct vwc_pool *pool, u32 cb)
 {
-	WARN_ON_ONCE(!vwc_block_pin(vwc_block(&pool->blocks, cb), 1));
+	WARN_ON_ONCE(!vwc_block_pin(vwc_block(&pool->blocks, cb),
+				    VWC_PINS_MAX));
 }
 
 /* Writeback's pin: one at most per block (VWC_B_WB), above VWC_PINS_MAX. */
@@ -385,14 +392,21 @@ void vwc_pin_wb_locked(struct vwc_pool *pool, u32 cb)
 void vwc_unpin_locked(struct vwc_pool *pool, u32 cb)
 {
 	struct vwc_block *b = vwc_block(&pool->blocks, cb);
+	u32 pins = vwc_block_pins(b);
 
-	if (WARN_ON_ONCE(!b->pins))
+	if (WARN_ON_ONCE(!pins))
 		return;
-	if (b->pins >= VWC_PINS_MAX)
+	if (pins >= VWC_PINS_MAX)
 		vwc_kick_deferred(pool);
-	if (--b->pins)
+	if (vwc_block_unpin(b))
 		return;
 	if (b->flags & VWC_B_ZOMBIE) {
+		/*
+		 * Pinned again meanwhile by a read hit without the lock (which
+		 * finds it unmapped): that pin's unpin releases it.
+		 */
+		if (!vwc_block_kill(b))
+			return;
 		b->flags &= ~VWC_B_ZOMBIE;
 		vwc_release(&pool->blocks, cb);
 	} else if (b->flags & VWC_B_STALE) {
@@ -539,10 +553,11 @@ u32 vwc_alloc_locked(struct vwc_pool *pool, u32 slot, u64 oblock)
 	if (cb == VWC_NIL)
 		return cb;
 	b = vwc_block(&pool->blocks, cb);
-	b->flags = 0;
-	b->pins = 0;
+	/* Not to be read until filled (vwc_fill_begin_locked()): I4. */
+	b->flags = VWC_B_PENDING;
 	b->sub = pool->sub_full;
 	vwc_map(&pool->blocks, cb, slot, oblock);
+	vwc_block_revive(b);
 	pool->nr_valid++;
 	pool->slots[slot].nr_cached++;
 	return cb;
@@ -640,7 +655,7 @@ static u32 vwc_walk_slot(struct vwc_pool *pool, u32 slot, vwc_walk_fn fn)
 	struct vwc_blocks *t = &pool->blocks;
 	u32 n, i, cb, sum = 0;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	/* What completed before the walk holds no pin in it. */
 	vwc_unpins_apply_locked(pool);
 	n = vwc_vm_count(t, slot);
@@ -652,7 +667,7 @@ static u32 vwc_walk_slot(struct vwc_pool *pool, u32 slot, vwc_walk_fn fn)
 		if (i % VWC_WALK_CHUNK == VWC_WALK_CHUNK - 1) {
 			spin_unlock_irq(&pool->cache_lock);
 			cond_resched();
-			spin_lock_irq(&pool->cache_lock);
+			vwc_cache_lock_irq(pool);
 		}
 	}
 	spin_unlock_irq(&pool->cache_lock);
@@ -706,7 +721,7 @@ static u32 vwc_invalidate_block_locked(struct vwc_pool *pool, u32 cb)
 
 	if (b->flags & VWC_B_DIRTY)
 		return 0;
-	if (b->pins)
+	if (vwc_block_pins(b))
 		b->flags |= VWC_B_STALE;
 	else
 		vwc_drop_block_locked(pool, cb);
@@ -728,7 +743,7 @@ void vwc_invalidate_clean(struct vwc_pool *pool, u32 slot)
 {
 	u32 i;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	for (i = 0; i < VWC_WRITE_EPOCHS; i++)
 		pool->write_epoch[i]++;
 	spin_unlock_irq(&pool->cache_lock);
@@ -814,7 +829,7 @@ u32 vwc_drop_slot(struct vwc_pool *pool, u32 slot)
 {
 	u32 dirty = vwc_walk_slot(pool, slot, vwc_drop_any_block_locked);
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	memset(&pool->slots[slot].origin_id, 0,
 	       sizeof(pool->slots[slot].origin_id));
 	vwc_slot_mark_locked(pool, slot);
@@ -1006,9 +1021,9 @@ static int vwc_load_entry(struct vwc_pool *pool, u32 cb,
 	vwc_list_del(&pool->blocks, &pool->blocks.free, cb);
 	b = vwc_block(&pool->blocks, cb);
 	b->flags = 0;
-	b->pins = 0;
 	b->sub = e->map;
 	vwc_map(&pool->blocks, cb, e->vm, e->oblock);
+	vwc_block_revive(b);
 	pool->nr_valid++;
 	s->nr_cached++;
 	if (e->dirty) {
@@ -1171,7 +1186,7 @@ int vwc_cache_load(struct vwc_pool *pool, const char **error)
 		if (!pool->slots[i].in_use)
 			continue;
 		vwc_drop_clean(pool, i);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		vwc_slot_put_locked(pool, i);
 		spin_unlock_irq(&pool->cache_lock);
 	}

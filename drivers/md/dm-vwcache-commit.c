@@ -106,7 +106,7 @@ struct vwc_commit {
 
 static void vwc_commit_freeze(struct vwc_pool *pool, struct vwc_commit *c)
 {
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	/* Blocks dropped while pinned are released in this commit. */
 	vwc_unpins_apply_locked(pool);
 	c->gen = pool->meta_gen;
@@ -234,7 +234,7 @@ static void vwc_encode_batch(struct vwc_pool *pool, struct vwc_commit *c,
 {
 	u32 i;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	for (i = 0; i < c->nr_held; i++) {
 		switch (region) {
 		case VWC_REGION_VMS:
@@ -316,7 +316,7 @@ static int vwc_commit_slot_pages(struct vwc_pool *pool, struct vwc_commit *c,
 	unsigned int page;
 	int r;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	bitmap_copy(taken, marks, nr_pages);
 	bitmap_zero(marks, nr_pages);
 	spin_unlock_irq(&pool->cache_lock);
@@ -352,7 +352,7 @@ static void vwc_commit_finish(struct vwc_pool *pool, struct vwc_commit *c,
 {
 	struct bio *bio;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	if (r) {
 		vwc_commit_abort(&pool->blocks);
 		pool->commit_failed = true;
@@ -416,7 +416,7 @@ int vwc_commit(struct vwc_pool *pool)
 	struct vwc_commit *c = pool->commit;
 	int r;
 
-	mutex_lock(&pool->commit_lock);
+	vwc_commit_lock(pool);
 	c->nr_held = 0;
 	c->wrote = false;
 	bio_list_init(&c->waiters);
@@ -484,7 +484,7 @@ void vwc_wait_commit(struct vwc_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	bio_list_add(&pool->commit_waiters, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	vwc_kick_commit(pool);

@@ -22,6 +22,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/vmalloc.h>
+#include <linux/atomic.h>
 #include <asm/byteorder.h>
 
 /*
@@ -36,6 +37,9 @@
 					  __GFP_NOWARN)
 #define vwc_vfree(p)		vfree(p)
 #define vwc_cond_resched()	cond_resched()
+
+/* A u32 compared and exchanged atomically, a full barrier: the old value. */
+#define vwc_cmpxchg32(p, old, new)	cmpxchg(p, old, new)
 
 #else /* userspace */
 
@@ -121,6 +125,19 @@ static inline void vwc_vfree(void *p)
 
 static inline void vwc_cond_resched(void)
 {
+}
+
+/* The kernel's access marking and atomics, as the compiler has them. */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* A store after everything before it (vwc_block_revive()). */
+#define smp_store_release(p, v)	__atomic_store_n(p, (v), __ATOMIC_RELEASE)
+
+static inline u32 vwc_cmpxchg32(u32 *p, u32 old, u32 new)
+{
+	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	return old;
 }
 
 /* Provided by tests/unit/crc32c.c (also linked into dmcache-ctl). */

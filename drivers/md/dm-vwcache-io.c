@@ -11,7 +11,10 @@
  * bio is cut (dm_accept_partial_bio(), in dm's map only) and dm maps the
  * rest as a bio of its own.  So one remapped bio serves each run, and a
  * bio that waits (deferred or throttled) is cut to its first block
- * before: a bio mapped outside dm's map never spans two blocks.
+ * before: a bio mapped outside dm's map never spans two blocks.  Read
+ * hits and in-place writes to dirty blocks are first tried without
+ * cache_lock (vwc_map_quick(): the block pinned, then checked); what
+ * that does not take, the locked path decides.
  *
  * The rules (Documentation/dev/design.rst, "I/O paths"):
  *  - a dirty hit is written in place (coalesced); a whole-block write in
@@ -342,15 +345,134 @@ static int vwc_map_read_split(struct vwc_vm *vm, struct bio *bio, u32 cb,
 static u16 vwc_read_have(struct vwc_pool *pool, struct vwc_block *b,
 			 u16 touched)
 {
-	u16 have = touched & b->sub;
+	u16 flags = READ_ONCE(b->flags);
+	u16 have = touched & READ_ONCE(b->sub);
 
-	if ((b->flags & VWC_B_PENDING) || !have)
+	if ((flags & VWC_B_PENDING) || !have)
 		return 0;
-	if (b->flags & VWC_B_DIRTY)
+	if (flags & VWC_B_DIRTY)
 		return have;
-	if (have != touched || !vwc_pool_ok(pool) || (b->flags & VWC_B_STALE))
+	if (have != touched || !vwc_pool_ok(pool) || (flags & VWC_B_STALE))
 		return 0;
 	return have;
+}
+
+/*
+ * The hit paths without cache_lock.  A block found by vwc_lookup_quick()
+ * is pinned, then checked: once pinned it is not released, so if it is
+ * still the block of the oblock then, in a state the locked path would
+ * have taken the same way, the bio may use it as that path would have.
+ * A change after the check is one that came after the bio was mapped,
+ * which the locked path meets too (a drop or an invalidate after a read
+ * hit's map; a writeback that reads the block after an in-place write's
+ * map, which its completion sees: vwc_hit_quiet()).
+ *
+ * A read: a hit of the whole of what it touches (vwc_read_have()).
+ *
+ * A write: to a dirty block not under writeback that holds every
+ * sub-block it touches, in writeback mode: what vwc_write_lead_locked()
+ * absorbs in place, except that a write under way to the block's
+ * writeback (REDIRTY at its map) and one that grows the block's
+ * sub-blocks take the locked path.  The locked path also bumps the
+ * promotion guard of the oblock; a hit needs none: a promotion takes a
+ * block only if none is mapped, and a dirty block was mapped by a write
+ * that bumped it.  Not for a VM with a cache quota: writeback drops a
+ * written-back block of a VM over its quota when only writeback pins it
+ * (vwc_wb_done_block_locked()), which a write pinned later must not
+ * land in: its smp_mb() between the quota it read under the lock and the
+ * pins, and the pin's full barrier before this reads the quota, make one
+ * of the two see the other.
+ */
+static bool vwc_quick_takes(struct vwc_vm *vm, struct bio *bio,
+			    struct vwc_io *io, struct vwc_block *b, u32 i,
+			    int clean)
+{
+	struct vwc_pool *pool = vm->pool;
+	u16 whole, touched = vwc_bio_subs(vm, bio, i, &whole);
+	u16 flags = READ_ONCE(b->flags);
+
+	if (!vwc_block_is(b, vm->slot, io->oblock + i))
+		return false;
+	if (io->write)
+		return (flags & (VWC_B_DIRTY | VWC_B_WB | VWC_B_PENDING)) ==
+		       VWC_B_DIRTY && !(touched & ~READ_ONCE(b->sub)) &&
+		       !READ_ONCE(pool->slots[vm->slot].quota) &&
+		       vwc_may_dirty(vm);
+	return vwc_read_have(pool, b, touched) == touched &&
+	       (!clean || (clean == 1) != !!(flags & VWC_B_DIRTY));
+}
+
+/*
+ * The @i-th block of @bio pinned and checked without cache_lock: its
+ * cblock, or VWC_NIL (nothing held) when it is not found that way, or
+ * may not be used so; for a read also when not of the kind @clean says
+ * (0: the lead, any; 1: clean; 2: dirty).
+ */
+static u32 vwc_pin_quick(struct vwc_vm *vm, struct bio *bio,
+			 struct vwc_io *io, u32 i, int clean)
+{
+	struct vwc_pool *pool = vm->pool;
+	u32 cb = vwc_lookup_quick(&pool->blocks, vm->slot, io->oblock + i);
+	struct vwc_block *b;
+	bool pinned;
+
+	if (cb == VWC_NIL)
+		return cb;
+	b = vwc_block(&pool->blocks, cb);
+	/* A read hit is the policy's hit too (dirty blocks have none). */
+	pinned = io->write ? vwc_block_pin(b, VWC_PINS_MAX) :
+		 vwc_block_pin_ref(b, VWC_PINS_MAX);
+	if (!pinned)
+		return VWC_NIL;
+	if (vwc_quick_takes(vm, bio, io, b, i, clean))
+		return cb;
+	vwc_unpin_later(pool, cb, 1);
+	return VWC_NIL;
+}
+
+/*
+ * A read or write that hits without cache_lock: its first block, and the
+ * next ones as long as they follow it in the pool (and, for a read, are
+ * of its kind), pinned by vwc_pin_quick(); the bio is cut after them.
+ * False, and nothing done, when the first is not such a hit: the locked
+ * path decides.  Not while the pool follows streams (sequential_cutoff),
+ * whose table cache_lock guards.
+ */
+static bool vwc_map_quick(struct vwc_vm *vm, struct bio *bio,
+			  struct vwc_io *io, u32 max)
+{
+	struct vwc_pool *pool = vm->pool;
+	u32 cb;
+
+	if (READ_ONCE(pool->settings.sequential_cutoff))
+		return false;
+	cb = vwc_pin_quick(vm, bio, io, 0, 0);
+	if (cb == VWC_NIL)
+		return false;
+	io->kind = VWC_IO_HIT;
+	io->cb = cb;
+	io->coalesced = io->write;
+	io->clean_hit = !io->write &&
+			!(READ_ONCE(vwc_block(&pool->blocks, cb)->flags) &
+			  VWC_B_DIRTY);
+	while (io->nr < max) {
+		u32 next = vwc_pin_quick(vm, bio, io, io->nr,
+					 io->clean_hit ? 1 : 2);
+
+		if (next == VWC_NIL)
+			break;
+		if (next != cb + io->nr) {
+			vwc_unpin_later(pool, next, 1);
+			break;
+		}
+		io->nr++;
+	}
+	if (vwc_bio_cut(vm, bio, io->nr))
+		vwc_bio_record(&io->rec, bio);
+	vwc_count(vm, bio, io);
+	vwc_count_hit(vm, io);
+	vwc_remap_cache(vm, bio, cb);
+	return true;
 }
 
 /* May a read miss of a block it covers @whole be promoted? */
@@ -491,7 +613,9 @@ static int vwc_map_read(struct vwc_vm *vm, struct bio *bio, struct vwc_io *io,
 	int r;
 
 	io->oblock = vwc_bio_oblock(vm, bio);
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	if (vwc_map_quick(vm, bio, io, max))
+		return DM_MAPIO_REMAPPED;
+	vwc_cache_lock_irqsave(pool, flags);
 	vwc_seq_check_locked(vm, bio, io);
 	r = vwc_read_lead_locked(vm, bio, io, &have);
 	if (r == DM_MAPIO_REMAPPED && !io->split &&
@@ -739,7 +863,9 @@ static int vwc_map_write(struct vwc_vm *vm, struct bio *bio,
 	int r;
 
 	io->oblock = vwc_bio_oblock(vm, bio);
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	if (vwc_map_quick(vm, bio, io, max))
+		return DM_MAPIO_REMAPPED;
+	vwc_cache_lock_irqsave(pool, flags);
 	vwc_seq_check_locked(vm, bio, io);
 	r = vwc_write_lead_locked(vm, bio, io);
 	if (r == DM_MAPIO_REMAPPED)
@@ -777,7 +903,7 @@ static int vwc_map_discard(struct vwc_vm *vm, struct bio *bio,
 	unsigned long flags;
 	u64 ob;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	/*
 	 * A block under writeback has an origin write in flight: dropping it
 	 * now would let a later write to the origin race with that one.
@@ -827,7 +953,7 @@ static int vwc_map_origin_flush(struct vwc_vm *vm, struct bio *bio,
 	unsigned long flags;
 	bool send;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	send = s->origin_written || s->origin_flushes;
 	if (send) {
 		s->origin_written = false;
@@ -853,7 +979,7 @@ static void vwc_origin_flush_done(struct vwc_vm *vm, bool in_flight, int r)
 	struct vwc_slot *s = &pool->slots[vm->slot];
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	if (in_flight)
 		s->origin_flushes--;
 	if (r)
@@ -875,7 +1001,7 @@ int vwc_flush_origin(struct vwc_vm *vm)
 	bool written;
 	int r;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	written = s->origin_written;
 	s->origin_written = false;
 	spin_unlock_irq(&pool->cache_lock);
@@ -917,7 +1043,7 @@ static int vwc_map_flush(struct vwc_vm *vm, struct bio *bio,
 	unsigned long flags;
 	bool idle;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	idle = vwc_commit_idle_locked(pool);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	if (idle) {
@@ -1041,7 +1167,7 @@ void vwc_deferred_work(struct work_struct *ws)
 	struct bio_list bios;
 	struct bio *bio;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	bios = pool->deferred;
 	bio_list_init(&pool->deferred);
 	pool->drain_waiters = false;	/* set again by those that wait on */
@@ -1059,7 +1185,7 @@ static void vwc_promote_endio(unsigned long error, void *context)
 	struct vwc_pool *pool = p->pool;
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	vwc_fill_end_locked(pool, p->cb, !error, false);
 	vwc_kick_deferred(pool);
 	/* The last use of the pool: see vwc_pool_stop(). */
@@ -1122,7 +1248,7 @@ static struct vwc_promote *vwc_promote(struct vwc_vm *vm, struct bio *bio,
 	if (!p->buf)
 		goto free;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	if (io->epoch != pool->write_epoch[h] || pool->write_inflight[h] ||
 	    !vwc_read_may_promote(vm, pool->sub_full) ||
 	    (!io->hot && !vwc_promote_room_locked(pool)) ||
@@ -1164,7 +1290,7 @@ void vwc_promote_work(struct work_struct *ws)
 	struct vwc_promote *p;
 	struct bio *bio;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	bios = pool->promote_bios;
 	bio_list_init(&pool->promote_bios);
 	spin_unlock_irq(&pool->cache_lock);
@@ -1185,7 +1311,7 @@ static int vwc_hold_promotion(struct vwc_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	bio_list_add(&pool->promote_bios, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	queue_work(pool->wq, &pool->promote_work);
@@ -1200,7 +1326,7 @@ static void vwc_fill_done(struct vwc_pool *pool, struct vwc_io *io, bool ok)
 	unsigned long flags;
 	u32 cb;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	for (cb = io->cb; cb < io->cb + io->nr; cb++)
 		vwc_fill_end_locked(pool, cb, ok, true);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
@@ -1278,7 +1404,7 @@ static int vwc_defer_completion(struct vwc_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	bio_list_add(&pool->deferred, bio);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
 	queue_work(pool->wq, &pool->deferred_work);
@@ -1321,7 +1447,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		}
 		if (*error)
 			vwc_ssd_error(pool, io->write);
-		spin_lock_irqsave(&pool->cache_lock, flags);
+		vwc_cache_lock_irqsave(pool, flags);
 		for (i = 0; i < io->nr; i++) {
 			if (io->write)
 				vwc_write_hit_done_locked(pool, io->cb + i,
@@ -1357,7 +1483,7 @@ int vwc_end_io(struct vwc_vm *vm, struct bio *bio, blk_status_t *error)
 		break;
 	case VWC_IO_ORIGIN:
 		if (io->write) {
-			spin_lock_irqsave(&pool->cache_lock, flags);
+			vwc_cache_lock_irqsave(pool, flags);
 			pool->slots[vm->slot].origin_written = true;
 			/* A read that overlapped this write may not promote. */
 			vwc_write_around_end_locked(vm, io);

@@ -74,7 +74,11 @@ static void vwc_policy_age(struct vwc_policy *p)
 			    !vwc_policy_due(p, p->now - vwc_block(t, cb)->stamp))
 				break;
 			vwc_list_del(t, &p->q[l], cb);
-			vwc_policy_push(p, cb, l - 1);
+			if (vwc_block_take_ref(vwc_block(t, cb)))
+				vwc_policy_push(p, cb, l + 1 < p->nr_levels ?
+						       l + 1 : l);
+			else
+				vwc_policy_push(p, cb, l - 1);
 		}
 	}
 }
@@ -123,7 +127,7 @@ void vwc_policy_remove(struct vwc_policy *p, u32 cb)
 
 static bool vwc_evictable(const struct vwc_block *b)
 {
-	return !b->pins &&
+	return !vwc_block_pins(b) &&
 	       (b->flags & (VWC_B_VALID | VWC_B_DIRTY | VWC_B_WB)) ==
 	       VWC_B_VALID;
 }
@@ -141,6 +145,10 @@ u32 vwc_policy_victim(struct vwc_policy *p)
 	for (l = 0; l < p->nr_levels; l++) {
 		for (n = p->q[l].count; n; n--) {
 			cb = p->q[l].head;
+			if (vwc_block_take_ref(vwc_block(t, cb))) {
+				vwc_policy_hit(p, cb);
+				continue;
+			}
 			if (vwc_evictable(vwc_block(t, cb))) {
 				vwc_policy_remove(p, cb);
 				return cb;
@@ -156,18 +164,27 @@ u32 vwc_policy_victim(struct vwc_policy *p)
  * The oldest evictable block of VM @vm among the first @scan blocks of
  * each level, lowest level first, taken off the policy; or VWC_NIL.  For
  * a VM at its cache quota: it evicts its own blocks, never another's.
- * Blocks passed over stay where they are.
+ * Blocks passed over stay where they are, but the VM's own marked ones
+ * (VWC_PIN_REF), which take the mark as their hit.
  */
 u32 vwc_policy_victim_of(struct vwc_policy *p, u32 vm, u32 scan)
 {
 	struct vwc_blocks *t = p->t;
-	u32 l, n, cb;
+	u32 l, n, cb, next;
 
 	for (l = 0; l < p->nr_levels; l++) {
 		cb = p->q[l].head;
-		for (n = 0; n < scan && cb != VWC_NIL; n++, cb = vwc_block(t, cb)->next) {
-			if (vwc_block_vm(vwc_block(t, cb)) == vm &&
-			    vwc_evictable(vwc_block(t, cb))) {
+		for (n = 0; n < scan && cb != VWC_NIL; n++, cb = next) {
+			struct vwc_block *b = vwc_block(t, cb);
+
+			next = b->next;
+			if (vwc_block_vm(b) != vm)
+				continue;
+			if (vwc_block_take_ref(b)) {
+				vwc_policy_hit(p, cb);
+				continue;
+			}
+			if (vwc_evictable(b)) {
 				vwc_policy_remove(p, cb);
 				return cb;
 			}

@@ -40,6 +40,11 @@ static struct vwc_pool *vwc_pool_alloc(struct mapped_device *md, dev_t dev)
 
 	if (!pool)
 		return NULL;
+	pool->lock_counts = alloc_percpu(struct vwc_lock_counts);
+	if (!pool->lock_counts) {
+		kfree(pool);
+		return NULL;
+	}
 	INIT_LIST_HEAD(&pool->list);
 	INIT_LIST_HEAD(&pool->vms);
 	mutex_init(&pool->lock);
@@ -64,7 +69,21 @@ static void vwc_pool_free(struct vwc_pool *pool)
 {
 	mutex_destroy(&pool->commit_lock);
 	mutex_destroy(&pool->lock);
+	free_percpu(pool->lock_counts);
 	kfree(pool);
+}
+
+/* Acquisitions of lock @id so far, all CPUs (sysfs locks/). */
+u64 vwc_lock_count(struct vwc_pool *pool, enum vwc_lock_id id)
+{
+	u64 n = 0;
+	int cpu;
+
+	if (id == VWC_LOCK_WBBUF)
+		return READ_ONCE(pool->wbbuf.acquired);
+	for_each_possible_cpu(cpu)
+		n += per_cpu_ptr(pool->lock_counts, cpu)->n[id];
+	return n;
 }
 
 /*
@@ -131,7 +150,7 @@ static bool vwc_pool_io_idle(struct vwc_pool *pool)
 {
 	bool idle;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	idle = !pool->wb_unfinished && !pool->promotions;
 	spin_unlock_irq(&pool->cache_lock);
 	return idle;
@@ -344,7 +363,7 @@ static void vwc_pool_dtr(struct dm_target *ti)
 {
 	struct vwc_pool_c *pc = ti->private;
 
-	mutex_lock(&pc->pool->lock);
+	vwc_pool_lock(pc->pool);
 	if (pc->pool->live_ti == ti)
 		pc->pool->live_ti = NULL;
 	mutex_unlock(&pc->pool->lock);
@@ -374,7 +393,7 @@ static void vwc_pool_resume(struct dm_target *ti)
 {
 	struct vwc_pool_c *pc = ti->private;
 
-	mutex_lock(&pc->pool->lock);
+	vwc_pool_lock(pc->pool);
 	pc->pool->live_ti = ti;
 	if (!pc->applied) {
 		pc->pool->settings = pc->settings;
@@ -410,7 +429,7 @@ void vwc_pool_raise_events(struct vwc_pool *pool)
 	enum vwc_pool_state state = READ_ONCE(pool->state);
 	struct vwc_vm *vm;
 
-	if (!mutex_trylock(&pool->lock))
+	if (!vwc_pool_trylock(pool))
 		return;
 	if (state != pool->event_state && pool->live_ti) {
 		pool->event_state = state;
@@ -494,11 +513,11 @@ static void vwc_pool_status(struct dm_target *ti, status_type_t type,
 	u32 valid, dirty;
 	u64 wb;
 
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	switch (type) {
 	case STATUSTYPE_INFO:
 		vwc_pool_stats(pool, &st);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		valid = pool->nr_valid;
 		dirty = pool->nr_dirty;
 		wb = pool->wb_total;
@@ -559,7 +578,7 @@ static void vwc_pool_flush_all(struct vwc_pool *pool)
 {
 	u32 i;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	for (i = 0; i < pool->sb.layout.max_vms; i++)
 		if (pool->slots[i].nr_attached)
 			vwc_flush_slot_locked(pool, i, false);
@@ -589,7 +608,7 @@ static int vwc_pool_drop_dirty_locked(struct vwc_pool *pool,
 			return -EBUSY;
 		}
 	}
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	r = vwc_slot_find_locked(pool, vm_id, &slot);
 	spin_unlock_irq(&pool->cache_lock);
 	if (r) {
@@ -612,13 +631,13 @@ static int vwc_pool_message(struct dm_target *ti, unsigned int argc,
 	bool commit = false;
 	int r = -EINVAL;
 
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	if (argc == 1 && !strcmp(argv[0], "flush")) {
 		vwc_pool_flush_all(pool);
 		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
 		vwc_pool_total(pool, &pool->acct_base);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		pool->wb_total = 0;
 		spin_unlock_irq(&pool->cache_lock);
 		pool->commits = 0;

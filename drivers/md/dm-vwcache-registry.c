@@ -109,7 +109,7 @@ bool vwc_dev_is_vwcache(dev_t dev)
 	list_for_each_entry(p, &vwc_pools, list) {
 		if (vwc_md_is(p->md, dev))
 			return true;
-		mutex_lock(&p->lock);
+		vwc_pool_lock(p);
 		list_for_each_entry(vm, &p->vms, list)
 			if (vwc_md_is(vm->md, dev))
 				found = true;
@@ -147,7 +147,7 @@ int vwc_pool_attach_vm(struct vwc_pool *pool, struct vwc_vm *vm,
 	struct vwc_vm *other;
 	int r = 0;
 
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	list_for_each_entry(other, &pool->vms, list) {
 		if (!strcmp(other->vm_id, vm->vm_id) && other->md != vm->md) {
 			*error = "vm_id is already attached to this pool";
@@ -164,7 +164,7 @@ out:
 
 void vwc_pool_detach_vm(struct vwc_pool *pool, struct vwc_vm *vm)
 {
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	list_del(&vm->list);
 	pool->nr_vms--;
 	mutex_unlock(&pool->lock);

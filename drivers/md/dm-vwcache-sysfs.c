@@ -120,7 +120,7 @@ static void vwc_vm_snap(struct vwc_vm *vm, struct vwc_vm_snap *sn)
 	struct vwc_pool *pool = vm->pool;
 	struct vwc_slot *s = &pool->slots[vm->slot];
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	sn->cached = s->nr_cached;
 	sn->dirty = s->dirty.count;
 	sn->dirty_subs = s->dirty_subs;
@@ -191,7 +191,7 @@ static ssize_t vwc_vm_show_field(struct vwc_vm *vm, enum vwc_vm_field f,
 		return sysfs_emit(buf, "%u\n", vwc_wb_vm_depth(vm));
 	case VWC_F_LIMIT:
 		key = vwc_find_key(vwc_vm_keys, vwc_nr_vm_keys, name);
-		mutex_lock(&vm->pool->lock);
+		vwc_pool_lock(vm->pool);
 		v = vwc_key_get(key, &vm->settings);
 		mutex_unlock(&vm->pool->lock);
 		return sysfs_emit(buf, "%llu\n", v);
@@ -279,7 +279,7 @@ static ssize_t vwc_vm_attr_store(struct kobject *kobj, struct attribute *attr,
 	mutex_lock(&vwc_sysfs_lock);
 	r = -ENODEV;
 	if (dir->vm) {
-		mutex_lock(&dir->vm->pool->lock);
+		vwc_pool_lock(dir->vm->pool);
 		r = vwc_vm_set_locked(dir->vm, attr->name, value, &error);
 		mutex_unlock(&dir->vm->pool->lock);
 	}
@@ -468,11 +468,13 @@ enum vwc_pool_field {
 	VWC_P_STATE, VWC_P_BLOCK_SIZE, VWC_P_TOTAL, VWC_P_FREE, VWC_P_DIRTY,
 	VWC_P_RAM_FIXED, VWC_P_RAM_BLOCKS,
 	VWC_P_SETTING,	/* writable: the key is the file's name */
+	VWC_P_LOCK,	/* locks/: acquisitions of lock @lock */
 };
 
 struct vwc_pool_attr {
 	struct attribute attr;
 	enum vwc_pool_field field;
+	enum vwc_lock_id lock;
 };
 
 struct vwc_pool_dir {
@@ -501,8 +503,8 @@ static ssize_t vwc_pool_read_vms(struct file *file, struct kobject *kobj,
 	size_t n = 0;
 	u32 i;
 
-	mutex_lock(&pool->lock);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_pool_lock(pool);
+	vwc_cache_lock_irq(pool);
 	for (i = 0; i < pool->sb.layout.max_vms && n < count; i++) {
 		size_t len, from, take;
 
@@ -543,14 +545,16 @@ static ssize_t vwc_pool_attr_show(struct kobject *kobj,
 	case VWC_P_SETTING:
 		key = vwc_find_key(vwc_pool_keys, vwc_nr_pool_keys,
 				   attr->name);
-		mutex_lock(&pool->lock);
+		vwc_pool_lock(pool);
 		v = vwc_key_get(key, &pool->settings);
 		mutex_unlock(&pool->lock);
 		return sysfs_emit(buf, "%llu\n", v);
+	case VWC_P_LOCK:
+		return sysfs_emit(buf, "%llu\n", vwc_lock_count(pool, a->lock));
 	default:
 		break;
 	}
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	if (a->field == VWC_P_BLOCK_SIZE)
 		v = pool->sb.layout.block_size;
 	else if (a->field == VWC_P_TOTAL)
@@ -579,7 +583,7 @@ static ssize_t vwc_pool_attr_store(struct kobject *kobj,
 	r = vwc_sysfs_value(buf, len, value);
 	if (r)
 		return r;
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	r = vwc_pool_set_locked(pool, attr->name, value, &error);
 	mutex_unlock(&pool->lock);
 	if (r)
@@ -646,8 +650,33 @@ static const struct attribute_group vwc_pool_group = {
 	.bin_attrs = vwc_pool_bin_attrs,
 };
 
+#define VWC_POOL_LOCK(_name, _id)					\
+	static struct vwc_pool_attr vwc_pool_attr_##_name = {		\
+		.attr = { .name = #_name, .mode = 0444 },		\
+		.field = VWC_P_LOCK,					\
+		.lock = _id,						\
+	}
+
+VWC_POOL_LOCK(cache_lock, VWC_LOCK_CACHE);
+VWC_POOL_LOCK(share_lock, VWC_LOCK_SHARE);
+VWC_POOL_LOCK(pool_lock, VWC_LOCK_POOL);
+VWC_POOL_LOCK(commit_lock, VWC_LOCK_COMMIT);
+VWC_POOL_LOCK(wbbuf_lock, VWC_LOCK_WBBUF);
+
+static struct attribute *vwc_pool_lock_attrs[] = {
+	&vwc_pool_attr_cache_lock.attr, &vwc_pool_attr_share_lock.attr,
+	&vwc_pool_attr_pool_lock.attr, &vwc_pool_attr_commit_lock.attr,
+	&vwc_pool_attr_wbbuf_lock.attr,
+	NULL,
+};
+
+static const struct attribute_group vwc_pool_lock_group = {
+	.name = "locks",
+	.attrs = vwc_pool_lock_attrs,
+};
+
 static const struct attribute_group *vwc_pool_groups[] = {
-	&vwc_pool_group, NULL,
+	&vwc_pool_group, &vwc_pool_lock_group, NULL,
 };
 
 static const struct kobj_type vwc_pool_ktype = {

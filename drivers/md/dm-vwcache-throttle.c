@@ -108,7 +108,7 @@ bool vwc_throttle_bio(struct vwc_vm *vm, struct bio *bio, u64 now)
 	vwc_io_cut_block(vm, bio);
 	bytes = bio->bi_iter.bi_size;
 
-	spin_lock_irqsave(&pool->share_lock, flags);
+	vwc_share_lock_irqsave(pool, flags);
 	vwc_throttle_sync(pool, vm, now);
 	if (t->draining || vwc_share_admit(&pool->share, &t->client, now,
 					   bytes)) {
@@ -196,7 +196,7 @@ void vwc_throttle_work(struct work_struct *ws)
 	struct bio_list out = BIO_EMPTY_LIST;
 	u64 wait;
 
-	spin_lock_irq(&pool->share_lock);
+	vwc_share_lock_irq(pool);
 	wait = vwc_throttle_pick_locked(pool, &out);
 	vwc_throttle_arm(pool, wait);
 	spin_unlock_irq(&pool->share_lock);
@@ -210,7 +210,7 @@ void vwc_throttle_drain(struct vwc_vm *vm)
 	struct vwc_throttle *t = &vm->throttle;
 	struct bio_list out = BIO_EMPTY_LIST;
 
-	spin_lock_irq(&pool->share_lock);
+	vwc_share_lock_irq(pool);
 	t->draining = true;
 	while (!bio_list_empty(&t->queue))
 		bio_list_add(&out, vwc_throttle_pop(vm));
@@ -220,7 +220,7 @@ void vwc_throttle_drain(struct vwc_vm *vm)
 
 void vwc_throttle_undrain(struct vwc_vm *vm)
 {
-	spin_lock_irq(&vm->pool->share_lock);
+	vwc_share_lock_irq(vm->pool);
 	vm->throttle.draining = false;
 	spin_unlock_irq(&vm->pool->share_lock);
 }

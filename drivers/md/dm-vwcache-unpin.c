@@ -99,7 +99,7 @@ void vwc_unpin_later(struct vwc_pool *pool, u32 cb, u32 nr)
 		return;
 	}
 	spin_unlock(&u->lock);
-	spin_lock(&pool->cache_lock);
+	vwc_cache_lock(pool);
 	vwc_unpins_apply_one_locked(pool, u);
 	vwc_unpin_run_locked(pool, cb, nr);
 	spin_unlock(&pool->cache_lock);

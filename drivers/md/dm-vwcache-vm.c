@@ -121,8 +121,8 @@ static int vwc_vm_attach_slot(struct vwc_vm *vm, const char **error)
 	int r;
 
 	/* pool->lock: the slot's accounting (vwc_pool_stats()). */
-	mutex_lock(&pool->lock);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_pool_lock(pool);
+	vwc_cache_lock_irq(pool);
 	r = vwc_slot_get_locked(pool, vm->vm_id, &vm->slot);
 	if (r) {
 		spin_unlock_irq(&pool->cache_lock);
@@ -195,11 +195,11 @@ static void vwc_vm_own_slot(struct vwc_vm *vm)
 	struct vwc_slot *s = &pool->slots[vm->slot];
 	bool recorded = false;
 
-	mutex_lock(&pool->lock);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_pool_lock(pool);
+	vwc_cache_lock_irq(pool);
 	WARN_ON_ONCE(s->vm && s->vm != vm);
 	s->vm = vm;
-	s->quota = vm->settings.cache_quota;
+	WRITE_ONCE(s->quota, vm->settings.cache_quota);
 	s->quota_full = false;
 	if (!vwc_origin_equal(&s->origin_id, &vm->origin.id)) {
 		s->origin_id = vm->origin.id;
@@ -235,7 +235,7 @@ static void vwc_vm_release_slot(struct vwc_vm *vm)
 	struct vwc_slot *s = &pool->slots[vm->slot];
 	bool owner;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	owner = s->vm == vm;
 	if (owner)
 		s->vm = NULL;
@@ -263,18 +263,18 @@ static void vwc_vm_detach_slot(struct vwc_vm *vm)
 	 * owns nothing.  So a dtr never waits for another table's writeback.
 	 */
 	vwc_vm_release_slot(vm);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	last = --s->nr_attached == 0;
 	spin_unlock_irq(&pool->cache_lock);
 	if (!last)
 		return;
 	vwc_drop_clean(pool, vm->slot);
-	mutex_lock(&pool->lock);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_pool_lock(pool);
+	vwc_cache_lock_irq(pool);
 	s->flushing = false;
 	s->flush_all = false;
 	s->drain = false;
-	s->quota = 0;
+	WRITE_ONCE(s->quota, 0);
 	s->quota_full = false;
 	/*
 	 * The slot's accounting goes with this VM device (the tick may still
@@ -451,7 +451,7 @@ static void vwc_vm_origin_changed(struct vwc_vm *vm)
 	dev_t dev = vm->origin_dev->bdev->bd_dev;
 	bool changed;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	changed = pool->slots[vm->slot].origin != dev;
 	pool->slots[vm->slot].origin = dev;
 	spin_unlock_irq(&pool->cache_lock);
@@ -576,7 +576,7 @@ enum vwc_vm_state vwc_vm_state(struct vwc_vm *vm)
 {
 	enum vwc_vm_state state;
 
-	spin_lock_irq(&vm->pool->cache_lock);
+	vwc_cache_lock_irq(vm->pool);
 	state = vwc_vm_state_locked(vm);
 	spin_unlock_irq(&vm->pool->cache_lock);
 	return state;
@@ -600,11 +600,11 @@ static void vwc_vm_status(struct dm_target *ti, status_type_t type,
 	u32 cached, dirty;
 	u64 wb;
 
-	mutex_lock(&pool->lock);
+	vwc_pool_lock(pool);
 	switch (type) {
 	case STATUSTYPE_INFO:
 		vwc_acct_read(vm->acct, &st);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		state = vwc_vm_state_locked(vm);
 		cached = s->nr_cached;
 		dirty = s->dirty.count;
@@ -632,7 +632,7 @@ static void vwc_vm_flush(struct vwc_vm *vm, bool all)
 {
 	struct vwc_pool *pool = vm->pool;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	vwc_flush_slot_locked(pool, vm->slot, all);
 	spin_unlock_irq(&pool->cache_lock);
 	vwc_kick_writeback(pool);
@@ -689,9 +689,9 @@ int vwc_vm_set_locked(struct vwc_vm *vm, const char *key, const char *value,
 	WRITE_ONCE(vm->settings.bw_limit, new.bw_limit);
 	WRITE_ONCE(vm->settings.cache_quota, new.cache_quota);
 	WRITE_ONCE(vm->settings.weight, new.weight);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	if (pool->slots[vm->slot].vm == vm) {
-		pool->slots[vm->slot].quota = new.cache_quota;
+		WRITE_ONCE(pool->slots[vm->slot].quota, new.cache_quota);
 		pool->slots[vm->slot].quota_full = false;
 		vwc_vm_record_attach_locked(vm);
 	}
@@ -708,7 +708,7 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 	const char *error = "unknown message";
 	int r = -EINVAL;
 
-	mutex_lock(&vm->pool->lock);
+	vwc_pool_lock(vm->pool);
 	if (argc == 1 && !strcmp(argv[0], "flush")) {
 		vwc_vm_flush(vm, false);
 		r = 0;
@@ -722,7 +722,7 @@ static int vwc_vm_message(struct dm_target *ti, unsigned int argc,
 		vwc_invalidate_clean(vm->pool, vm->slot);
 		r = 0;
 	} else if (argc == 1 && !strcmp(argv[0], "clear_stats")) {
-		spin_lock_irq(&vm->pool->cache_lock);
+		vwc_cache_lock_irq(vm->pool);
 		vm->pool->slots[vm->slot].writeback_blocks = 0;
 		vm->pool->slots[vm->slot].wb_errors = 0;
 		spin_unlock_irq(&vm->pool->cache_lock);

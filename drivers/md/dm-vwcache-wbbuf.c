@@ -14,6 +14,7 @@ void vwc_wbbuf_init(struct vwc_wbbuf *wb, u32 max)
 	INIT_LIST_HEAD(&wb->free);
 	wb->nr_free = 0;
 	wb->max = max;
+	wb->acquired = 0;
 }
 
 /* Link @pl[0..@nr) in order, so that dm-io walks them as one buffer. */
@@ -35,6 +36,7 @@ int vwc_wbbuf_get(struct vwc_wbbuf *wb, struct page_list *pl, u32 nr)
 	u32 i = 0;
 
 	spin_lock_irqsave(&wb->lock, flags);
+	WRITE_ONCE(wb->acquired, wb->acquired + 1);
 	while (i < nr && wb->nr_free) {
 		struct page *page = list_first_entry(&wb->free, struct page,
 						     lru);
@@ -62,6 +64,7 @@ void vwc_wbbuf_put(struct vwc_wbbuf *wb, struct page_list *pl, u32 nr)
 	u32 i = 0;
 
 	spin_lock_irqsave(&wb->lock, flags);
+	WRITE_ONCE(wb->acquired, wb->acquired + 1);
 	for (; i < nr && wb->nr_free < wb->max; i++) {
 		list_add(&pl[i].page->lru, &wb->free);
 		wb->nr_free++;
@@ -79,6 +82,7 @@ void vwc_wbbuf_trim(struct vwc_wbbuf *wb)
 	LIST_HEAD(pages);
 
 	spin_lock_irqsave(&wb->lock, flags);
+	WRITE_ONCE(wb->acquired, wb->acquired + 1);
 	list_splice_init(&wb->free, &pages);
 	wb->nr_free = 0;
 	spin_unlock_irqrestore(&wb->lock, flags);

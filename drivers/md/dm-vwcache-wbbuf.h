@@ -26,6 +26,7 @@ struct vwc_wbbuf {
 	struct list_head free;		/* pages, linked by page->lru */
 	u32 nr_free;
 	u32 max;
+	u64 acquired;			/* times the lock was taken */
 };
 
 void vwc_wbbuf_init(struct vwc_wbbuf *wb, u32 max);

@@ -254,9 +254,17 @@ static void vwc_wb_done_block_locked(struct vwc_pool *pool,
 {
 	bool drop = s->quota && s->nr_cached > vwc_quota_low(s);
 
-	if (drop && vwc_block(&pool->blocks, cb)->pins > 1)
+	if (drop) {
+		/*
+		 * The quota, then the pins: an in-place write pinning
+		 * without cache_lock reads the quota after its pin
+		 * (vwc_quick_takes()): one of the two sees the other.
+		 */
+		smp_mb();
+	}
+	if (drop && vwc_block_pins(vwc_block(&pool->blocks, cb)) > 1)
 		vwc_unpins_apply_locked(pool);
-	if (drop && vwc_block(&pool->blocks, cb)->pins == 1)
+	if (drop && vwc_block_pins(vwc_block(&pool->blocks, cb)) == 1)
 		vwc_drop_block_locked(pool, cb);
 	else
 		vwc_make_clean_locked(pool, cb);
@@ -319,7 +327,7 @@ static void vwc_wb_finish(struct vwc_wb_job *job)
 
 	/* Before the unreserve below: after it the pool may be gone. */
 	vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	for (i = 0; i < job->count; i++) {
 		u32 cb = job->cbs[i];
 		struct vwc_block *b = vwc_block(&pool->blocks, cb);
@@ -389,7 +397,7 @@ static void vwc_wb_pass_on(struct vwc_wb_job *job, struct list_head *list,
 	struct vwc_pool *pool = job->pool;
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(pool, flags);
 	list_add_tail(&job->list, list);
 	queue_work(pool->wq, work);
 	spin_unlock_irqrestore(&pool->cache_lock, flags);
@@ -399,7 +407,7 @@ static void vwc_wb_pass_on(struct vwc_wb_job *job, struct list_head *list,
 static void vwc_wb_take(struct vwc_pool *pool, struct list_head *list,
 			struct list_head *jobs)
 {
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	list_splice_init(list, jobs);
 	spin_unlock_irq(&pool->cache_lock);
 }
@@ -422,7 +430,7 @@ static void vwc_wb_landed(struct vwc_slot *s, struct list_head *jobs,
 		vwc_wbbuf_put(&pool->wbbuf, job->pages, job->nr_pages);
 		job->nr_pages = 0;
 	}
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	list_for_each_entry_safe(job, next, jobs, list) {
 		vwc_wb_landed_locked(pool, job->slot, vwc_wb_job_bytes(job));
 		list_move_tail(&job->list, job->error ? failed : &s->wb_written);
@@ -439,7 +447,7 @@ static void vwc_wb_flush_end(struct bio *bio)
 	unsigned long flags;
 
 	bio_put(bio);
-	spin_lock_irqsave(&s->pool->cache_lock, flags);
+	vwc_cache_lock_irqsave(s->pool, flags);
 	s->wb_flush_status = status;
 	s->wb_flush_done = true;
 	queue_work(s->pool->wq, &s->wb_flush_work);
@@ -522,7 +530,7 @@ static void vwc_wb_flush_work(struct work_struct *ws)
 
 	vwc_wb_take(pool, &s->wb_to_flush, &written);
 	vwc_wb_landed(s, &written, &done);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	vwc_wb_flush_reap_locked(s, &done);
 	origin = vwc_wb_flush_next_locked(s);
 	spin_unlock_irq(&pool->cache_lock);
@@ -917,7 +925,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 		vwc_wb_reserve_locked(pool, slot, bytes);
 		spin_unlock_irq(&pool->cache_lock);
 		job = vwc_wb_job_alloc(pool, slot, origin, run, pool->wb_cbs);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		if (!job) {
 			vwc_wb_unplan_locked(pool, pool->wb_cbs + run->first,
 					     run->count);
@@ -931,7 +939,7 @@ static u32 vwc_wb_start_slot_locked(struct vwc_pool *pool, u32 slot,
 	if (started) {
 		spin_unlock_irq(&pool->cache_lock);
 		vwc_wb_read_batch(pool, planned, nr_runs);
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 	}
 	return started;
 }
@@ -1030,7 +1038,7 @@ void vwc_wb_work(struct work_struct *ws)
 	u32 left;
 
 	blk_start_plug(&plug);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	vwc_update_high_locked(pool);
 	left = pool->nr_wb_slots;
 	while (left && pool->wb_inflight < VWC_WB_MAX_JOBS &&
@@ -1051,10 +1059,10 @@ void vwc_wb_work(struct work_struct *ws)
 			continue;
 		spin_unlock_irq(&pool->cache_lock);
 		if (!vwc_wb_take_tokens(pool)) {
-			spin_lock_irq(&pool->cache_lock);
+			vwc_cache_lock_irq(pool);
 			break;
 		}
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		if (vwc_wb_start_slot_locked(pool, slot,
 					     vwc_wb_room_locked(pool, s, bound),
 					     bound) &&
@@ -1087,7 +1095,7 @@ static bool vwc_reclaim(struct vwc_pool *pool)
 	u32 have, n;
 	bool commit;
 
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	have = vwc_reclaim_have_locked(pool);
 	if (have >= reserve && !pool->alloc_failed) {
 		commit = pool->blocks.free_pending.count &&
@@ -1101,7 +1109,7 @@ static bool vwc_reclaim(struct vwc_pool *pool)
 			break;
 		spin_unlock_irq(&pool->cache_lock);
 		cond_resched();
-		spin_lock_irq(&pool->cache_lock);
+		vwc_cache_lock_irq(pool);
 		have = vwc_reclaim_have_locked(pool);
 	}
 	pool->alloc_failed = false;
@@ -1137,7 +1145,7 @@ static void vwc_sample_rates(struct vwc_pool *pool)
 	struct vwc_vm *vm;
 	u64 ios = 0;
 
-	if (!mutex_trylock(&pool->lock))
+	if (!vwc_pool_trylock(pool))
 		return;
 	list_for_each_entry(vm, &pool->vms, list) {
 		struct vwc_acct *a = READ_ONCE(vm->acct); /* NULL: attaching */
@@ -1159,7 +1167,7 @@ void vwc_tick_work(struct work_struct *ws)
 	vwc_sample_rates(pool);
 	vwc_pool_raise_events(pool);
 	commit = vwc_reclaim(pool);
-	spin_lock_irq(&pool->cache_lock);
+	vwc_cache_lock_irq(pool);
 	vwc_unpins_apply_locked(pool);
 	commit = commit || vwc_commit_due_locked(pool);
 	pool->wb_idle_ticks = pool->wb_inflight ? 0 : pool->wb_idle_ticks + 1;

@@ -20,7 +20,10 @@
  *       mutex, under which dm calls nothing of ours)
  *         pool->cache_lock (spinlock, irq safe): block table, lists,
  *         policy, slots, deferred bios; the only lock of the I/O path,
- *         never held across I/O or a sleeping allocation
+ *         never held across I/O or a sleeping allocation.  Read hits and
+ *         in-place writes to dirty blocks take none: they pin the block
+ *         through its pin word (dm-vwcache-blocks.h) and check it
+ *         (vwc_map_quick(), Documentation/dev/design.rst)
  *           each CPU's buffer of pins given back later (spinlock, irq
  *           safe, dm-vwcache-unpin.h): also taken alone by completions
  * The pool's own asynchronous I/O (writeback runs, promotion copies) is
@@ -276,7 +279,91 @@ struct vwc_pool {
 	struct vwc_commit *commit;	/* its state, under commit_lock */
 	unsigned long last_commit;	/* jiffies */
 	bool suspended;
+	struct vwc_lock_counts __percpu *lock_counts;
 };
+
+/*
+ * Acquisitions of the pool-wide locks, counted per CPU (no cache line
+ * shared between CPUs to count them): the pool's sysfs locks/ (the admin
+ * guide, "sysfs"), which make bench prints per I/O.  Every acquisition of
+ * cache_lock, share_lock, pool->lock and commit_lock goes through the
+ * helpers below (their release is the lock's own); the writeback buffers'
+ * lock counts its own (dm-vwcache-wbbuf.h).
+ */
+enum vwc_lock_id {
+	VWC_LOCK_CACHE,
+	VWC_LOCK_SHARE,
+	VWC_LOCK_POOL,
+	VWC_LOCK_COMMIT,
+	VWC_LOCKS,		/* counted per CPU: the above */
+	VWC_LOCK_WBBUF = VWC_LOCKS,	/* counted under it: wbbuf.acquired */
+};
+
+struct vwc_lock_counts {
+	u64 n[VWC_LOCKS];
+};
+
+static inline void vwc_lock_counted(struct vwc_pool *pool,
+				    enum vwc_lock_id id)
+{
+	this_cpu_inc(pool->lock_counts->n[id]);
+}
+
+u64 vwc_lock_count(struct vwc_pool *pool, enum vwc_lock_id id);
+
+#define vwc_cache_lock_irqsave(pool, flags)				\
+	do {								\
+		spin_lock_irqsave(&(pool)->cache_lock, flags);		\
+		vwc_lock_counted(pool, VWC_LOCK_CACHE);			\
+	} while (0)
+
+#define vwc_share_lock_irqsave(pool, flags)				\
+	do {								\
+		spin_lock_irqsave(&(pool)->share_lock, flags);		\
+		vwc_lock_counted(pool, VWC_LOCK_SHARE);			\
+	} while (0)
+
+static inline void vwc_cache_lock_irq(struct vwc_pool *pool)
+	__acquires(&pool->cache_lock)
+{
+	spin_lock_irq(&pool->cache_lock);
+	vwc_lock_counted(pool, VWC_LOCK_CACHE);
+}
+
+/* With interrupts already off. */
+static inline void vwc_cache_lock(struct vwc_pool *pool)
+	__acquires(&pool->cache_lock)
+{
+	spin_lock(&pool->cache_lock);
+	vwc_lock_counted(pool, VWC_LOCK_CACHE);
+}
+
+static inline void vwc_share_lock_irq(struct vwc_pool *pool)
+	__acquires(&pool->share_lock)
+{
+	spin_lock_irq(&pool->share_lock);
+	vwc_lock_counted(pool, VWC_LOCK_SHARE);
+}
+
+static inline void vwc_pool_lock(struct vwc_pool *pool)
+{
+	mutex_lock(&pool->lock);
+	vwc_lock_counted(pool, VWC_LOCK_POOL);
+}
+
+static inline bool vwc_pool_trylock(struct vwc_pool *pool)
+{
+	if (!mutex_trylock(&pool->lock))
+		return false;
+	vwc_lock_counted(pool, VWC_LOCK_POOL);
+	return true;
+}
+
+static inline void vwc_commit_lock(struct vwc_pool *pool)
+{
+	mutex_lock(&pool->commit_lock);
+	vwc_lock_counted(pool, VWC_LOCK_COMMIT);
+}
 
 struct vwc_vm_dir;
 

@@ -32,7 +32,10 @@ struct fz {
 static u32 look(struct fz *f, u32 vm, u32 k)
 {
 	u32 cb = vwc_lookup(&f->t, vm, k * 0x10001ULL);
+	u32 quick = vwc_lookup_quick(&f->t, vm, k * 0x10001ULL);
 
+	/* Without concurrent changes: the same block, or no answer. */
+	ASSERT(quick == cb || quick == VWC_NIL);
 	ASSERT(cb == (f->map[vm][k] ? f->map[vm][k] - 1 : VWC_NIL));
 	return cb;
 }
@@ -42,6 +45,7 @@ static void forget(struct fz *f, u32 cb)
 	struct vwc_block *b = vwc_block(&f->t, cb);
 
 	f->map[vwc_block_vm(b)][vwc_block_oblock(b) / 0x10001ULL] = 0;
+	ASSERT(vwc_block_kill(b));
 	vwc_release(&f->t, cb);
 	f->where[cb] = W_PENDING;
 }
@@ -55,7 +59,7 @@ static void evict(struct fz *f)
 		return;
 	b = vwc_block(&f->t, cb);
 	ASSERT(f->where[cb] == W_POLICY);
-	ASSERT(!b->pins && b->flags == VWC_B_VALID);
+	ASSERT(!vwc_block_pins(b) && b->flags == VWC_B_VALID);
 	forget(f, cb);
 }
 
@@ -69,6 +73,7 @@ static u32 get_block(struct fz *f, u32 vm, u32 k)
 	}
 	ASSERT(f->where[cb] == W_FREE);
 	vwc_map(&f->t, cb, vm, k * 0x10001ULL);
+	vwc_block_revive(vwc_block(&f->t, cb));
 	f->map[vm][k] = cb + 1;
 	return cb;
 }
@@ -151,7 +156,7 @@ static void discard(struct fz *f, u32 vm, u32 k)
 	if (cb == VWC_NIL)
 		return;
 	b = vwc_block(&f->t, cb);
-	if (b->pins || (b->flags & VWC_B_WB))
+	if (vwc_block_pins(b) || (b->flags & VWC_B_WB))
 		return;
 	if (f->where[cb] == W_DIRTY)
 		vwc_list_del(&f->t, &f->dirty[vm], cb);
@@ -243,7 +248,9 @@ static void step(struct fz *f, u8 op, u8 arg, u8 arg2)
 		if (f->where[cb] != W_POLICY && f->where[cb] != W_DIRTY)
 			break;
 		if (arg & 0x80)
-			vwc_block(&f->t, cb)->pins = 0;
+			vwc_block(&f->t, cb)->pins &= ~VWC_PIN_COUNT;
+		else if (arg & 0x40)
+			vwc_block_pin_ref(vwc_block(&f->t, cb), VWC_PINS_MAX);
 		else
 			vwc_block_pin(vwc_block(&f->t, cb), VWC_PINS_MAX);
 		break;

@@ -486,7 +486,9 @@ static void test_caller_flags(void)
 /*
  * Pins never wrap (issue 15 item 11a): the data path stops at
  * VWC_PINS_MAX, writeback gets the one pin above it, and a block at
- * U16_MAX takes no more pins of either kind.
+ * U16_MAX takes no more pins of either kind.  A block not mapped is dead
+ * and takes none; it dies only without pins (issue 18: read hits pin
+ * without the lock).
  */
 static void test_pins(void)
 {
@@ -495,25 +497,78 @@ static void test_pins(void)
 	struct vwc_block *b;
 
 	CHECK(vwc_blocks_init(&t, 64) == 0);
+	CHECK(vwc_block(&t, 5)->pins == VWC_PIN_DEAD);	/* free: dead */
 	cb = vwc_alloc(&t);
 	b = vwc_block(&t, cb);
-	CHECK(b->pins == 0);
+	CHECK(b->pins == VWC_PIN_DEAD);
+	CHECK(!vwc_block_pin(b, VWC_PINS_MAX));
+	CHECK(!vwc_block_pin_ref(b, VWC_PINS_MAX));
+	vwc_map(&t, cb, 1, 7);
+	vwc_block_revive(b);
+	CHECK(b->pins == 0 && vwc_block_pins(b) == 0);
 	for (i = 0; i < 70000; i++)
 		if (!vwc_block_pin(b, VWC_PINS_MAX))
 			refused++;
-	CHECK(b->pins == VWC_PINS_MAX);
+	CHECK(vwc_block_pins(b) == VWC_PINS_MAX);
 	CHECK(refused == 70000 - VWC_PINS_MAX);
 	CHECK(vwc_block_pin(b, U16_MAX));	/* writeback's */
-	CHECK(b->pins == U16_MAX);
+	CHECK(vwc_block_pins(b) == U16_MAX);
 	CHECK(!vwc_block_pin(b, U16_MAX));
 	CHECK(!vwc_block_pin(b, VWC_PINS_MAX));
-	CHECK(b->pins == U16_MAX);
-	b->pins--;				/* one I/O ends */
+	CHECK(vwc_block_pins(b) == U16_MAX);
+	CHECK(!(b->pins & VWC_PIN_DEAD));
+	CHECK(vwc_block_unpin(b) == U16_MAX - 1);	/* one I/O ends */
 	CHECK(!vwc_block_pin(b, VWC_PINS_MAX));	/* writeback still holds one */
-	b->pins--;
+	CHECK(vwc_block_unpin(b) == U16_MAX - 2);
 	CHECK(vwc_block_pin(b, VWC_PINS_MAX));
-	CHECK(b->pins == VWC_PINS_MAX);
-	CHECK(sizeof(b->pins) == 2 && sizeof(*b) == 40);
+	CHECK(vwc_block_pins(b) == VWC_PINS_MAX);
+	CHECK(!vwc_block_kill(b));		/* pinned: it lives */
+	for (i = 0; i < VWC_PINS_MAX; i++)
+		vwc_block_unpin(b);
+	CHECK(b->pins == 0);
+	/* A read hit's pin marks the block for the policy, once. */
+	CHECK(!vwc_block_take_ref(b));
+	CHECK(vwc_block_pin_ref(b, VWC_PINS_MAX));
+	CHECK(vwc_block_pins(b) == 1 && (b->pins & VWC_PIN_REF));
+	CHECK(vwc_block_unpin(b) == 0);
+	CHECK(vwc_block_take_ref(b));
+	CHECK(!vwc_block_take_ref(b) && b->pins == 0);
+	CHECK(vwc_block_kill(b));
+	CHECK(b->pins == VWC_PIN_DEAD && vwc_block_kill(b));
+	CHECK(!vwc_block_pin(b, U16_MAX));	/* dead: no pin */
+	CHECK(sizeof(b->pins) == 4 && sizeof(*b) == 40);
+	vwc_blocks_exit(&t);
+}
+
+/*
+ * The lookup for readers without the lock finds what vwc_lookup() finds
+ * in a table that does not change, and vwc_block_is() tells a block's
+ * key and validity.
+ */
+static void test_lookup_quick(void)
+{
+	struct vwc_blocks t;
+	u32 i, cb, bad = 0;
+
+	CHECK(vwc_blocks_init(&t, 1024) == 0);
+	for (i = 0; i < 1000; i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, i % 3, i * 7);
+	}
+	for (i = 0; i < 1000; i++) {
+		cb = vwc_lookup(&t, i % 3, i * 7);
+		if (vwc_lookup_quick(&t, i % 3, i * 7) != cb ||
+		    !vwc_block_is(vwc_block(&t, cb), i % 3, i * 7) ||
+		    vwc_block_is(vwc_block(&t, cb), i % 3 + 1, i * 7))
+			bad++;
+		if (vwc_lookup_quick(&t, 5, i) != VWC_NIL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	cb = vwc_lookup(&t, 1, 7);
+	vwc_unmap(&t, cb);
+	CHECK(vwc_lookup_quick(&t, 1, 7) == VWC_NIL);
+	CHECK(!vwc_block_is(vwc_block(&t, cb), 1, 7));
 	vwc_blocks_exit(&t);
 }
 
@@ -823,6 +878,7 @@ int main(void)
 	test_caller_flags();
 	test_claim();
 	test_pins();
+	test_lookup_quick();
 	test_chunks();
 	test_init_unwind();
 	test_vm_walk();

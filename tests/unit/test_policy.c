@@ -245,6 +245,7 @@ static void test_never_evicted(void)
 	for (i = 0; i < 256; i++) {
 		cb = vwc_alloc(&t);
 		vwc_map(&t, cb, 0, cb);
+		vwc_block_revive(vwc_block(&t, cb));
 		vwc_policy_add(&p, cb);
 	}
 	for (i = 0; i < 100000; i++) {
@@ -274,7 +275,8 @@ static void test_never_evicted(void)
 				break;
 			}
 			victims++;
-			if (vwc_block(&t, v)->pins || (vwc_block(&t, v)->flags &
+			if (vwc_block_pins(vwc_block(&t, v)) ||
+			    (vwc_block(&t, v)->flags &
 			    (VWC_B_DIRTY | VWC_B_WB | VWC_B_POLICY)))
 				bad++;
 			vwc_policy_add(&p, v);
@@ -416,6 +418,50 @@ static void test_victim_of(void)
 	vwc_blocks_exit(&t);
 }
 
+/*
+ * A read hit that took no lock marks the block (VWC_PIN_REF): the victim
+ * search takes the mark as the hit, a CLOCK's second chance, so a marked
+ * block is not evicted before unmarked ones of its level, and moves up.
+ */
+static void test_ref(void)
+{
+	struct vwc_blocks t;
+	struct vwc_policy p;
+	u32 i, cb;
+
+	CHECK(vwc_blocks_init(&t, 64) == 0);
+	CHECK(vwc_policy_init(&p, &t, 4, 0) == 0);
+	for (i = 0; i < 8; i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, 0, i);
+		vwc_block_revive(vwc_block(&t, cb));
+		vwc_policy_add(&p, cb);
+	}
+	/* 0 and 1 are the oldest: read, pinned and unpinned without lock. */
+	for (i = 0; i < 2; i++) {
+		CHECK(vwc_block_pin_ref(vwc_block(&t, i), VWC_PINS_MAX));
+		CHECK(vwc_block_unpin(vwc_block(&t, i)) == 0);
+	}
+	CHECK(vwc_policy_victim(&p) == 2);
+	CHECK(vwc_block_level(vwc_block(&t, 0)) == 1);
+	CHECK(vwc_block_level(vwc_block(&t, 1)) == 1);
+	CHECK(!(vwc_block(&t, 0)->pins & VWC_PIN_REF));
+	/* victim_of takes the mark of its VM's block as a hit too. */
+	CHECK(vwc_block_pin_ref(vwc_block(&t, 3), VWC_PINS_MAX));
+	CHECK(vwc_block_unpin(vwc_block(&t, 3)) == 0);
+	CHECK(vwc_policy_victim_of(&p, 1, 64) == VWC_NIL);
+	CHECK(vwc_block(&t, 3)->pins & VWC_PIN_REF);	/* not VM 1's */
+	CHECK(vwc_policy_victim_of(&p, 0, 64) == 4);
+	CHECK(!(vwc_block(&t, 3)->pins & VWC_PIN_REF));
+	CHECK(vwc_block_level(vwc_block(&t, 3)) == 1);
+	for (i = 0; i < 3; i++)
+		CHECK(vwc_policy_victim(&p) == 5 + i);
+	CHECK(vwc_policy_victim(&p) == 0);	/* level 1 after level 0 */
+	CHECK(vwc_policy_valid(&p));
+	vwc_policy_exit(&p);
+	vwc_blocks_exit(&t);
+}
+
 int main(void)
 {
 	unit_seed(0x2545f4914f6cdd1dULL);
@@ -426,5 +472,6 @@ int main(void)
 	test_never_evicted();
 	test_filter();
 	test_victim_of();
+	test_ref();
 	return unit_report("test_policy");
 }

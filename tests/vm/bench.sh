@@ -251,15 +251,29 @@ dirty_dm_vwcache() {
 	echo $_s
 }
 
-# vw_counts: "reads read_hits writes coalesced" summed over DEVS, and the
-# pool's commits.
+# vw_counts: "reads read_hits writes coalesced" summed over DEVS, the
+# pool's commits, and its pool-wide lock acquisitions (sysfs locks/, all
+# five summed; -1 for a module without them).
 vw_counts() {
 	for _d in $DEVS; do dmsetup status "$_d"; done |
 		awk '{ r += $8; h += $9; w += $10; c += $12 } END { printf "%d %d %d %d ", r, h, w, c }'
-	dmsetup status pool | awk '{ print $15 }'
+	dmsetup status pool | awk '{ printf "%d ", $15 }'
+	_ld="$(dm_sys pool)/vwcache_pool/locks"
+	if [ -d "$_ld" ]; then
+		cat "$_ld"/cache_lock "$_ld"/share_lock "$_ld"/pool_lock \
+			"$_ld"/commit_lock "$_ld"/wbbuf_lock |
+			awk '{ s += $1 } END { print s }'
+	else
+		echo -1
+	fi
 }
+# The note: read hits, coalesced writes, commits, and pool-wide lock
+# acquisitions per I/O (per read and write counted, as the status does:
+# once per block a bio touches) when the module counts them.
 vw_note() { # BEFORE AFTER (vw_counts)
-	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes, %d commits", $7 - $2, $6 - $1, $9 - $4, $8 - $3, $10 - $5 }'
+	echo "$1 $2" | awk '{ printf "read hits %d/%d, coalesced %d/%d writes, %d commits", $8 - $2, $7 - $1, $10 - $4, $9 - $3, $11 - $5
+		io = $7 - $1 + $9 - $3
+		if ($6 >= 0 && $12 >= 0 && io > 0) printf ", %.3f locks/io", ($12 - $6) / io }'
 }
 
 # dm-vwcache-old: the same, on the older module (its runs only).
