@@ -11,6 +11,13 @@
 #define VWC_POLICY_LEVEL0_SHARE	4
 /* Idle for this many ages, a block drops a level whatever the pressure. */
 #define VWC_POLICY_IDLE_AGES	8
+/*
+ * Marked blocks (VWC_PIN_REF) one victim search moves up, at most: past
+ * that a mark is taken without the move, so that a search over a level of
+ * blocks all read since it last looked stays short (it runs under the
+ * caller's lock, interrupts off).
+ */
+#define VWC_POLICY_REF_BATCH	64
 
 int vwc_policy_init(struct vwc_policy *p, struct vwc_blocks *t,
 		    u32 nr_levels, u32 age)
@@ -140,12 +147,13 @@ static bool vwc_evictable(const struct vwc_block *b)
 u32 vwc_policy_victim(struct vwc_policy *p)
 {
 	struct vwc_blocks *t = p->t;
-	u32 l, n, cb;
+	u32 l, n, cb, refs = 0;
 
 	for (l = 0; l < p->nr_levels; l++) {
 		for (n = p->q[l].count; n; n--) {
 			cb = p->q[l].head;
-			if (vwc_block_take_ref(vwc_block(t, cb))) {
+			if (vwc_block_take_ref(vwc_block(t, cb)) &&
+			    refs++ < VWC_POLICY_REF_BATCH) {
 				vwc_policy_hit(p, cb);
 				continue;
 			}

@@ -35,9 +35,11 @@
  *   the level in its key and its stamp is the clock at its last move.
  *   The policy uses the block's prev/next links, stamp and level bits,
  *   and nothing else per block.
- * - vwc_policy_victim() never returns a pinned, dirty, in-writeback,
- *   invalid or marked (VWC_PIN_REF) block: it moves such a block to the
- *   tail of its level (a marked one, of the level above) and goes on.  The victim is taken off the policy, ready to be released.
+ * - vwc_policy_victim() never returns a pinned, dirty, in-writeback or
+ *   invalid block: it moves such a block to the tail of its level and
+ *   goes on (a marked one, VWC_PIN_REF, to the tail of the level above,
+ *   within the batch below).  The victim is taken off the policy, ready
+ *   to be released.
  * - vwc_policy_victim_of() returns only a block of the VM it is asked
  *   for, looking at a bounded number of blocks per level (a cache quota
  *   evicts a VM's own blocks and no other's).
@@ -47,7 +49,9 @@
  *   next looks at the block, as a CLOCK's second chance: the victim
  *   search moves a marked block up a level instead of evicting it (so
  *   does vwc_policy_victim_of() for its VM's blocks), and aging moves it
- *   up instead of down.
+ *   up instead of down.  One victim search moves at most 64 marked blocks
+ *   (VWC_POLICY_REF_BATCH): past that it takes marks without moving the
+ *   blocks, so its time under the lock stays bounded.
  * - vwc_policy_hit() and vwc_policy_remove() are no-ops on a block that
  *   is not on the policy (a dirty one, say), so callers need not check.
  * - The filter answers "has this read miss been seen at least threshold

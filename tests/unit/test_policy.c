@@ -460,6 +460,28 @@ static void test_ref(void)
 	CHECK(vwc_policy_valid(&p));
 	vwc_policy_exit(&p);
 	vwc_blocks_exit(&t);
+
+	/*
+	 * 100 blocks all marked: one search moves the first 64 up, then
+	 * takes the 65th's mark without the move and evicts it (bounded).
+	 */
+	CHECK(vwc_blocks_init(&t, 128) == 0);
+	CHECK(vwc_policy_init(&p, &t, 4, 0) == 0);
+	for (i = 0; i < 100; i++) {
+		cb = vwc_alloc(&t);
+		vwc_map(&t, cb, 0, i);
+		vwc_block_revive(vwc_block(&t, cb));
+		vwc_policy_add(&p, cb);
+		CHECK(vwc_block_pin_ref(vwc_block(&t, cb), VWC_PINS_MAX));
+		CHECK(vwc_block_unpin(vwc_block(&t, cb)) == 0);
+	}
+	CHECK(vwc_policy_victim(&p) == 64);
+	CHECK(vwc_block_level(vwc_block(&t, 63)) == 1);
+	CHECK(vwc_block_level(vwc_block(&t, 65)) == 0);
+	CHECK(vwc_block(&t, 65)->pins & VWC_PIN_REF);
+	CHECK(vwc_policy_valid(&p));
+	vwc_policy_exit(&p);
+	vwc_blocks_exit(&t);
 }
 
 int main(void)
