@@ -403,22 +403,26 @@ static bool vwc_quick_takes(struct vwc_vm *vm, struct bio *bio,
 }
 
 /*
- * The @i-th block of @bio pinned and checked without cache_lock: its
- * cblock, or VWC_NIL (nothing held) when it is not found that way, or
- * may not be used so; for a read also when not of the kind @clean says
- * (0: the lead, any; 1: clean; 2: dirty).
+ * The @i-th block of @bio, @cb if that is its block, pinned and checked
+ * without cache_lock: @cb, or VWC_NIL (nothing held) when it is not that
+ * block (or VWC_NIL) or may not be used so; for a read also when not of
+ * the kind @clean says (0: the lead, any; 1: clean; 2: dirty).  A block
+ * is mapped (VWC_B_VALID) for at most one key, and a key by at most one
+ * block, so a block that says it holds the key is the one an index
+ * lookup would find.
  */
 static u32 vwc_pin_quick(struct vwc_vm *vm, struct bio *bio,
-			 struct vwc_io *io, u32 i, int clean)
+			 struct vwc_io *io, u32 i, int clean, u32 cb)
 {
 	struct vwc_pool *pool = vm->pool;
-	u32 cb = vwc_lookup_quick(&pool->blocks, vm->slot, io->oblock + i);
 	struct vwc_block *b;
 	bool pinned;
 
-	if (cb == VWC_NIL)
-		return cb;
+	if (cb >= pool->blocks.nr)
+		return VWC_NIL;
 	b = vwc_block(&pool->blocks, cb);
+	if (!vwc_block_is(b, vm->slot, io->oblock + i))
+		return VWC_NIL;
 	/* A read hit is the policy's hit too (dirty blocks have none). */
 	pinned = io->write ? vwc_block_pin(b, VWC_PINS_MAX) :
 		 vwc_block_pin_ref(b, VWC_PINS_MAX);
@@ -431,9 +435,11 @@ static u32 vwc_pin_quick(struct vwc_vm *vm, struct bio *bio,
 }
 
 /*
- * A read or write that hits without cache_lock: its first block, and the
- * next ones as long as they follow it in the pool (and, for a read, are
- * of its kind), pinned by vwc_pin_quick(); the bio is cut after them.
+ * A read or write that hits without cache_lock: its first block, found in
+ * the index, and the next ones as long as they follow it in the pool
+ * (and, for a read, are of its kind), pinned by vwc_pin_quick(); the bio
+ * is cut after them.  The next ones are looked for only where they would
+ * have to be: block cb + i, checked, instead of an index lookup each.
  * False, and nothing done, when the first is not such a hit: the locked
  * path decides.  Not while the pool follows streams (sequential_cutoff),
  * whose table cache_lock guards.
@@ -446,7 +452,9 @@ static bool vwc_map_quick(struct vwc_vm *vm, struct bio *bio,
 
 	if (READ_ONCE(pool->settings.sequential_cutoff))
 		return false;
-	cb = vwc_pin_quick(vm, bio, io, 0, 0);
+	cb = vwc_pin_quick(vm, bio, io, 0, 0,
+			   vwc_lookup_quick(&pool->blocks, vm->slot,
+					    io->oblock));
 	if (cb == VWC_NIL)
 		return false;
 	io->kind = VWC_IO_HIT;
@@ -455,18 +463,12 @@ static bool vwc_map_quick(struct vwc_vm *vm, struct bio *bio,
 	io->clean_hit = !io->write &&
 			!(READ_ONCE(vwc_block(&pool->blocks, cb)->flags) &
 			  VWC_B_DIRTY);
-	while (io->nr < max) {
-		u32 next = vwc_pin_quick(vm, bio, io, io->nr,
-					 io->clean_hit ? 1 : 2);
-
-		if (next == VWC_NIL)
-			break;
-		if (next != cb + io->nr) {
-			vwc_unpin_later(pool, next, 1);
-			break;
-		}
+	/* The run ends with the pool's blocks (no wrap past U32_MAX). */
+	max = min(max, pool->blocks.nr - cb);
+	while (io->nr < max &&
+	       vwc_pin_quick(vm, bio, io, io->nr, io->clean_hit ? 1 : 2,
+			     cb + io->nr) != VWC_NIL)
 		io->nr++;
-	}
 	if (vwc_bio_cut(vm, bio, io->nr))
 		vwc_bio_record(&io->rec, bio);
 	vwc_count(vm, bio, io);
