@@ -1110,7 +1110,7 @@ static int vwc_load_entries(struct vwc_pool *pool, void *page,
 	if (!scrubbed)
 		return 0;
 	/* Durable before any commit can reuse their sequence. */
-	r = vwc_md_write_pages(pool);
+	r = vwc_md_write_pages(pool, true);
 	if (r) {
 		*error = "Cannot write the pool's metadata entries";
 		return r;

@@ -34,12 +34,15 @@
  *     the entries) is written whole, with the pages below it up to the
  *     watermark, which the superblock of step 5 raises past it: a page
  *     is read only once a durable commit wrote it whole;
- *  4. writes the pages and flushes the SSD (data writes durable too);
- *  5. writes the superblock, seq + 1, over its older copy, flushed (I1),
- *     unless no page changed (no record's meaning did, no page was
- *     zeroed): the durable metadata says already what the freeze does,
- *     and the flush of 4 made the data durable, so the commit is that
- *     flush alone (a FLUSH after rewrites of dirty blocks costs one);
+ *  4. writes the pages;
+ *  5. writes the superblock, seq + 1, over its older copy, in one request
+ *     that flushes the SSD first (the pages and data writes durable
+ *     before it) and is durable itself when it completes (REQ_PREFLUSH |
+ *     REQ_FUA, vwc_md_commit_sb(): I1), unless no page changed (no
+ *     record's meaning did, no page was zeroed): the durable metadata
+ *     says already what the freeze does, so the commit is a flush of
+ *     the SSD alone, which makes the data durable (a FLUSH after rewrites
+ *     of dirty blocks costs one);
  *  6. gives the detached blocks to the free list (I2), frees the put slots
  *     and completes the waiting bios.
  *
@@ -432,8 +435,9 @@ int vwc_commit(struct vwc_pool *pool)
 	if (!r)
 		r = vwc_commit_slots(pool, c);
 	vwc_release_held(c, false);	/* what a failed hold left */
+	/* With a superblock to write, its flush is the pages' (step 5). */
 	if (!r)
-		r = vwc_md_write_pages(pool);
+		r = vwc_md_write_pages(pool, !c->wrote);
 	/* Nothing changed on disk: the flush made the freeze durable. */
 	if (!r && c->wrote) {
 		if (pool->sb.incompat & VWC_FEATURE_INCOMPAT_LAZY_ENTRIES)

@@ -49,31 +49,57 @@ static int vwc_md_write(struct vwc_pool *pool, sector_t block,
 }
 
 /*
+ * Write the superblock page @buf as metadata page @block in one request:
+ * a flush first (REQ_PREFLUSH: every write completed before it, the
+ * commit's pages and the data, is durable before the page is written),
+ * then the page, durable when the request completes (REQ_FUA), as jbd2
+ * writes its commit block.  One wait instead of three (flush, write,
+ * flush); a device without FUA gets the flush after the write from the
+ * block layer.  Not through dm-bufio, which has no such flags: its copy
+ * of the page, if it holds one, is forgotten first.
+ */
+static int vwc_md_write_sb(struct vwc_pool *pool, sector_t block, void *buf)
+{
+	struct dm_io_region where = {
+		.bdev = pool->cache.bdev,
+		.sector = block << VWC_MD_SHIFT,
+		.count = VWC_MD_BLOCK_SIZE >> SECTOR_SHIFT,
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA | REQ_SYNC,
+		.mem.type = DM_IO_KMEM,
+		.mem.ptr.addr = buf,
+		.client = pool->io_client,
+	};
+
+	dm_bufio_forget(pool->bufio, block);
+	return dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
+}
+
+/*
  * Commit the superblock as commit sb.seq + 1, over the older copy (see the
  * superblock rule above), encoded in @buf: a page of the caller's, so the
- * commit path allocates nothing.
+ * commit path allocates nothing.  The commit's pages must be written
+ * (vwc_md_write_pages(), with or without its flush): this write's flush
+ * makes them durable before the superblock.
  */
 int vwc_md_commit_sb(struct vwc_pool *pool, void *buf)
 {
-	int r;
-
 	pool->sb.seq++;
 	pool->sb.copy = pool->sb.seq & 1;
 	vwc_sb_encode(&pool->sb, buf);
-	r = vwc_md_write(pool, pool->sb.copy, buf);
-	if (!r)
-		r = dm_bufio_write_dirty_buffers(pool->bufio);
-	if (!r)
-		r = dm_bufio_issue_flush(pool->bufio);
-	return r;
+	return vwc_md_write_sb(pool, pool->sb.copy, buf);
 }
 
-/* Write every dirty metadata page and make it (and data) durable. */
-int vwc_md_write_pages(struct vwc_pool *pool)
+/*
+ * Write every dirty metadata page; with @flush, make them (and data)
+ * durable too.  Without: the superblock's write does (vwc_md_commit_sb()).
+ */
+int vwc_md_write_pages(struct vwc_pool *pool, bool flush)
 {
 	int r = dm_bufio_write_dirty_buffers(pool->bufio);
 
-	if (!r)
+	if (!r && flush)
 		r = dm_bufio_issue_flush(pool->bufio);
 	return r;
 }
@@ -172,6 +198,7 @@ int vwc_md_format(struct vwc_pool *pool, const char **error)
 	r = blkdev_issue_zeroout(pool->cache.bdev, l->vm_table_start,
 				 l->entries_start - l->vm_table_start,
 				 GFP_KERNEL, 0);
+	/* The zeroes are durable before the first superblock: its flush. */
 	if (!r)
 		r = vwc_md_commit_sb(pool, buf);
 	if (!r)

@@ -35,7 +35,7 @@ void *vwc_md_get_page(struct vwc_pool *pool, sector_t region, u32 index,
 void *vwc_md_new_page(struct vwc_pool *pool, sector_t region, u32 index,
 		      struct dm_buffer **bp);
 void vwc_md_put_page(struct dm_buffer *b, bool dirty);
-int vwc_md_write_pages(struct vwc_pool *pool);
+int vwc_md_write_pages(struct vwc_pool *pool, bool flush);
 int vwc_md_commit_sb(struct vwc_pool *pool, void *buf);
 
 #endif /* DM_VWCACHE_METADATA_H */
