@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "quick.h"
+#include "table.h"
 
 unsigned long vwc_alloc_fail_in;
 
@@ -142,13 +143,8 @@ int main(void)
 		return 1;
 	}
 	pthread_spin_init(&q.lock, PTHREAD_PROCESS_PRIVATE);
-	for (k = 0; k < NR; k++) {
-		u32 cb = vwc_alloc(&q.t);
-
-		vwc_map(&q.t, cb, 0, k);
-		vwc_block_revive(vwc_block(&q.t, cb));
-		vwc_policy_add(&q.p, cb);
-	}
+	for (k = 0; k < NR; k++)
+		table_add_clean(&q.t, &q.p, 0, k);
 	printf("bench-core: %u blocks, %u hits per thread, %d CPUs used\n",
 	       NR, HITS, cpus);
 	for (locked = 0; locked < 2; locked++) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "dm-vwcache-policy.h"
+#include "table.h"
 #include "unit.h"
 
 /* A cache of nr blocks for one VM, with the policy or with plain LRU. */
@@ -242,12 +243,8 @@ static void test_never_evicted(void)
 
 	CHECK(vwc_blocks_init(&t, 256) == 0);
 	CHECK(vwc_policy_init(&p, &t, 8, 32) == 0);
-	for (i = 0; i < 256; i++) {
-		cb = vwc_alloc(&t);
-		vwc_map(&t, cb, 0, cb);
-		vwc_block_revive(vwc_block(&t, cb));
-		vwc_policy_add(&p, cb);
-	}
+	for (i = 0; i < 256; i++)
+		CHECK(table_add_clean(&t, &p, 0, i) == i);
 	for (i = 0; i < 100000; i++) {
 		cb = rnd_below(256);
 		switch (rnd_below(8)) {
@@ -431,24 +428,18 @@ static void test_ref(void)
 
 	CHECK(vwc_blocks_init(&t, 64) == 0);
 	CHECK(vwc_policy_init(&p, &t, 4, 0) == 0);
-	for (i = 0; i < 8; i++) {
-		cb = vwc_alloc(&t);
-		vwc_map(&t, cb, 0, i);
-		vwc_block_revive(vwc_block(&t, cb));
-		vwc_policy_add(&p, cb);
-	}
+	for (i = 0; i < 8; i++)
+		CHECK(table_add_clean(&t, &p, 0, i) == i);
 	/* 0 and 1 are the oldest: read, pinned and unpinned without lock. */
 	for (i = 0; i < 2; i++) {
-		CHECK(vwc_block_pin_ref(vwc_block(&t, i), VWC_PINS_MAX));
-		CHECK(vwc_block_unpin(vwc_block(&t, i)) == 0);
+		CHECK(table_read_hit(&t, i));
 	}
 	CHECK(vwc_policy_victim(&p) == 2);
 	CHECK(vwc_block_level(vwc_block(&t, 0)) == 1);
 	CHECK(vwc_block_level(vwc_block(&t, 1)) == 1);
 	CHECK(!(vwc_block(&t, 0)->pins & VWC_PIN_REF));
 	/* victim_of takes the mark of its VM's block as a hit too. */
-	CHECK(vwc_block_pin_ref(vwc_block(&t, 3), VWC_PINS_MAX));
-	CHECK(vwc_block_unpin(vwc_block(&t, 3)) == 0);
+	CHECK(table_read_hit(&t, 3));
 	CHECK(vwc_policy_victim_of(&p, 1, 64) == VWC_NIL);
 	CHECK(vwc_block(&t, 3)->pins & VWC_PIN_REF);	/* not VM 1's */
 	CHECK(vwc_policy_victim_of(&p, 0, 64) == 4);
@@ -468,12 +459,8 @@ static void test_ref(void)
 	CHECK(vwc_blocks_init(&t, 128) == 0);
 	CHECK(vwc_policy_init(&p, &t, 4, 0) == 0);
 	for (i = 0; i < 100; i++) {
-		cb = vwc_alloc(&t);
-		vwc_map(&t, cb, 0, i);
-		vwc_block_revive(vwc_block(&t, cb));
-		vwc_policy_add(&p, cb);
-		CHECK(vwc_block_pin_ref(vwc_block(&t, cb), VWC_PINS_MAX));
-		CHECK(vwc_block_unpin(vwc_block(&t, cb)) == 0);
+		cb = table_add_clean(&t, &p, 0, i);
+		CHECK(table_read_hit(&t, cb));
 	}
 	CHECK(vwc_policy_victim(&p) == 64);
 	CHECK(vwc_block_level(vwc_block(&t, 63)) == 1);
