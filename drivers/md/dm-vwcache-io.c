@@ -383,6 +383,19 @@ static u16 vwc_read_have(struct vwc_pool *pool, struct vwc_block *b,
  * pins, and the pin's full barrier before this reads the quota, make one
  * of the two see the other.
  */
+/*
+ * Could block flags @flags serve @io without cache_lock at all?  Not
+ * while filled (PENDING); a write only a dirty block not under writeback.
+ * Asked before the pin too, so that a block that cannot serve is not
+ * pinned (and the pin given back under cache_lock) for nothing.
+ */
+static bool vwc_quick_state(const struct vwc_io *io, u16 flags)
+{
+	if (flags & VWC_B_PENDING)
+		return false;
+	return !io->write || (flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY;
+}
+
 static bool vwc_quick_takes(struct vwc_vm *vm, struct bio *bio,
 			    struct vwc_io *io, struct vwc_block *b, u32 i,
 			    int clean)
@@ -391,11 +404,11 @@ static bool vwc_quick_takes(struct vwc_vm *vm, struct bio *bio,
 	u16 whole, touched = vwc_bio_subs(vm, bio, i, &whole);
 	u16 flags = READ_ONCE(b->flags);
 
-	if (!vwc_block_is(b, vm->slot, io->oblock + i))
+	if (!vwc_block_is(b, vm->slot, io->oblock + i) ||
+	    !vwc_quick_state(io, flags))
 		return false;
 	if (io->write)
-		return (flags & (VWC_B_DIRTY | VWC_B_WB | VWC_B_PENDING)) ==
-		       VWC_B_DIRTY && !(touched & ~READ_ONCE(b->sub)) &&
+		return !(touched & ~READ_ONCE(b->sub)) &&
 		       !READ_ONCE(pool->slots[vm->slot].quota) &&
 		       vwc_may_dirty(vm);
 	return vwc_read_have(pool, b, touched) == touched &&
@@ -421,7 +434,8 @@ static u32 vwc_pin_quick(struct vwc_vm *vm, struct bio *bio,
 	if (cb >= pool->blocks.nr)
 		return VWC_NIL;
 	b = vwc_block(&pool->blocks, cb);
-	if (!vwc_block_is(b, vm->slot, io->oblock + i))
+	if (!vwc_block_is(b, vm->slot, io->oblock + i) ||
+	    !vwc_quick_state(io, READ_ONCE(b->flags)))
 		return VWC_NIL;
 	/* A read hit is the policy's hit too (dirty blocks have none). */
 	pinned = io->write ? vwc_block_pin(b, VWC_PINS_MAX) :
