@@ -8,6 +8,6 @@
 #ifndef DM_VWCACHE_VERSION_H
 #define DM_VWCACHE_VERSION_H
 
-#define VWC_VERSION	"0.6.5"
+#define VWC_VERSION	"0.6.6"
 
 #endif
