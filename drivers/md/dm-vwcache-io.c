@@ -358,6 +358,19 @@ static u16 vwc_read_have(struct vwc_pool *pool, struct vwc_block *b,
 }
 
 /*
+ * Could block flags @flags serve @io without cache_lock at all?  Not
+ * while filled (PENDING); a write only a dirty block not under writeback.
+ * Asked before the pin too, so that a block that cannot serve is not
+ * pinned (and the pin given back under cache_lock) for nothing.
+ */
+static bool vwc_quick_state(const struct vwc_io *io, u16 flags)
+{
+	if (flags & VWC_B_PENDING)
+		return false;
+	return !io->write || (flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY;
+}
+
+/*
  * The hit paths without cache_lock.  A block found by vwc_lookup_quick()
  * is pinned, then checked: once pinned it is not released, so if it is
  * still the block of the oblock then, in a state the locked path would
@@ -383,19 +396,6 @@ static u16 vwc_read_have(struct vwc_pool *pool, struct vwc_block *b,
  * pins, and the pin's full barrier before this reads the quota, make one
  * of the two see the other.
  */
-/*
- * Could block flags @flags serve @io without cache_lock at all?  Not
- * while filled (PENDING); a write only a dirty block not under writeback.
- * Asked before the pin too, so that a block that cannot serve is not
- * pinned (and the pin given back under cache_lock) for nothing.
- */
-static bool vwc_quick_state(const struct vwc_io *io, u16 flags)
-{
-	if (flags & VWC_B_PENDING)
-		return false;
-	return !io->write || (flags & (VWC_B_DIRTY | VWC_B_WB)) == VWC_B_DIRTY;
-}
-
 static bool vwc_quick_takes(struct vwc_vm *vm, struct bio *bio,
 			    struct vwc_io *io, struct vwc_block *b, u32 i,
 			    int clean)
